@@ -1,0 +1,6 @@
+//! Accounts: learners and administrators, and how they prove who they are.
+
+pub mod admins;
+mod email;
+
+pub use email::{Email, InvalidEmail};

@@ -1,0 +1,344 @@
+//! Settings: defaults < TOML file (`--config`) < `SEATGATE_*` environment < command-line flags,
+//! validated once at start-up into typed values.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use url::Url;
+
+const DEFAULT_BIND: &str = "127.0.0.1:8080";
+const DEFAULT_DATABASE_URL: &str = "sqlite://data/seatgate.db";
+const DEFAULT_BASE_URL: &str = "http://127.0.0.1:8080";
+const DEFAULT_CERTS_DIR: &str = "certs";
+
+/// Validated settings of one Seatgate process.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub bind: SocketAddr,
+    pub database_url: DatabaseUrl,
+    pub base_url: BaseUrl,
+    pub certs_dir: PathBuf,
+}
+
+/// One layer of raw, unvalidated values (a file, the environment or the flags).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Layer {
+    pub bind: Option<String>,
+    pub database_url: Option<String>,
+    pub base_url: Option<String>,
+    pub certs_dir: Option<String>,
+}
+
+/// Why the configuration was refused; every message names the key and where it came from.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read configuration file {path}: {source}")]
+    Unreadable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("configuration file {path}: {message}")]
+    Malformed { path: PathBuf, message: String },
+    #[error("{key} (from {origin}): {problem}")]
+    Invalid {
+        key: &'static str,
+        origin: Origin,
+        problem: String,
+    },
+}
+
+/// Where a value came from, for error messages.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Origin {
+    Default,
+    File(PathBuf),
+    Environment(&'static str),
+    Flag(&'static str),
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::Default => f.write_str("the default"),
+            Origin::File(path) => write!(f, "{}", path.display()),
+            Origin::Environment(var) => write!(f, "environment variable {var}"),
+            Origin::Flag(flag) => write!(f, "flag {flag}"),
+        }
+    }
+}
+
+impl Settings {
+    /// Reads the optional file, then applies the environment (read through `env`) and the flags.
+    pub fn load(
+        file: Option<&Path>,
+        env: impl Fn(&str) -> Option<String>,
+        flags: Layer,
+    ) -> Result<Self, ConfigError> {
+        let from_file = match file {
+            Some(path) => Some((path.to_path_buf(), read_file(path)?)),
+            None => None,
+        };
+        let pick = |get: fn(&Layer) -> &Option<String>,
+                    env_var: &'static str,
+                    flag: &'static str,
+                    default: &str| {
+            let flag_value = get(&flags).clone().map(|v| (v, Origin::Flag(flag)));
+            let env_value = || env(env_var).map(|v| (v, Origin::Environment(env_var)));
+            let file_value = || {
+                from_file.as_ref().and_then(|(path, layer)| {
+                    get(layer).clone().map(|v| (v, Origin::File(path.clone())))
+                })
+            };
+            flag_value
+                .or_else(env_value)
+                .or_else(file_value)
+                .unwrap_or_else(|| (default.to_owned(), Origin::Default))
+        };
+
+        let (bind, origin) = pick(|l| &l.bind, "SEATGATE_BIND", "--bind", DEFAULT_BIND);
+        let bind = bind.parse().map_err(|_| ConfigError::Invalid {
+            key: "bind",
+            origin,
+            problem: format!("{bind:?} is not an address and port such as 127.0.0.1:8080"),
+        })?;
+
+        let (url, origin) = pick(
+            |l| &l.database_url,
+            "SEATGATE_DATABASE_URL",
+            "--database-url",
+            DEFAULT_DATABASE_URL,
+        );
+        let database_url = DatabaseUrl::parse(&url).map_err(|problem| ConfigError::Invalid {
+            key: "database_url",
+            origin,
+            problem,
+        })?;
+
+        let (url, origin) = pick(
+            |l| &l.base_url,
+            "SEATGATE_BASE_URL",
+            "--base-url",
+            DEFAULT_BASE_URL,
+        );
+        let base_url = BaseUrl::parse(&url).map_err(|problem| ConfigError::Invalid {
+            key: "base_url",
+            origin,
+            problem,
+        })?;
+
+        let (certs_dir, origin) = pick(
+            |l| &l.certs_dir,
+            "SEATGATE_CERTS_DIR",
+            "--certs-dir",
+            DEFAULT_CERTS_DIR,
+        );
+        if certs_dir.trim().is_empty() {
+            return Err(ConfigError::Invalid {
+                key: "certs_dir",
+                origin,
+                problem: "must name a folder".into(),
+            });
+        }
+
+        Ok(Settings {
+            bind,
+            database_url,
+            base_url,
+            certs_dir: PathBuf::from(certs_dir),
+        })
+    }
+}
+
+fn read_file(path: &Path) -> Result<Layer, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Unreadable {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    toml::from_str(&text).map_err(|e| ConfigError::Malformed {
+        path: path.to_path_buf(),
+        message: e.message().to_owned(),
+    })
+}
+
+/// Where the data lives: an embedded SQLite file or a PostgreSQL server.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    /// `sqlite://data/seatgate.db` (relative to the working directory) or `sqlite:///abs/path.db`.
+    Sqlite(PathBuf),
+    /// `postgres://user@host:port/db`, kept whole for libpq.
+    Postgres(String),
+}
+
+impl DatabaseUrl {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        if let Some(path) = text.strip_prefix("sqlite://") {
+            if path.is_empty() {
+                return Err("sqlite:// needs a file path, e.g. sqlite://data/seatgate.db".into());
+            }
+            return Ok(Self::Sqlite(PathBuf::from(path)));
+        }
+        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            let url = Url::parse(text).map_err(|e| format!("not a valid PostgreSQL URL: {e}"))?;
+            if url.host_str().is_none_or(str::is_empty) {
+                return Err("the PostgreSQL URL needs a host".into());
+            }
+            return Ok(Self::Postgres(text.to_owned()));
+        }
+        let scheme = text.split("://").next().unwrap_or(text);
+        Err(format!(
+            "unsupported database {scheme:?}: use sqlite://PATH or postgres://USER@HOST/DB"
+        ))
+    }
+}
+
+/// Shows the URL without its password.
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Sqlite(path) => write!(f, "sqlite://{}", path.display()),
+            Self::Postgres(text) => match Url::parse(text) {
+                Ok(mut url) if url.password().is_some() => {
+                    let _ = url.set_password(Some("redacted"));
+                    write!(f, "{url}")
+                }
+                _ => f.write_str(text),
+            },
+        }
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DatabaseUrl({self})")
+    }
+}
+
+/// The public URL of this Seatgate, without a trailing slash: SAML entity IDs,
+/// ACS URLs and links are built from it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BaseUrl(String);
+
+impl BaseUrl {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let url = Url::parse(text).map_err(|e| format!("{text:?} is not a URL: {e}"))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(format!(
+                "{text:?} must start with https:// (or http:// for local use)"
+            ));
+        }
+        if url.host_str().is_none_or(str::is_empty) {
+            return Err(format!("{text:?} has no host"));
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(format!("{text:?} must not have a query or fragment"));
+        }
+        Ok(Self(url.as_str().trim_end_matches('/').to_owned()))
+    }
+
+    pub fn is_https(&self) -> bool {
+        self.0.starts_with("https://")
+    }
+
+    /// An absolute URL for a local path that starts with `/`.
+    pub fn join(&self, path: &str) -> String {
+        debug_assert!(path.starts_with('/'));
+        format!("{}{path}", self.0)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    #[test]
+    fn defaults_apply_without_file_env_or_flags() {
+        let settings = Settings::load(None, no_env, Layer::default()).expect("defaults are valid");
+        assert_eq!(settings.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(
+            settings.database_url,
+            DatabaseUrl::Sqlite(PathBuf::from("data/seatgate.db"))
+        );
+        assert_eq!(settings.base_url.as_str(), "http://127.0.0.1:8080");
+        assert_eq!(settings.certs_dir, PathBuf::from("certs"));
+    }
+
+    #[test]
+    fn flags_beat_environment_which_beats_file() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("seatgate.toml");
+        std::fs::write(
+            &path,
+            "bind = \"127.0.0.1:1001\"\nbase_url = \"https://file.example\"\ncerts_dir = \"file-certs\"\n",
+        )
+        .expect("write config");
+        let env = |var: &str| match var {
+            "SEATGATE_BIND" => Some("127.0.0.1:1002".to_owned()),
+            "SEATGATE_BASE_URL" => Some("https://env.example/".to_owned()),
+            _ => None,
+        };
+        let flags = Layer {
+            bind: Some("127.0.0.1:1003".into()),
+            ..Layer::default()
+        };
+        let settings = Settings::load(Some(&path), env, flags).expect("valid");
+        assert_eq!(settings.bind.to_string(), "127.0.0.1:1003");
+        assert_eq!(settings.base_url.as_str(), "https://env.example");
+        assert_eq!(settings.certs_dir, PathBuf::from("file-certs"));
+    }
+
+    #[test]
+    fn unknown_file_key_is_named() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("seatgate.toml");
+        std::fs::write(&path, "bnd = \"127.0.0.1:1\"\n").expect("write config");
+        let error = Settings::load(Some(&path), no_env, Layer::default()).unwrap_err();
+        assert!(error.to_string().contains("unknown field `bnd`"), "{error}");
+    }
+
+    #[test]
+    fn malformed_values_name_key_and_origin() {
+        let env = |var: &str| (var == "SEATGATE_BASE_URL").then(|| "ftp://x".to_owned());
+        let error = Settings::load(None, env, Layer::default()).unwrap_err();
+        let message = error.to_string();
+        assert!(
+            message.starts_with("base_url (from environment variable SEATGATE_BASE_URL)"),
+            "{message}"
+        );
+
+        let flags = Layer {
+            database_url: Some("mysql://x/y".into()),
+            ..Layer::default()
+        };
+        let message = Settings::load(None, no_env, flags).unwrap_err().to_string();
+        assert!(
+            message.starts_with("database_url (from flag --database-url)"),
+            "{message}"
+        );
+
+        let flags = Layer {
+            bind: Some("localhost".into()),
+            ..Layer::default()
+        };
+        let message = Settings::load(None, no_env, flags).unwrap_err().to_string();
+        assert!(message.starts_with("bind (from flag --bind)"), "{message}");
+    }
+
+    #[test]
+    fn database_url_display_hides_the_password() {
+        let url = DatabaseUrl::parse("postgres://seatgate:hunter2@db.internal:5432/seatgate")
+            .expect("valid");
+        assert!(!url.to_string().contains("hunter2"));
+        assert!(!format!("{url:?}").contains("hunter2"));
+    }
+}

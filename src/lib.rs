@@ -1,0 +1,13 @@
+//! Seatgate: a self-hosted SAML service provider with just-in-time accounts and licensing.
+
+pub mod accounts; // learners and administrators, emails, password sign-in
+pub mod audit; // audit events: who did what, when
+pub mod cli; // the command line: clap definitions and dispatch
+pub mod clock; // the only place that reads the time
+pub mod config; // settings from file, environment and flags
+pub mod ids; // newtype identifiers
+pub mod orgs; // organizations and their settings
+pub mod secret; // tokens, token hashes, passwords
+pub mod sessions; // server-side sessions
+pub mod store; // the database (SQLite and PostgreSQL through one diesel code base)
+pub mod web; // the actix-web application

@@ -1,0 +1,228 @@
+//! Organizations (customer companies) and their settings.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::NaiveDateTime;
+use diesel::Connection;
+
+use crate::audit::{self, Action, Actor};
+use crate::clock::Clock;
+use crate::ids::OrgId;
+use crate::store::{self, DbConn};
+
+/// The short name in URLs and commands (`/sso/acme/...`): lower-case letters,
+/// digits and inner hyphens, 2 to 63 characters.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct OrgSlug(String);
+
+impl FromStr for OrgSlug {
+    type Err = Error;
+
+    fn from_str(text: &str) -> Result<Self, Error> {
+        let valid_chars = text
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        let valid = (2..=63).contains(&text.len())
+            && valid_chars
+            && !text.starts_with('-')
+            && !text.ends_with('-');
+        if valid {
+            Ok(Self(text.to_owned()))
+        } else {
+            Err(Error::InvalidSlug(text.to_owned()))
+        }
+    }
+}
+
+impl fmt::Display for OrgSlug {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl OrgSlug {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Whether learners of an organization connect their LinkedIn profile.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProfileBindingPolicy {
+    Required,
+    Optional,
+    Disabled,
+}
+
+impl ProfileBindingPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Required => "required",
+            Self::Optional => "optional",
+            Self::Disabled => "disabled",
+        }
+    }
+}
+
+impl FromStr for ProfileBindingPolicy {
+    type Err = ();
+
+    fn from_str(text: &str) -> Result<Self, ()> {
+        match text {
+            "required" => Ok(Self::Required),
+            "optional" => Ok(Self::Optional),
+            "disabled" => Ok(Self::Disabled),
+            _ => Err(()),
+        }
+    }
+}
+
+/// A display name as people type it: trimmed, 1 to 200 characters, no control characters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DisplayName(String);
+
+impl FromStr for DisplayName {
+    type Err = Error;
+
+    fn from_str(text: &str) -> Result<Self, Error> {
+        let trimmed = text.trim();
+        let length = trimmed.chars().count();
+        if (1..=200).contains(&length) && !trimmed.chars().any(char::is_control) {
+            Ok(Self(trimmed.to_owned()))
+        } else {
+            Err(Error::InvalidName)
+        }
+    }
+}
+
+impl DisplayName {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Organization {
+    pub id: OrgId,
+    pub slug: OrgSlug,
+    pub display_name: String,
+    pub auto_assign_licenses: bool,
+    pub profile_binding_policy: ProfileBindingPolicy,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(
+        "{0:?} is not a valid organization slug: use 2 to 63 lower-case letters, digits or inner hyphens"
+    )]
+    InvalidSlug(String),
+    #[error("the organization name must have 1 to 200 characters and no control characters")]
+    InvalidName,
+    #[error("organization {0:?} already exists")]
+    AlreadyExists(String),
+    #[error("organization {0:?} does not exist")]
+    NotFound(String),
+    #[error(transparent)]
+    Store(#[from] store::Error),
+}
+
+impl From<diesel::result::Error> for Error {
+    fn from(e: diesel::result::Error) -> Self {
+        Self::Store(e.into())
+    }
+}
+
+/// Creates an organization with default settings and records who did it.
+pub fn create(
+    conn: &mut DbConn,
+    clock: &Clock,
+    actor: &Actor,
+    slug: OrgSlug,
+    name: DisplayName,
+) -> Result<Organization, Error> {
+    let org = Organization {
+        id: OrgId::generate(),
+        slug,
+        display_name: name.0,
+        auto_assign_licenses: false,
+        profile_binding_policy: ProfileBindingPolicy::Optional,
+        created_at: clock.now_naive(),
+    };
+    conn.transaction(|conn| {
+        store::orgs::insert(conn, &org).map_err(|e| match e {
+            store::Error::Duplicate => Error::AlreadyExists(org.slug.to_string()),
+            other => other.into(),
+        })?;
+        audit::record(
+            conn,
+            clock,
+            audit::NewEvent::new(Some(org.id), actor, Action::OrgCreated).target(org.slug.as_str()),
+        )?;
+        Ok(org.clone())
+    })
+}
+
+/// The organization with this slug.
+pub fn find(conn: &mut DbConn, slug: &str) -> Result<Organization, Error> {
+    store::orgs::by_slug(conn, slug)?.ok_or_else(|| Error::NotFound(slug.to_owned()))
+}
+
+/// The organization with this id.
+pub fn find_by_id(conn: &mut DbConn, id: OrgId) -> Result<Organization, Error> {
+    store::orgs::by_id(conn, id)?.ok_or_else(|| Error::NotFound(id.to_string()))
+}
+
+/// All organizations, by slug.
+pub fn list(conn: &mut DbConn) -> Result<Vec<Organization>, Error> {
+    Ok(store::orgs::list(conn)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_are_checked() {
+        for good in ["acme", "a1", "acme-corp", "x9-y"] {
+            assert!(good.parse::<OrgSlug>().is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            "a",
+            "Acme",
+            "-acme",
+            "acme-",
+            "ac me",
+            "ac_me",
+            "ä-corp",
+            &"a".repeat(64),
+        ] {
+            assert!(bad.parse::<OrgSlug>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn names_are_trimmed_and_bounded() {
+        assert_eq!(
+            "  Acme Corp ".parse::<DisplayName>().unwrap().as_str(),
+            "Acme Corp"
+        );
+        assert!("   ".parse::<DisplayName>().is_err());
+        assert!("a\u{7}b".parse::<DisplayName>().is_err());
+        assert!("a".repeat(201).parse::<DisplayName>().is_err());
+    }
+
+    #[test]
+    fn binding_policy_round_trips() {
+        for policy in [
+            ProfileBindingPolicy::Required,
+            ProfileBindingPolicy::Optional,
+            ProfileBindingPolicy::Disabled,
+        ] {
+            assert_eq!(policy.as_str().parse(), Ok(policy));
+        }
+        assert!("maybe".parse::<ProfileBindingPolicy>().is_err());
+    }
+}

@@ -1,0 +1,93 @@
+//! Server-side sessions.
+//!
+//! The cookie carries only an opaque random token; the database keeps its
+//! SHA-256, who is signed in, the CSRF token and the expiry. A visitor who is
+//! not signed in gets an anonymous session when a form needs a CSRF token;
+//! signing in always replaces the session with a new token (no fixation).
+
+use chrono::{NaiveDateTime, TimeDelta};
+
+use crate::clock::Clock;
+use crate::ids::{AdminId, UserId};
+use crate::secret::{SecretToken, TokenHash};
+use crate::store::{self, DbConn};
+
+/// Who a session belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Principal {
+    /// Nobody signed in yet; the session only carries a CSRF token.
+    Anonymous,
+    Admin(AdminId),
+    Learner(UserId),
+}
+
+impl Principal {
+    /// How long a session of this kind lives.
+    pub fn lifetime(self) -> TimeDelta {
+        match self {
+            Principal::Anonymous => TimeDelta::hours(1),
+            Principal::Admin(_) | Principal::Learner(_) => TimeDelta::hours(8),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Session {
+    pub id: TokenHash,
+    pub csrf: SecretToken,
+    pub principal: Principal,
+    pub expires_at: NaiveDateTime,
+}
+
+/// A new session and the token for its cookie.
+#[derive(Debug)]
+pub struct Started {
+    pub token: SecretToken,
+    pub session: Session,
+}
+
+/// Starts a new session for `principal`.
+pub fn start(
+    conn: &mut DbConn,
+    clock: &Clock,
+    principal: Principal,
+) -> Result<Started, store::Error> {
+    let token = SecretToken::generate();
+    let session = Session {
+        id: token.hash(),
+        csrf: SecretToken::generate(),
+        principal,
+        expires_at: clock.now_naive() + principal.lifetime(),
+    };
+    store::sessions::insert(conn, &session, clock.now_naive())?;
+    Ok(Started { token, session })
+}
+
+/// Replaces `previous` (if any) with a new session for `principal`: called at
+/// every sign-in and sign-out so that a token seen before can never be promoted.
+pub fn rotate(
+    conn: &mut DbConn,
+    clock: &Clock,
+    previous: Option<&Session>,
+    principal: Principal,
+) -> Result<Started, store::Error> {
+    if let Some(previous) = previous {
+        store::sessions::delete(conn, &previous.id)?;
+    }
+    start(conn, clock, principal)
+}
+
+/// The live session for a presented token, if there is one.
+pub fn resume(
+    conn: &mut DbConn,
+    clock: &Clock,
+    token: &SecretToken,
+) -> Result<Option<Session>, store::Error> {
+    let session = store::sessions::by_id(conn, &token.hash())?;
+    Ok(session.filter(|s| s.expires_at > clock.now_naive()))
+}
+
+/// Deletes expired sessions; returns how many.
+pub fn purge_expired(conn: &mut DbConn, clock: &Clock) -> Result<usize, store::Error> {
+    store::sessions::delete_expired(conn, clock.now_naive())
+}

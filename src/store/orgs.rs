@@ -1,0 +1,81 @@
+//! Queries on organizations.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::organizations;
+use super::{DbConn, Error, decode, unique};
+use crate::ids::OrgId;
+use crate::orgs::Organization;
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = organizations)]
+struct OrgRow {
+    id: String,
+    slug: String,
+    display_name: String,
+    auto_assign_licenses: bool,
+    profile_binding_policy: String,
+    created_at: NaiveDateTime,
+}
+
+impl TryFrom<OrgRow> for Organization {
+    type Error = Error;
+
+    fn try_from(row: OrgRow) -> Result<Self, Error> {
+        Ok(Organization {
+            id: decode("organization id", row.id)?,
+            slug: decode("organization slug", row.slug)?,
+            display_name: row.display_name,
+            auto_assign_licenses: row.auto_assign_licenses,
+            profile_binding_policy: decode("profile binding policy", row.profile_binding_policy)?,
+            created_at: row.created_at,
+        })
+    }
+}
+
+/// Inserts a new organization; [`Error::Duplicate`] when the slug is taken.
+pub fn insert(conn: &mut DbConn, org: &Organization) -> Result<(), Error> {
+    diesel::insert_into(organizations::table)
+        .values(OrgRow {
+            id: org.id.to_string(),
+            slug: org.slug.to_string(),
+            display_name: org.display_name.clone(),
+            auto_assign_licenses: org.auto_assign_licenses,
+            profile_binding_policy: org.profile_binding_policy.as_str().to_owned(),
+            created_at: org.created_at,
+        })
+        .execute(conn)
+        .map_err(unique)?;
+    Ok(())
+}
+
+pub fn by_slug(conn: &mut DbConn, slug: &str) -> Result<Option<Organization>, Error> {
+    organizations::table
+        .filter(organizations::slug.eq(slug))
+        .select(OrgRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(Organization::try_from)
+        .transpose()
+}
+
+pub fn by_id(conn: &mut DbConn, id: OrgId) -> Result<Option<Organization>, Error> {
+    organizations::table
+        .find(id.to_string())
+        .select(OrgRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(Organization::try_from)
+        .transpose()
+}
+
+pub fn list(conn: &mut DbConn) -> Result<Vec<Organization>, Error> {
+    organizations::table
+        .order(organizations::slug)
+        .select(OrgRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(Organization::try_from)
+        .collect()
+}

@@ -1,0 +1,79 @@
+//! Queries on sessions.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::sessions;
+use super::{DbConn, Error, decode};
+use crate::secret::{SecretToken, TokenHash};
+use crate::sessions::{Principal, Session};
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = sessions)]
+struct SessionRow {
+    token_hash: String,
+    csrf_token: String,
+    admin_id: Option<String>,
+    user_id: Option<String>,
+    expires_at: NaiveDateTime,
+}
+
+pub fn insert(conn: &mut DbConn, session: &Session, now: NaiveDateTime) -> Result<(), Error> {
+    let (admin_id, user_id) = match session.principal {
+        Principal::Anonymous => (None, None),
+        Principal::Admin(id) => (Some(id.to_string()), None),
+        Principal::Learner(id) => (None, Some(id.to_string())),
+    };
+    diesel::insert_into(sessions::table)
+        .values((
+            sessions::token_hash.eq(session.id.as_str()),
+            sessions::csrf_token.eq(session.csrf.expose()),
+            sessions::admin_id.eq(admin_id),
+            sessions::user_id.eq(user_id),
+            sessions::created_at.eq(now),
+            sessions::expires_at.eq(session.expires_at),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn by_id(conn: &mut DbConn, id: &TokenHash) -> Result<Option<Session>, Error> {
+    let Some(row) = sessions::table
+        .find(id.as_str())
+        .select(SessionRow::as_select())
+        .first(conn)
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    let principal = match (row.admin_id, row.user_id) {
+        (None, None) => Principal::Anonymous,
+        (Some(admin), None) => Principal::Admin(decode("admin id", admin)?),
+        (None, Some(user)) => Principal::Learner(decode("user id", user)?),
+        (Some(admin), Some(_)) => {
+            return Err(Error::Corrupt {
+                what: "session owner",
+                value: admin,
+            });
+        }
+    };
+    let csrf = SecretToken::from_presented(&row.csrf_token).ok_or(Error::Corrupt {
+        what: "CSRF token",
+        value: "[redacted]".into(),
+    })?;
+    Ok(Some(Session {
+        id: TokenHash::from_stored(row.token_hash),
+        csrf,
+        principal,
+        expires_at: row.expires_at,
+    }))
+}
+
+pub fn delete(conn: &mut DbConn, id: &TokenHash) -> Result<(), Error> {
+    diesel::delete(sessions::table.find(id.as_str())).execute(conn)?;
+    Ok(())
+}
+
+pub fn delete_expired(conn: &mut DbConn, now: NaiveDateTime) -> Result<usize, Error> {
+    Ok(diesel::delete(sessions::table.filter(sessions::expires_at.le(now))).execute(conn)?)
+}

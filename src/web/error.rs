@@ -1,0 +1,116 @@
+//! The one mapping from domain errors to HTTP responses.
+//!
+//! People see a calm page with a reference code; the log gets the precise
+//! reason under the same code.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::LOCATION;
+use actix_web::{HttpResponse, ResponseError};
+
+use super::pages;
+use crate::{accounts, orgs, store};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("not found")]
+    NotFound,
+    /// The page needs a signed-in administrator.
+    #[error("sign-in required")]
+    SignInRequired,
+    #[error("forbidden for this account")]
+    Forbidden,
+    /// A state-changing request without a valid CSRF token or from another site.
+    #[error("forbidden: {0}")]
+    CsrfRejected(&'static str),
+    #[error("this link can no longer be used")]
+    LinkGone,
+    #[error("too many failed sign-ins")]
+    Throttled,
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    #[error("storage: {0}")]
+    Store(#[from] store::Error),
+    #[error("page rendering: {0}")]
+    Render(#[from] askama::Error),
+}
+
+impl From<orgs::Error> for Error {
+    fn from(e: orgs::Error) -> Self {
+        match e {
+            orgs::Error::NotFound(_) => Error::NotFound,
+            orgs::Error::Store(e) => Error::Store(e),
+            other => Error::BadRequest(other.to_string()),
+        }
+    }
+}
+
+impl From<accounts::admins::Error> for Error {
+    fn from(e: accounts::admins::Error) -> Self {
+        match e {
+            accounts::admins::Error::LinkUnusable => Error::LinkGone,
+            accounts::admins::Error::Store(e) => Error::Store(e),
+            other => Error::BadRequest(other.to_string()),
+        }
+    }
+}
+
+impl ResponseError for Error {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Error::NotFound => StatusCode::NOT_FOUND,
+            Error::SignInRequired => StatusCode::SEE_OTHER,
+            Error::Forbidden => StatusCode::FORBIDDEN,
+            Error::CsrfRejected(_) => StatusCode::FORBIDDEN,
+            Error::LinkGone => StatusCode::GONE,
+            Error::Throttled => StatusCode::TOO_MANY_REQUESTS,
+            Error::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Error::Store(_) | Error::Render(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = self.status_code();
+        if let Error::SignInRequired = self {
+            return HttpResponse::SeeOther()
+                .insert_header((LOCATION, "/admin/login"))
+                .finish();
+        }
+        let reference = &uuid::Uuid::new_v4().simple().to_string()[..8];
+        if status.is_server_error() {
+            tracing::error!(reference, reason = %self, "request failed");
+        } else {
+            tracing::warn!(reference, reason = %self, "request refused");
+        }
+        let (title, explanation) = match self {
+            Error::NotFound | Error::SignInRequired => {
+                ("Page not found", "There is nothing at this address.".to_owned())
+            }
+            Error::Forbidden => (
+                "Not for this account",
+                "This page is for administrators. You are signed in with an account that cannot open it."
+                    .to_owned(),
+            ),
+            Error::CsrfRejected(_) => (
+                "Your form has expired",
+                "For your safety the form could not be accepted. Go back, reload the page and try again."
+                    .to_owned(),
+            ),
+            Error::LinkGone => (
+                "This sign-in link can no longer be used",
+                "Sign-in links work once and for 15 minutes. Ask your Seatgate operator for a new one."
+                    .to_owned(),
+            ),
+            Error::Throttled => (
+                "Too many failed sign-ins",
+                "Sign-in is paused for this account for 15 minutes. Try again later.".to_owned(),
+            ),
+            Error::BadRequest(reason) => ("The request could not be accepted", reason.clone()),
+            Error::Store(_) | Error::Render(_) => (
+                "Something went wrong on our side",
+                "Please try again in a moment. If it keeps happening, tell your administrator the reference below."
+                    .to_owned(),
+            ),
+        };
+        pages::error_page(status, title, &explanation, reference)
+    }
+}

@@ -1,0 +1,86 @@
+//! The HTTP layer: the actix-web app factory, sessions, CSRF, error pages, and
+//! one routes file per area. Handlers parse, call one domain function, render.
+
+mod admin;
+mod csrf;
+mod error;
+mod pages;
+mod session;
+mod system;
+mod telemetry;
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::middleware::DefaultHeaders;
+use actix_web::{App, HttpServer, web};
+
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::store::Store;
+
+pub use error::Error;
+
+/// What every handler can reach. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub clock: Clock,
+    pub settings: Arc<Settings>,
+}
+
+/// Largest form body we read; sign-in forms are tiny.
+const FORM_LIMIT: usize = 16 * 1024;
+
+/// Content-Security-Policy: our own styles and scripts only, no framing, forms
+/// post back to us.
+const CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; \
+                   form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// Starts the server on an already-bound listener (port 0 in tests).
+pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(web::Data::new(state.clone()))
+            .app_data(web::FormConfig::default().limit(FORM_LIMIT))
+            .configure(routes)
+            .default_service(web::to(system::not_found))
+            .wrap(
+                DefaultHeaders::new()
+                    .add(("Content-Security-Policy", CSP))
+                    .add(("X-Content-Type-Options", "nosniff"))
+                    .add(("X-Frame-Options", "DENY"))
+                    .add(("Referrer-Policy", "same-origin"))
+                    .add(("Cache-Control", "no-store")),
+            )
+            .wrap(telemetry::request_logger())
+    })
+    .listen(listener)?
+    .run();
+    Ok(server)
+}
+
+fn routes(cfg: &mut web::ServiceConfig) {
+    system::routes(cfg);
+    admin::routes(cfg);
+}
+
+/// Periodic clean-up: expired sessions are deleted every ten minutes.
+pub fn spawn_housekeeping(state: AppState) {
+    actix_web::rt::spawn(async move {
+        let mut interval = actix_web::rt::time::interval(std::time::Duration::from_secs(600));
+        loop {
+            interval.tick().await;
+            let clock = state.clock.clone();
+            match state
+                .store
+                .run(move |conn| crate::sessions::purge_expired(conn, &clock))
+                .await
+            {
+                Ok(purged) => tracing::debug!(purged, "expired sessions purged"),
+                Err(e) => tracing::warn!(reason = %e, "session purge failed"),
+            }
+        }
+    });
+}

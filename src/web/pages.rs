@@ -1,0 +1,51 @@
+//! Rendering askama templates into responses.
+
+use actix_web::HttpResponse;
+use actix_web::http::StatusCode;
+use askama::Template;
+
+use super::Error;
+
+/// A page with status 200.
+pub fn render(page: &impl Template) -> Result<HttpResponse, Error> {
+    render_with(StatusCode::OK, page)
+}
+
+/// A page with another status (a form shown again with its errors, say).
+pub fn render_with(status: StatusCode, page: &impl Template) -> Result<HttpResponse, Error> {
+    Ok(HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .body(page.render()?))
+}
+
+#[derive(Template)]
+#[template(path = "errors/error.html")]
+struct ErrorPage<'a> {
+    title: &'a str,
+    explanation: &'a str,
+    reference: &'a str,
+}
+
+/// The error page; falls back to plain text should the template itself fail.
+pub fn error_page(
+    status: StatusCode,
+    title: &str,
+    explanation: &str,
+    reference: &str,
+) -> HttpResponse {
+    let page = ErrorPage {
+        title,
+        explanation,
+        reference,
+    };
+    match page.render() {
+        Ok(html) => HttpResponse::build(status)
+            .content_type("text/html; charset=utf-8")
+            .body(html),
+        Err(_) => HttpResponse::build(status)
+            .content_type("text/plain; charset=utf-8")
+            .body(format!(
+                "{title}\n\n{explanation}\n\nReference: {reference}\n"
+            )),
+    }
+}

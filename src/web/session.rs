@@ -1,0 +1,150 @@
+//! The session cookie and the extractors that load sessions from it.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
+use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+
+use super::{AppState, Error};
+use crate::accounts::admins::{self, AdminAccount};
+use crate::config::Settings;
+use crate::orgs::{self, Organization};
+use crate::secret::SecretToken;
+use crate::sessions::{self, Principal, Session, Started};
+
+/// With https the `__Host-` prefix makes browsers refuse the cookie unless it
+/// is Secure, host-only and for `/`, so a sibling subdomain cannot plant one.
+fn cookie_name(settings: &Settings) -> &'static str {
+    if settings.base_url.is_https() {
+        "__Host-seatgate"
+    } else {
+        "seatgate"
+    }
+}
+
+/// The cookie that carries a newly started session's token.
+pub fn cookie_for(settings: &Settings, started: &Started) -> Cookie<'static> {
+    let lifetime = started.session.principal.lifetime().num_seconds();
+    Cookie::build(cookie_name(settings), started.token.expose().to_owned())
+        .path("/")
+        .http_only(true)
+        .secure(settings.base_url.is_https())
+        .same_site(SameSite::Lax)
+        .max_age(CookieDuration::seconds(lifetime))
+        .finish()
+}
+
+/// A cookie that removes the session cookie.
+pub fn removal_cookie(settings: &Settings) -> Cookie<'static> {
+    let mut cookie = Cookie::build(cookie_name(settings), "")
+        .path("/")
+        .http_only(true)
+        .secure(settings.base_url.is_https())
+        .same_site(SameSite::Lax)
+        .finish();
+    cookie.make_removal();
+    cookie
+}
+
+pub fn state(req: &HttpRequest) -> AppState {
+    req.app_data::<web::Data<AppState>>()
+        .expect("AppState is registered by web::serve")
+        .get_ref()
+        .clone()
+}
+
+/// Loads the live session named by the request's cookie.
+pub async fn current(req: &HttpRequest) -> Result<Option<Session>, Error> {
+    let state = state(req);
+    let Some(token) = req
+        .cookie(cookie_name(&state.settings))
+        .and_then(|c| SecretToken::from_presented(c.value()))
+    else {
+        return Ok(None);
+    };
+    let clock = state.clock.clone();
+    Ok(state
+        .store
+        .run(move |conn| sessions::resume(conn, &clock, &token))
+        .await?)
+}
+
+/// The visitor's session, if any (signed in or anonymous).
+pub struct MaybeSession(pub Option<Session>);
+
+impl FromRequest for MaybeSession {
+    type Error = Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move { current(&req).await.map(MaybeSession) })
+    }
+}
+
+impl MaybeSession {
+    /// This session, or a new anonymous one (with the cookie to set) so a form
+    /// can carry a CSRF token.
+    pub async fn or_start_anonymous(
+        self,
+        state: &AppState,
+    ) -> Result<(Session, Option<Cookie<'static>>), Error> {
+        if let Some(session) = self.0 {
+            return Ok((session, None));
+        }
+        let clock = state.clock.clone();
+        let started = state
+            .store
+            .run(move |conn| sessions::start(conn, &clock, Principal::Anonymous))
+            .await?;
+        let cookie = cookie_for(&state.settings, &started);
+        Ok((started.session, Some(cookie)))
+    }
+}
+
+/// A signed-in administrator with their organization; anyone else is sent to
+/// the sign-in page (or refused, for a signed-in learner).
+pub struct AdminSession {
+    pub session: Session,
+    pub admin: AdminAccount,
+    pub org: Organization,
+}
+
+impl FromRequest for AdminSession {
+    type Error = Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let session = current(&req).await?.ok_or(Error::SignInRequired)?;
+            admin_of(&state(&req), session).await
+        })
+    }
+}
+
+/// The administrator a session belongs to.
+pub async fn admin_of(state: &AppState, session: Session) -> Result<AdminSession, Error> {
+    let admin_id = match session.principal {
+        Principal::Admin(id) => id,
+        Principal::Learner(_) => return Err(Error::Forbidden),
+        Principal::Anonymous => return Err(Error::SignInRequired),
+    };
+    let (admin, org) = state
+        .store
+        .run(move |conn| {
+            let Some(admin) = admins::find(conn, admin_id)? else {
+                return Ok(None);
+            };
+            let org = orgs::find_by_id(conn, admin.org)?;
+            Ok::<_, Error>(Some((admin, org)))
+        })
+        .await?
+        .ok_or(Error::SignInRequired)?;
+    Ok(AdminSession {
+        session,
+        admin,
+        org,
+    })
+}

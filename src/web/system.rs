@@ -1,0 +1,46 @@
+//! Health, the stylesheet, the start page and the not-found page.
+
+use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use serde_json::json;
+
+use super::pages::render;
+use super::{AppState, Error};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(start_page))
+        .route("/healthz", web::get().to(healthz))
+        .route("/static/seatgate.css", web::get().to(stylesheet));
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct StartPage;
+
+async fn start_page() -> Result<HttpResponse, Error> {
+    render(&StartPage)
+}
+
+/// 200 when the database answers, 503 otherwise (with the reason in the log only).
+async fn healthz(state: web::Data<AppState>) -> HttpResponse {
+    match state.store.ping().await {
+        Ok(()) => HttpResponse::Ok().json(json!({ "status": "ok" })),
+        Err(e) => {
+            tracing::error!(reason = %e, "health check failed");
+            HttpResponse::ServiceUnavailable()
+                .json(json!({ "status": "unavailable", "database": "down" }))
+        }
+    }
+}
+
+async fn stylesheet() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((CONTENT_TYPE, "text/css; charset=utf-8"))
+        .insert_header((CACHE_CONTROL, "public, max-age=3600"))
+        .body(include_str!("../../templates/static/seatgate.css"))
+}
+
+pub async fn not_found() -> Result<HttpResponse, Error> {
+    Err(Error::NotFound)
+}

@@ -1,0 +1,223 @@
+//! The command line, run as the real binary, as operators script it.
+
+use std::process::{Command, Output};
+
+use crate::common::{Backend, TestApp, TestDb};
+use crate::on_both_databases;
+
+/// Runs `seatgate` with a clean environment (no SEATGATE_* from the caller).
+fn seatgate(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_seatgate"));
+    for (var, _) in std::env::vars() {
+        if var.starts_with("SEATGATE_") {
+            command.env_remove(var);
+        }
+    }
+    command
+        .env("SEATGATE_LOG", "warn")
+        .args(args)
+        .envs(env.iter().copied());
+    command.output().expect("run the seatgate binary")
+}
+
+fn with_db(db: &TestDb, args: &[&str]) -> Output {
+    let url = db.url_text();
+    let mut all = vec!["--database-url", url.as_str()];
+    all.extend_from_slice(args);
+    seatgate(&all, &[])
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+async fn org_commands_create_list_show_and_refuse_duplicates(backend: Backend) {
+    let db = TestDb::fresh(backend);
+    let created = with_db(&db, &["org", "create", "acme", "--name", "Acme Corp"]);
+    assert!(created.status.success(), "{}", stderr(&created));
+    assert_eq!(stdout(&created), "created organization acme (Acme Corp)\n");
+
+    let duplicate = with_db(&db, &["org", "create", "acme", "--name", "Again"]);
+    assert_eq!(duplicate.status.code(), Some(1));
+    assert_eq!(
+        stderr(&duplicate),
+        "error: organization \"acme\" already exists\n"
+    );
+
+    with_db(&db, &["org", "create", "beta", "--name", "Beta Ltd"]);
+    let list = with_db(&db, &["org", "list"]);
+    assert_eq!(stdout(&list), "acme\tAcme Corp\nbeta\tBeta Ltd\n");
+
+    let show = stdout(&with_db(&db, &["org", "show", "acme"]));
+    assert!(show.contains("slug: acme\n"), "{show}");
+    assert!(show.contains("name: Acme Corp\n"));
+    assert!(show.contains("auto_assign_licenses: off\n"));
+    assert!(show.contains("profile_binding_policy: optional\n"));
+
+    let missing = with_db(&db, &["org", "show", "nope"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert_eq!(
+        stderr(&missing),
+        "error: organization \"nope\" does not exist\n"
+    );
+
+    let bad_slug = with_db(&db, &["org", "create", "Not A Slug", "--name", "X"]);
+    assert_eq!(bad_slug.status.code(), Some(1));
+    assert!(
+        stderr(&bad_slug).starts_with("error: \"Not A Slug\" is not a valid organization slug")
+    );
+}
+
+async fn migrate_command_is_idempotent(backend: Backend) {
+    let db = TestDb::fresh(backend);
+    let first = with_db(&db, &["migrate"]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert!(stdout(&first).starts_with("applied "), "{}", stdout(&first));
+    let second = with_db(&db, &["migrate"]);
+    assert!(second.status.success(), "{}", stderr(&second));
+    assert_eq!(stdout(&second), "database is up to date\n");
+}
+
+async fn admin_create_prints_a_one_time_link_that_works(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    with_db(&app.db, &["org", "create", "acme", "--name", "Acme Corp"]);
+    let output = with_db(
+        &app.db,
+        &[
+            "--base-url",
+            &app.address,
+            "admin",
+            "create",
+            "--org",
+            "acme",
+            "--email",
+            "Ann@Acme.example",
+        ],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(
+        text.starts_with("created administrator ann@acme.example of acme\n"),
+        "{text}"
+    );
+    let link = text.lines().last().expect("the link line");
+    let path = link
+        .strip_prefix(&app.address)
+        .expect("link under the base URL");
+    assert!(path.starts_with("/admin/link/"));
+    let page = app.visitor().get(path).await;
+    assert_eq!(page.status.as_u16(), 200, "{}", page.body);
+
+    let other_org = with_db(&app.db, &["org", "create", "beta", "--name", "Beta"]);
+    assert!(other_org.status.success());
+    let clash = with_db(
+        &app.db,
+        &[
+            "admin",
+            "create",
+            "--org",
+            "beta",
+            "--email",
+            "ann@acme.example",
+        ],
+    );
+    assert_eq!(clash.status.code(), Some(1));
+    assert_eq!(
+        stderr(&clash),
+        "error: admin \"ann@acme.example\" belongs to another organization\n"
+    );
+
+    let unknown_org = with_db(
+        &app.db,
+        &["admin", "create", "--org", "nope", "--email", "x@y.example"],
+    );
+    assert_eq!(
+        stderr(&unknown_org),
+        "error: organization \"nope\" does not exist\n"
+    );
+}
+
+on_both_databases!(
+    org_commands_create_list_show_and_refuse_duplicates,
+    migrate_command_is_idempotent,
+    admin_create_prints_a_one_time_link_that_works,
+);
+
+#[test]
+fn bad_configuration_is_refused_with_the_key_named() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = format!("sqlite://{}/x.db", dir.path().display());
+
+    let bad_flag = seatgate(&["--database-url", &db, "--bind", "nonsense", "serve"], &[]);
+    assert_eq!(bad_flag.status.code(), Some(1));
+    assert!(
+        stderr(&bad_flag)
+            .starts_with("error: bind (from flag --bind): \"nonsense\" is not an address")
+    );
+
+    let bad_env = seatgate(
+        &["--database-url", &db, "serve"],
+        &[("SEATGATE_BASE_URL", "ftp://x")],
+    );
+    assert!(
+        stderr(&bad_env)
+            .starts_with("error: base_url (from environment variable SEATGATE_BASE_URL)")
+    );
+
+    let file = dir.path().join("seatgate.toml");
+    std::fs::write(&file, "colour = \"blue\"\n").expect("write config");
+    let unknown_key = seatgate(&["--config", file.to_str().unwrap(), "serve"], &[]);
+    assert_eq!(unknown_key.status.code(), Some(1));
+    assert!(
+        stderr(&unknown_key).contains("unknown field `colour`"),
+        "{}",
+        stderr(&unknown_key)
+    );
+
+    let wrong_scheme = seatgate(&["--database-url", "mysql://x/y", "migrate"], &[]);
+    assert!(
+        stderr(&wrong_scheme)
+            .starts_with("error: database_url (from flag --database-url): unsupported database")
+    );
+
+    let unreachable = seatgate(
+        &[
+            "--database-url",
+            "postgres://postgres@127.0.0.1:1/nothing",
+            "migrate",
+        ],
+        &[],
+    );
+    assert_eq!(unreachable.status.code(), Some(1));
+    let message = stderr(&unreachable);
+    assert!(
+        message.starts_with(
+            "error: database_url: cannot connect to postgres://postgres@127.0.0.1:1/nothing"
+        ),
+        "{message}"
+    );
+    assert_eq!(message.lines().count(), 1, "one line: {message}");
+}
+
+#[test]
+fn version_and_help_are_printed() {
+    let version = seatgate(&["--version"], &[]);
+    assert_eq!(
+        stdout(&version),
+        format!("seatgate {}\n", env!("CARGO_PKG_VERSION"))
+    );
+    for command in [
+        &["--help"][..],
+        &["org", "create", "--help"],
+        &["admin", "create", "--help"],
+        &["serve", "--help"],
+    ] {
+        let help = seatgate(command, &[]);
+        assert!(help.status.success());
+        assert!(stdout(&help).contains("Usage: seatgate"), "{command:?}");
+    }
+}

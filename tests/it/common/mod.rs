@@ -1,0 +1,179 @@
+//! The test harness: fresh databases, the app on a random port, a cookie-keeping visitor.
+
+pub mod visitor;
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use diesel::{Connection, PgConnection, RunQueryDsl};
+use seatgate::clock::{Clock, ManualClock};
+use seatgate::config::{BaseUrl, DatabaseUrl, Settings};
+use seatgate::store::Store;
+use seatgate::web::{self, AppState};
+
+pub use visitor::Visitor;
+
+/// Runs an `async fn(Backend)` test once per database backend, as two tests
+/// named `<test>::sqlite` and `<test>::postgres`.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($test:ident),+ $(,)?) => {$(
+        mod $test {
+            #[actix_rt::test]
+            async fn sqlite() {
+                super::$test($crate::common::Backend::Sqlite).await
+            }
+            #[actix_rt::test]
+            async fn postgres() {
+                super::$test($crate::common::Backend::Postgres).await
+            }
+        }
+    )+};
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+const DEFAULT_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+/// The server tests create their databases on.
+pub fn postgres_server_url() -> String {
+    std::env::var("SEATGATE_TEST_DATABASE_URL").unwrap_or_else(|_| DEFAULT_POSTGRES.to_owned())
+}
+
+/// A database of its own for one test, removed when dropped.
+pub struct TestDb {
+    pub url: DatabaseUrl,
+    _dir: tempfile::TempDir,
+    postgres_name: Option<String>,
+}
+
+impl TestDb {
+    pub fn fresh(backend: Backend) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        match backend {
+            Backend::Sqlite => TestDb {
+                url: DatabaseUrl::Sqlite(dir.path().join("seatgate.db")),
+                _dir: dir,
+                postgres_name: None,
+            },
+            Backend::Postgres => {
+                let name = format!("seatgate_test_{}", uuid::Uuid::new_v4().simple());
+                let mut admin = connect_postgres_server();
+                diesel::sql_query(format!("CREATE DATABASE {name}"))
+                    .execute(&mut admin)
+                    .expect("CREATE DATABASE on the test PostgreSQL");
+                let mut url = url::Url::parse(&postgres_server_url())
+                    .expect("SEATGATE_TEST_DATABASE_URL is a URL");
+                url.set_path(&name);
+                TestDb {
+                    url: DatabaseUrl::parse(url.as_str()).expect("valid PostgreSQL URL"),
+                    _dir: dir,
+                    postgres_name: Some(name),
+                }
+            }
+        }
+    }
+
+    /// A throwaway folder beside the database (for certificates, configs).
+    pub fn dir(&self) -> PathBuf {
+        self._dir.path().to_path_buf()
+    }
+
+    /// The URL as the command line takes it.
+    pub fn url_text(&self) -> String {
+        match &self.url {
+            DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
+            DatabaseUrl::Postgres(url) => url.clone(),
+        }
+    }
+
+    /// Makes the database disappear under a running app.
+    pub fn destroy(&self) {
+        match (&self.url, &self.postgres_name) {
+            (DatabaseUrl::Sqlite(path), _) => {
+                std::fs::remove_file(path).expect("remove SQLite file")
+            }
+            (_, Some(name)) => drop_postgres(name),
+            _ => unreachable!("a PostgreSQL test database has a name"),
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some(name) = &self.postgres_name {
+            drop_postgres(name);
+        }
+    }
+}
+
+/// PostgreSQL is part of the suite: a missing server fails the test loudly.
+fn connect_postgres_server() -> PgConnection {
+    let url = postgres_server_url();
+    PgConnection::establish(&url).unwrap_or_else(|e| {
+        panic!(
+            "PostgreSQL tests need a server at {url} (set SEATGATE_TEST_DATABASE_URL, or run scripts/test, \
+             which starts one): {e}"
+        )
+    })
+}
+
+fn drop_postgres(name: &str) {
+    let mut admin = connect_postgres_server();
+    diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .execute(&mut admin)
+        .expect("DROP DATABASE on the test PostgreSQL");
+}
+
+/// A running Seatgate on a random port with a fresh, migrated database and a manual clock.
+pub struct TestApp {
+    pub address: String,
+    pub store: Store,
+    pub clock: ManualClock,
+    pub settings: Arc<Settings>,
+    pub db: TestDb,
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> Self {
+        Self::spawn_on(TestDb::fresh(backend)).await
+    }
+
+    pub async fn spawn_on(db: TestDb) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+        let bind = listener.local_addr().expect("local address");
+        let address = format!("http://{bind}");
+        let store = Store::connect(&db.url).expect("connect to the test database");
+        store.migrate().expect("migrate the test database");
+        let settings = Arc::new(Settings {
+            bind,
+            database_url: db.url.clone(),
+            base_url: BaseUrl::parse(&address).expect("valid base URL"),
+            certs_dir: db.dir().join("certs"),
+        });
+        let clock = ManualClock::starting_at(Clock::system().now());
+        let state = AppState {
+            store: store.clone(),
+            clock: clock.clock(),
+            settings: Arc::clone(&settings),
+        };
+        let server = web::serve(listener, state).expect("start the server");
+        actix_web::rt::spawn(server);
+        TestApp {
+            address,
+            store,
+            clock,
+            settings,
+            db,
+        }
+    }
+
+    pub fn visitor(&self) -> Visitor {
+        Visitor::new(&self.address)
+    }
+}

@@ -1,0 +1,89 @@
+//! A browser stand-in for HTTP-level tests: keeps the session cookie, does not follow redirects.
+
+use awc::Client;
+use awc::http::StatusCode;
+
+pub struct Visitor {
+    client: Client,
+    base: String,
+    pub cookie: Option<String>,
+}
+
+pub struct Page {
+    pub status: StatusCode,
+    pub location: Option<String>,
+    pub body: String,
+}
+
+impl Page {
+    /// The value of the form's hidden CSRF field.
+    pub fn csrf_token(&self) -> String {
+        let marker = "name=\"csrf_token\" value=\"";
+        let start = self.body.find(marker).expect("the page has a CSRF field") + marker.len();
+        let end = self.body[start..].find('"').expect("closing quote") + start;
+        self.body[start..end].to_owned()
+    }
+}
+
+impl Visitor {
+    pub fn new(base: &str) -> Self {
+        Self {
+            client: Client::builder().disable_redirects().finish(),
+            base: base.to_owned(),
+            cookie: None,
+        }
+    }
+
+    pub async fn get(&mut self, path: &str) -> Page {
+        let mut request = self.client.get(format!("{}{path}", self.base));
+        if let Some(cookie) = &self.cookie {
+            request = request.insert_header(("Cookie", format!("seatgate={cookie}")));
+        }
+        self.finish(request.send().await.expect("GET")).await
+    }
+
+    pub async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        self.post_with(path, form, &[]).await
+    }
+
+    pub async fn post_with(
+        &mut self,
+        path: &str,
+        form: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> Page {
+        let mut request = self.client.post(format!("{}{path}", self.base));
+        if let Some(cookie) = &self.cookie {
+            request = request.insert_header(("Cookie", format!("seatgate={cookie}")));
+        }
+        for (name, value) in headers {
+            request = request.insert_header((*name, *value));
+        }
+        self.finish(request.send_form(&form).await.expect("POST"))
+            .await
+    }
+
+    async fn finish<S>(&mut self, mut response: awc::ClientResponse<S>) -> Page
+    where
+        S: futures_core::Stream<Item = Result<actix_web::web::Bytes, awc::error::PayloadError>>
+            + Unpin,
+    {
+        for value in response.headers().get_all("set-cookie") {
+            let text = value.to_str().expect("ASCII cookie");
+            let pair = text.split(';').next().expect("cookie pair");
+            if let Some(token) = pair.strip_prefix("seatgate=") {
+                self.cookie = (!token.is_empty()).then(|| token.to_owned());
+            }
+        }
+        let location = response
+            .headers()
+            .get("location")
+            .map(|v| v.to_str().expect("ASCII location").to_owned());
+        let body = response.body().limit(1 << 20).await.expect("body");
+        Page {
+            status: response.status(),
+            location,
+            body: String::from_utf8_lossy(&body).into_owned(),
+        }
+    }
+}

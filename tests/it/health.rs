@@ -1,0 +1,46 @@
+//! `/healthz` and the common HTTP behaviour of every page.
+
+use crate::common::{Backend, TestApp};
+use crate::on_both_databases;
+
+async fn healthz_answers_ok_while_the_database_answers(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let page = app.visitor().get("/healthz").await;
+    assert_eq!(page.status.as_u16(), 200);
+    assert!(page.body.contains("\"ok\""), "{}", page.body);
+}
+
+async fn healthz_is_503_when_the_database_is_gone(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.db.destroy();
+    let page = app.visitor().get("/healthz").await;
+    assert_eq!(page.status.as_u16(), 503, "{}", page.body);
+    assert!(page.body.contains("unavailable"), "{}", page.body);
+}
+
+async fn pages_carry_security_headers_and_unknown_paths_get_a_404_page(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let response = awc::Client::new()
+        .get(format!("{}/no/such/page", app.address))
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(response.status().as_u16(), 404);
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .map(|v| v.to_str().expect("ASCII").to_owned())
+            .unwrap_or_default()
+    };
+    assert!(header("content-security-policy").contains("frame-ancestors 'none'"));
+    assert_eq!(header("x-content-type-options"), "nosniff");
+    assert_eq!(header("referrer-policy"), "same-origin");
+    assert!(header("content-type").starts_with("text/html"));
+}
+
+on_both_databases!(
+    healthz_answers_ok_while_the_database_answers,
+    healthz_is_503_when_the_database_is_gone,
+    pages_carry_security_headers_and_unknown_paths_get_a_404_page,
+);

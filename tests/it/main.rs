@@ -1,0 +1,9 @@
+//! The one integration-test binary (one link step instead of one per file).
+//! Every storage test runs on SQLite and on PostgreSQL.
+
+mod common;
+
+mod admin_signin;
+mod cli;
+mod health;
+mod storage;

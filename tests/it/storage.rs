@@ -1,0 +1,81 @@
+//! Migrations and the organization store, on both backends.
+
+use seatgate::audit::{self, Action, Actor};
+use seatgate::clock::Clock;
+use seatgate::orgs::{self, ProfileBindingPolicy};
+use seatgate::store::Store;
+
+use crate::common::{Backend, TestDb};
+use crate::on_both_databases;
+
+async fn migrations_apply_to_an_empty_database_and_are_idempotent(backend: Backend) {
+    let db = TestDb::fresh(backend);
+    let store = Store::connect(&db.url).expect("connect");
+    let first = store.migrate().expect("first migration run");
+    assert!(!first.is_empty(), "an empty database gets every migration");
+    let second = store.migrate().expect("second migration run");
+    assert!(second.is_empty(), "nothing is applied twice: {second:?}");
+    let mut conn = store.connection().expect("connection");
+    assert!(
+        orgs::list(&mut conn)
+            .expect("query the new schema")
+            .is_empty()
+    );
+}
+
+async fn organization_is_created_with_default_settings_and_audited(backend: Backend) {
+    let db = TestDb::fresh(backend);
+    let store = Store::connect(&db.url).expect("connect");
+    store.migrate().expect("migrate");
+    let mut conn = store.connection().expect("connection");
+    let clock = Clock::system();
+    let org = orgs::create(
+        &mut conn,
+        &clock,
+        &Actor::Cli,
+        "acme".parse().expect("slug"),
+        "Acme Corp".parse().expect("name"),
+    )
+    .expect("create");
+    let found = orgs::find(&mut conn, "acme").expect("find");
+    assert_eq!(found.id, org.id);
+    assert_eq!(found.display_name, "Acme Corp");
+    assert!(!found.auto_assign_licenses, "auto-assign is off by default");
+    assert_eq!(found.profile_binding_policy, ProfileBindingPolicy::Optional);
+    let events = audit::recent(&mut conn, org.id, 10).expect("audit");
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].action, Action::OrgCreated);
+    assert_eq!(events[0].actor, Actor::Cli);
+    assert_eq!(events[0].target.as_deref(), Some("acme"));
+}
+
+async fn duplicate_organization_is_refused_and_writes_nothing(backend: Backend) {
+    let db = TestDb::fresh(backend);
+    let store = Store::connect(&db.url).expect("connect");
+    store.migrate().expect("migrate");
+    let mut conn = store.connection().expect("connection");
+    let clock = Clock::system();
+    let create = |conn: &mut _, name: &str| {
+        orgs::create(
+            conn,
+            &clock,
+            &Actor::Cli,
+            "acme".parse().expect("slug"),
+            name.parse().expect("name"),
+        )
+    };
+    let first = create(&mut conn, "Acme Corp").expect("first create");
+    let error = create(&mut conn, "Other Acme").expect_err("duplicate refused");
+    assert_eq!(error.to_string(), "organization \"acme\" already exists");
+    let all = orgs::list(&mut conn).expect("list");
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].display_name, "Acme Corp");
+    let events = audit::recent(&mut conn, first.id, 10).expect("audit");
+    assert_eq!(events.len(), 1, "the refused create left no audit event");
+}
+
+on_both_databases!(
+    migrations_apply_to_an_empty_database_and_are_idempotent,
+    organization_is_created_with_default_settings_and_audited,
+    duplicate_organization_is_refused_and_writes_nothing,
+);
