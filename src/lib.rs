@@ -7,6 +7,7 @@ pub mod clock; // the only place that reads the time
 pub mod config; // settings from file, environment and flags
 pub mod ids; // newtype identifiers
 pub mod orgs; // organizations and their settings
+pub mod saml; // SAML: metadata, AuthnRequests, response validation (pure)
 pub mod secret; // tokens, token hashes, passwords
 pub mod sessions; // server-side sessions
 pub mod store; // the database (SQLite and PostgreSQL through one diesel code base)

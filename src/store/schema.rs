@@ -19,6 +19,10 @@ diesel::table! {
         display_name -> Text,
         created_at -> Timestamp,
         last_sign_in_at -> Nullable<Timestamp>,
+        first_name -> Nullable<Text>,
+        last_name -> Nullable<Text>,
+        department -> Nullable<Text>,
+        employee_id -> Nullable<Text>,
     }
 }
 
@@ -72,7 +76,79 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    idp_connections (id) {
+        id -> Text,
+        org_id -> Text,
+        name -> Text,
+        entity_id -> Text,
+        sso_url -> Text,
+        enabled -> Bool,
+        allow_idp_initiated -> Bool,
+        require_signed_assertion -> Bool,
+        allow_sha1 -> Bool,
+        attribute_preset -> Text,
+        attribute_overrides -> Text,
+        metadata_url -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    idp_certificates (connection_id, fingerprint_sha256) {
+        connection_id -> Text,
+        fingerprint_sha256 -> Text,
+        der_base64 -> Text,
+        subject -> Text,
+        not_after -> Timestamp,
+    }
+}
+
+diesel::table! {
+    authn_requests (id) {
+        id -> Text,
+        org_id -> Text,
+        connection_id -> Text,
+        relay_state_hash -> Text,
+        return_to -> Text,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    used_assertions (connection_id, assertion_id) {
+        connection_id -> Text,
+        assertion_id -> Text,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    identities (connection_id, name_id) {
+        connection_id -> Text,
+        name_id -> Text,
+        user_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sso_errors (id) {
+        id -> Text,
+        org_id -> Text,
+        connection_id -> Nullable<Text>,
+        reference -> Text,
+        reason -> Text,
+        detail -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> organizations (org_id));
+diesel::joinable!(idp_connections -> organizations (org_id));
+diesel::joinable!(idp_certificates -> idp_connections (connection_id));
+diesel::joinable!(identities -> users (user_id));
+diesel::joinable!(identities -> idp_connections (connection_id));
 diesel::joinable!(admin_accounts -> organizations (org_id));
 diesel::joinable!(admin_sign_in_links -> admin_accounts (admin_id));
 diesel::joinable!(audit_events -> organizations (org_id));
@@ -85,4 +161,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     sessions,
     sign_in_failures,
     audit_events,
+    idp_connections,
+    idp_certificates,
+    authn_requests,
+    used_assertions,
+    identities,
+    sso_errors,
 );

@@ -1,0 +1,10 @@
+DROP TABLE sso_errors;
+ALTER TABLE users DROP COLUMN employee_id;
+ALTER TABLE users DROP COLUMN department;
+ALTER TABLE users DROP COLUMN last_name;
+ALTER TABLE users DROP COLUMN first_name;
+DROP TABLE identities;
+DROP TABLE used_assertions;
+DROP TABLE authn_requests;
+DROP TABLE idp_certificates;
+DROP TABLE idp_connections;

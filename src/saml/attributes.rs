@@ -1,0 +1,282 @@
+//! Which SAML attributes carry a learner's email and name, per IdP product.
+
+use std::collections::BTreeMap;
+use std::str::FromStr;
+
+/// The profile fields Seatgate reads from an assertion.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Field {
+    Email,
+    FirstName,
+    LastName,
+    DisplayName,
+    Department,
+    EmployeeId,
+}
+
+impl FromStr for Field {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text {
+            "email" => Ok(Self::Email),
+            "first_name" => Ok(Self::FirstName),
+            "last_name" => Ok(Self::LastName),
+            "display_name" => Ok(Self::DisplayName),
+            "department" => Ok(Self::Department),
+            "employee_id" => Ok(Self::EmployeeId),
+            other => Err(format!(
+                "unknown profile field {other:?} (email, first_name, last_name, display_name, department, employee_id)"
+            )),
+        }
+    }
+}
+
+/// Attribute naming conventions of the common IdPs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Preset {
+    /// Entra ID / Azure AD: WS-Federation claim URIs.
+    Entra,
+    Okta,
+    OneLogin,
+    /// AD FS: the same claim URIs as Entra.
+    Adfs,
+    Google,
+    /// Common names, LDAP names and OIDs: fits most other IdPs.
+    Generic,
+}
+
+impl Preset {
+    pub const ALL: [Preset; 6] = [
+        Self::Entra,
+        Self::Okta,
+        Self::OneLogin,
+        Self::Adfs,
+        Self::Google,
+        Self::Generic,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Entra => "entra",
+            Self::Okta => "okta",
+            Self::OneLogin => "onelogin",
+            Self::Adfs => "adfs",
+            Self::Google => "google",
+            Self::Generic => "generic",
+        }
+    }
+
+    /// Attribute names for a field, most specific first.
+    pub fn names(self, field: Field) -> &'static [&'static str] {
+        const CLAIMS_EMAIL: &str =
+            "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress";
+        const CLAIMS_GIVEN: &str =
+            "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/givenname";
+        const CLAIMS_SURNAME: &str =
+            "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/surname";
+        use Field::*;
+        match (self, field) {
+            (Self::Entra | Self::Adfs, Email) => &[
+                CLAIMS_EMAIL,
+                "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn",
+            ],
+            (Self::Entra | Self::Adfs, FirstName) => &[CLAIMS_GIVEN],
+            (Self::Entra | Self::Adfs, LastName) => &[CLAIMS_SURNAME],
+            (Self::Entra, DisplayName) => {
+                &["http://schemas.microsoft.com/identity/claims/displayname"]
+            }
+            (Self::Adfs, DisplayName) => {
+                &["http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name"]
+            }
+            (Self::Entra | Self::Adfs, Department) => &[
+                "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/department",
+                "department",
+            ],
+            (Self::Entra | Self::Adfs, EmployeeId) => &[
+                "http://schemas.microsoft.com/ws/2008/06/identity/claims/employeeid",
+                "employeeid",
+            ],
+            (Self::Okta, Email) => &["email", "Email"],
+            (Self::Okta, FirstName) => &["firstName"],
+            (Self::Okta, LastName) => &["lastName"],
+            (Self::Okta, DisplayName) => &["displayName"],
+            (Self::Okta, Department) => &["department"],
+            (Self::Okta, EmployeeId) => &["employeeNumber"],
+            (Self::OneLogin, Email) => &["User.email", "Email"],
+            (Self::OneLogin, FirstName) => &["User.FirstName", "First Name"],
+            (Self::OneLogin, LastName) => &["User.LastName", "Last Name"],
+            (Self::OneLogin, DisplayName) => &["User.DisplayName", "Name"],
+            (Self::OneLogin, Department) => &["User.Department", "Department"],
+            (Self::OneLogin, EmployeeId) => &["User.EmployeeID", "Employee ID"],
+            (Self::Google, Email) => &["email", "Email"],
+            (Self::Google, FirstName) => &["firstName", "first_name"],
+            (Self::Google, LastName) => &["lastName", "last_name"],
+            (Self::Google, DisplayName) => &["displayName", "name"],
+            (Self::Google, Department) => &["department"],
+            (Self::Google, EmployeeId) => &["employeeId", "employeeNumber"],
+            (Self::Generic, Email) => &[
+                "email",
+                "mail",
+                "emailAddress",
+                "Email",
+                "urn:oid:0.9.2342.19200300.100.1.3",
+                CLAIMS_EMAIL,
+            ],
+            (Self::Generic, FirstName) => &[
+                "firstName",
+                "givenName",
+                "given_name",
+                "urn:oid:2.5.4.42",
+                CLAIMS_GIVEN,
+            ],
+            (Self::Generic, LastName) => &[
+                "lastName",
+                "sn",
+                "surname",
+                "family_name",
+                "urn:oid:2.5.4.4",
+                CLAIMS_SURNAME,
+            ],
+            (Self::Generic, DisplayName) => &[
+                "displayName",
+                "name",
+                "cn",
+                "urn:oid:2.16.840.1.113730.3.1.241",
+            ],
+            (Self::Generic, Department) => &["department", "ou", "urn:oid:2.5.4.11"],
+            (Self::Generic, EmployeeId) => &[
+                "employeeNumber",
+                "employeeId",
+                "urn:oid:2.16.840.1.113730.3.1.3",
+            ],
+        }
+    }
+}
+
+impl FromStr for Preset {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|p| p.as_str() == text)
+            .ok_or_else(|| format!("unknown attribute preset {text:?} (entra, okta, onelogin, adfs, google, generic)"))
+    }
+}
+
+/// A connection's attribute mapping: a preset, with per-field overrides.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mapping {
+    pub preset: Preset,
+    pub overrides: BTreeMap<Field, String>,
+}
+
+/// The profile read from an assertion.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Profile {
+    pub email: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub display_name: Option<String>,
+    pub department: Option<String>,
+    pub employee_id: Option<String>,
+}
+
+impl Mapping {
+    /// The names looked up for a field: the override alone when there is one.
+    pub fn names(&self, field: Field) -> Vec<&str> {
+        match self.overrides.get(&field) {
+            Some(name) => vec![name.as_str()],
+            None => self.preset.names(field).to_vec(),
+        }
+    }
+
+    /// Reads the profile from `(attribute name, first value)` pairs.
+    pub fn profile(&self, attributes: &[(String, String)]) -> Profile {
+        let get = |field: Field| {
+            self.names(field).into_iter().find_map(|name| {
+                attributes
+                    .iter()
+                    .find(|(attribute, value)| attribute == name && !value.trim().is_empty())
+                    .map(|(_, value)| value.trim().to_owned())
+            })
+        };
+        Profile {
+            email: get(Field::Email),
+            first_name: get(Field::FirstName),
+            last_name: get(Field::LastName),
+            display_name: get(Field::DisplayName),
+            department: get(Field::Department),
+            employee_id: get(Field::EmployeeId),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attrs(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn entra_claims_are_read() {
+        let mapping = Mapping {
+            preset: Preset::Entra,
+            overrides: BTreeMap::new(),
+        };
+        let profile = mapping.profile(&attrs(&[
+            (
+                "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress",
+                "ann@acme.example",
+            ),
+            (
+                "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/givenname",
+                "Ann",
+            ),
+            (
+                "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/surname",
+                "Lee",
+            ),
+            (
+                "http://schemas.microsoft.com/identity/claims/displayname",
+                "Ann Lee",
+            ),
+        ]));
+        assert_eq!(profile.email.as_deref(), Some("ann@acme.example"));
+        assert_eq!(profile.first_name.as_deref(), Some("Ann"));
+        assert_eq!(profile.display_name.as_deref(), Some("Ann Lee"));
+    }
+
+    #[test]
+    fn an_override_replaces_the_preset_names() {
+        let mut overrides = BTreeMap::new();
+        overrides.insert(Field::Email, "workEmail".to_owned());
+        let mapping = Mapping {
+            preset: Preset::Okta,
+            overrides,
+        };
+        let profile = mapping.profile(&attrs(&[
+            ("email", "private@x.example"),
+            ("workEmail", "ann@acme.example"),
+        ]));
+        assert_eq!(profile.email.as_deref(), Some("ann@acme.example"));
+    }
+
+    #[test]
+    fn presets_and_fields_parse_from_their_names() {
+        for preset in Preset::ALL {
+            assert_eq!(preset.as_str().parse(), Ok(preset));
+        }
+        assert!("shibboleth".parse::<Preset>().is_err());
+        assert_eq!("employee_id".parse(), Ok(Field::EmployeeId));
+    }
+}

@@ -1,0 +1,269 @@
+//! Key pairs with self-signed certificates: the service provider's own (for
+//! signing AuthnRequests and decrypting assertions) and the demo IdP's.
+//!
+//! Files live in `certs_dir` as PEM; private keys are written with mode 0600.
+
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use chrono::{DateTime, Utc};
+use openssl::asn1::Asn1Time;
+use openssl::bn::{BigNum, MsbOption};
+use openssl::hash::MessageDigest;
+use openssl::pkey::{PKey, Private};
+use openssl::rsa::Rsa;
+use openssl::x509::{X509, X509NameBuilder};
+
+/// How long a generated certificate is valid.
+const CERT_DAYS: u32 = 3 * 365;
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("cannot read or write {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} is not a usable PEM key or certificate: {reason}")]
+    Unreadable { path: PathBuf, reason: String },
+    #[error("cannot generate a key pair: {0}")]
+    Generate(#[from] openssl::error::ErrorStack),
+}
+
+/// A private key and its self-signed certificate.
+#[derive(Clone)]
+pub struct KeyPair {
+    pub key: PKey<Private>,
+    pub cert: X509,
+}
+
+impl std::fmt::Debug for KeyPair {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KeyPair([redacted key], certificate)")
+    }
+}
+
+impl KeyPair {
+    /// A new RSA-2048 key with a certificate for `common_name`.
+    pub fn generate(common_name: &str) -> Result<Self, KeyError> {
+        let key = PKey::from_rsa(Rsa::generate(2048)?)?;
+        let mut name = X509NameBuilder::new()?;
+        name.append_entry_by_text("CN", common_name)?;
+        let name = name.build();
+        let mut builder = X509::builder()?;
+        let mut serial = BigNum::new()?;
+        serial.rand(127, MsbOption::MAYBE_ZERO, false)?;
+        let serial = serial.to_asn1_integer()?;
+        builder.set_serial_number(&serial)?;
+        builder.set_version(2)?;
+        builder.set_subject_name(&name)?;
+        builder.set_issuer_name(&name)?;
+        builder.set_pubkey(&key)?;
+        let (not_before, not_after) = (
+            Asn1Time::days_from_now(0)?,
+            Asn1Time::days_from_now(CERT_DAYS)?,
+        );
+        builder.set_not_before(&not_before)?;
+        builder.set_not_after(&not_after)?;
+        builder.sign(&key, MessageDigest::sha256())?;
+        Ok(Self {
+            key,
+            cert: builder.build(),
+        })
+    }
+
+    /// Loads `{stem}-key.pem` and `{stem}-cert.pem` from `dir`, generating and
+    /// saving them first when they do not exist.
+    pub fn load_or_generate(dir: &Path, stem: &str, common_name: &str) -> Result<Self, KeyError> {
+        match Self::load(dir, stem)? {
+            Some(pair) => Ok(pair),
+            None => {
+                let pair = Self::generate(common_name)?;
+                pair.save(dir, stem)?;
+                Ok(pair)
+            }
+        }
+    }
+
+    /// The pair saved under `stem`, if both files exist.
+    pub fn load(dir: &Path, stem: &str) -> Result<Option<Self>, KeyError> {
+        let (key_path, cert_path) = paths(dir, stem);
+        if !key_path.exists() || !cert_path.exists() {
+            return Ok(None);
+        }
+        let read = |path: &PathBuf| {
+            fs::read(path).map_err(|source| KeyError::Io {
+                path: path.clone(),
+                source,
+            })
+        };
+        let unreadable = |path: &PathBuf, e: openssl::error::ErrorStack| KeyError::Unreadable {
+            path: path.clone(),
+            reason: e.to_string(),
+        };
+        let key =
+            PKey::private_key_from_pem(&read(&key_path)?).map_err(|e| unreadable(&key_path, e))?;
+        let cert = X509::from_pem(&read(&cert_path)?).map_err(|e| unreadable(&cert_path, e))?;
+        Ok(Some(Self { key, cert }))
+    }
+
+    fn save(&self, dir: &Path, stem: &str) -> Result<(), KeyError> {
+        let (key_path, cert_path) = paths(dir, stem);
+        let io = |path: &PathBuf| {
+            let path = path.clone();
+            move |source| KeyError::Io { path, source }
+        };
+        fs::create_dir_all(dir).map_err(io(&dir.to_path_buf()))?;
+        let mut key_file = fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&key_path)
+            .map_err(io(&key_path))?;
+        key_file
+            .write_all(&self.key.private_key_to_pem_pkcs8()?)
+            .map_err(io(&key_path))?;
+        fs::write(&cert_path, self.cert.to_pem()?).map_err(io(&cert_path))?;
+        Ok(())
+    }
+
+    fn remove(dir: &Path, stem: &str) -> Result<(), KeyError> {
+        let (key_path, cert_path) = paths(dir, stem);
+        for path in [key_path, cert_path] {
+            if path.exists() {
+                fs::remove_file(&path).map_err(|source| KeyError::Io { path, source })?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The certificate as base64 DER, as it appears in metadata `X509Certificate` elements.
+    pub fn cert_base64(&self) -> String {
+        STANDARD.encode(
+            self.cert
+                .to_der()
+                .expect("a certificate we hold encodes to DER"),
+        )
+    }
+
+    pub fn cert_der(&self) -> Vec<u8> {
+        self.cert
+            .to_der()
+            .expect("a certificate we hold encodes to DER")
+    }
+
+    pub fn key_der(&self) -> Vec<u8> {
+        self.key
+            .rsa()
+            .and_then(|rsa| rsa.private_key_to_der())
+            .expect("our keys are RSA keys")
+    }
+
+    fn expired_at(&self, now: DateTime<Utc>) -> bool {
+        Asn1Time::from_unix(now.timestamp())
+            .map(|now| self.cert.not_after() < now)
+            .unwrap_or(false)
+    }
+}
+
+fn paths(dir: &Path, stem: &str) -> (PathBuf, PathBuf) {
+    (
+        dir.join(format!("{stem}-key.pem")),
+        dir.join(format!("{stem}-cert.pem")),
+    )
+}
+
+const CURRENT: &str = "sp";
+const PREVIOUS: &str = "sp-previous";
+
+/// The service provider's keys: the current pair, and after a rotation the
+/// previous one, still published and used for decryption until it expires.
+#[derive(Clone, Debug)]
+pub struct SpKeys {
+    pub current: KeyPair,
+    pub previous: Option<KeyPair>,
+}
+
+impl SpKeys {
+    /// Loads the keys from `dir`, generating the current pair on first start.
+    pub fn load_or_generate(dir: &Path, now: DateTime<Utc>) -> Result<Self, KeyError> {
+        let current = KeyPair::load_or_generate(dir, CURRENT, "Seatgate service provider")?;
+        let previous = KeyPair::load(dir, PREVIOUS)?.filter(|pair| !pair.expired_at(now));
+        Ok(Self { current, previous })
+    }
+
+    /// Makes a new current pair; the old one becomes the previous (replacing any older one).
+    pub fn rotate(dir: &Path, now: DateTime<Utc>) -> Result<Self, KeyError> {
+        let old = KeyPair::load_or_generate(dir, CURRENT, "Seatgate service provider")?;
+        KeyPair::remove(dir, PREVIOUS)?;
+        old.save(dir, PREVIOUS)?;
+        let current = KeyPair::generate("Seatgate service provider")?;
+        current.save(dir, CURRENT)?;
+        Ok(Self {
+            current,
+            previous: Some(old).filter(|pair| !pair.expired_at(now)),
+        })
+    }
+
+    /// Every published pair, current first.
+    pub fn published(&self) -> impl Iterator<Item = &KeyPair> {
+        std::iter::once(&self.current).chain(self.previous.as_ref())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    fn now() -> DateTime<Utc> {
+        crate::clock::Clock::system().now()
+    }
+
+    #[test]
+    fn keys_are_generated_once_with_a_private_key_file_mode() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let first = SpKeys::load_or_generate(dir.path(), now()).expect("generate");
+        let mode = fs::metadata(dir.path().join("sp-key.pem"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let again = SpKeys::load_or_generate(dir.path(), now()).expect("load");
+        assert_eq!(
+            first.current.cert_der(),
+            again.current.cert_der(),
+            "reused, not regenerated"
+        );
+        assert!(again.previous.is_none());
+    }
+
+    #[test]
+    fn rotation_keeps_the_old_pair_published() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let first = SpKeys::load_or_generate(dir.path(), now()).expect("generate");
+        let rotated = SpKeys::rotate(dir.path(), now()).expect("rotate");
+        assert_ne!(rotated.current.cert_der(), first.current.cert_der());
+        assert_eq!(
+            rotated.previous.as_ref().unwrap().cert_der(),
+            first.current.cert_der()
+        );
+        assert_eq!(rotated.published().count(), 2);
+        let reloaded = SpKeys::load_or_generate(dir.path(), now()).expect("load");
+        assert_eq!(reloaded.published().count(), 2);
+        let later = now() + chrono::TimeDelta::days(4 * 365);
+        assert!(
+            SpKeys::load_or_generate(dir.path(), later)
+                .unwrap()
+                .previous
+                .is_none(),
+            "an expired old pair is dropped"
+        );
+    }
+}

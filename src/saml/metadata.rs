@@ -1,0 +1,205 @@
+//! IdP metadata in, SP metadata out.
+
+use std::str::FromStr;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use chrono::{DateTime, NaiveDateTime};
+use openssl::hash::MessageDigest;
+use openssl::x509::X509;
+use samael::metadata::EntityDescriptor;
+
+use super::SpEndpoints;
+use super::keys::SpKeys;
+use super::xml::{escape, has_dtd};
+
+/// Metadata files are a few KiB; anything far larger is not metadata.
+pub const MAX_METADATA_BYTES: usize = 1024 * 1024;
+
+const HTTP_REDIRECT: &str = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect";
+
+/// What Seatgate needs from an IdP: who it is, where to send learners, which keys sign.
+#[derive(Clone, Debug)]
+pub struct IdpMetadata {
+    pub entity_id: String,
+    /// The HTTP-Redirect SingleSignOnService location.
+    pub sso_url: String,
+    pub certificates: Vec<Certificate>,
+}
+
+/// A signing certificate of an IdP, as configured (never one taken from a message).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Certificate {
+    pub der: Vec<u8>,
+    pub subject: String,
+    /// SHA-256 of the DER, upper-case hex with colons, as admin consoles show it.
+    pub fingerprint: String,
+    pub not_after: NaiveDateTime,
+}
+
+impl Certificate {
+    pub fn from_der(der: Vec<u8>) -> Result<Self, MetadataError> {
+        let cert = X509::from_der(&der)
+            .map_err(|e| MetadataError::UnreadableCertificate(e.to_string()))?;
+        let subject = cert
+            .subject_name()
+            .entries()
+            .map(|entry| {
+                let key = entry.object().nid().short_name().unwrap_or("?");
+                let value = entry.data().to_string().unwrap_or_default();
+                format!("{key}={value}")
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let digest = cert
+            .digest(MessageDigest::sha256())
+            .map_err(|e| MetadataError::UnreadableCertificate(e.to_string()))?;
+        let fingerprint = digest
+            .iter()
+            .map(|b| format!("{b:02X}"))
+            .collect::<Vec<_>>()
+            .join(":");
+        let not_after = asn1_to_naive(cert.not_after())
+            .ok_or_else(|| MetadataError::UnreadableCertificate("unreadable expiry date".into()))?;
+        Ok(Self {
+            der,
+            subject,
+            fingerprint,
+            not_after,
+        })
+    }
+
+    /// Reads one base64 certificate as it appears in `<X509Certificate>` (whitespace allowed).
+    pub fn from_base64(text: &str) -> Result<Self, MetadataError> {
+        let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+        let der = STANDARD
+            .decode(compact)
+            .map_err(|e| MetadataError::UnreadableCertificate(format!("not base64: {e}")))?;
+        Self::from_der(der)
+    }
+
+    /// Reads a PEM certificate (for manual configuration).
+    pub fn from_pem(pem: &[u8]) -> Result<Self, MetadataError> {
+        let cert =
+            X509::from_pem(pem).map_err(|e| MetadataError::UnreadableCertificate(e.to_string()))?;
+        Self::from_der(
+            cert.to_der()
+                .map_err(|e| MetadataError::UnreadableCertificate(e.to_string()))?,
+        )
+    }
+}
+
+fn asn1_to_naive(time: &openssl::asn1::Asn1TimeRef) -> Option<NaiveDateTime> {
+    let epoch = openssl::asn1::Asn1Time::from_unix(0).ok()?;
+    let diff = epoch.diff(time).ok()?;
+    let seconds = i64::from(diff.days) * 86_400 + i64::from(diff.secs);
+    DateTime::from_timestamp(seconds, 0).map(|t| t.naive_utc())
+}
+
+/// Why metadata was refused; each says what to fix.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum MetadataError {
+    #[error("the metadata is larger than 1 MiB")]
+    TooLarge,
+    #[error("the metadata is not XML: {0}")]
+    NotXml(String),
+    #[error("the metadata contains a DTD or entity declaration, which is refused for safety")]
+    Dtd,
+    #[error("the metadata has no entityID")]
+    NoEntityId,
+    #[error("the metadata describes no identity provider (no IDPSSODescriptor)")]
+    NoIdpDescriptor,
+    #[error("the metadata has no SingleSignOnService with the HTTP-Redirect binding")]
+    NoSsoEndpoint,
+    #[error("the metadata has no signing certificate: responses could not be verified")]
+    NoSigningCertificate,
+    #[error("a certificate in the metadata cannot be read: {0}")]
+    UnreadableCertificate(String),
+}
+
+impl FromStr for IdpMetadata {
+    type Err = MetadataError;
+
+    fn from_str(xml: &str) -> Result<Self, MetadataError> {
+        if xml.len() > MAX_METADATA_BYTES {
+            return Err(MetadataError::TooLarge);
+        }
+        if has_dtd(xml) {
+            return Err(MetadataError::Dtd);
+        }
+        super::xml::count_elements(xml, "", &[]).map_err(MetadataError::NotXml)?;
+        let descriptor: EntityDescriptor = xml
+            .parse()
+            .map_err(|e| MetadataError::NotXml(format!("not SAML metadata: {e}")))?;
+        let entity_id = descriptor
+            .entity_id
+            .clone()
+            .filter(|id| !id.trim().is_empty())
+            .ok_or(MetadataError::NoEntityId)?;
+        let idp = descriptor
+            .idp_sso_descriptors
+            .as_ref()
+            .and_then(|d| d.first())
+            .ok_or(MetadataError::NoIdpDescriptor)?;
+        let sso_url = idp
+            .single_sign_on_services
+            .iter()
+            .find(|s| s.binding == HTTP_REDIRECT)
+            .map(|s| s.location.clone())
+            .filter(|l| l.starts_with("https://") || l.starts_with("http://"))
+            .ok_or(MetadataError::NoSsoEndpoint)?;
+        // SAML metadata 2.4.1.1: a KeyDescriptor without `use` serves both purposes.
+        let mut certificates = Vec::new();
+        for key in &idp.key_descriptors {
+            if !matches!(key.key_use.as_deref(), None | Some("") | Some("signing")) {
+                continue;
+            }
+            for text in key.key_info.x509_data.iter().flat_map(|d| &d.certificates) {
+                let cert = Certificate::from_base64(text)?;
+                if !certificates.contains(&cert) {
+                    certificates.push(cert);
+                }
+            }
+        }
+        if certificates.is_empty() {
+            return Err(MetadataError::NoSigningCertificate);
+        }
+        Ok(Self {
+            entity_id,
+            sso_url,
+            certificates,
+        })
+    }
+}
+
+/// Our SP metadata for one organization: signed AuthnRequests, signed
+/// assertions wanted, every published certificate for signing and encryption.
+pub fn sp_metadata(endpoints: &SpEndpoints, keys: &SpKeys) -> String {
+    let key_descriptors: String = keys
+        .published()
+        .flat_map(|pair| {
+            let cert = pair.cert_base64();
+            ["signing", "encryption"].map(|usage| {
+                let methods = if usage == "encryption" {
+                    concat!(
+                        r#"<md:EncryptionMethod Algorithm="http://www.w3.org/2009/xmlenc11#aes256-gcm"/>"#,
+                        r#"<md:EncryptionMethod Algorithm="http://www.w3.org/2001/04/xmlenc#aes256-cbc"/>"#,
+                        r#"<md:EncryptionMethod Algorithm="http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p"/>"#
+                    )
+                } else {
+                    ""
+                };
+                format!(
+                    r#"<md:KeyDescriptor use="{usage}"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>{cert}</ds:X509Certificate></ds:X509Data></ds:KeyInfo>{methods}</md:KeyDescriptor>"#
+                )
+            })
+        })
+        .collect();
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="{entity_id}"><md:SPSSODescriptor AuthnRequestsSigned="true" WantAssertionsSigned="true" protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">{key_descriptors}<md:NameIDFormat>urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress</md:NameIDFormat><md:NameIDFormat>urn:oasis:names:tc:SAML:2.0:nameid-format:persistent</md:NameIDFormat><md:AssertionConsumerService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="{acs}" index="0" isDefault="true"/></md:SPSSODescriptor></md:EntityDescriptor>
+"#,
+        entity_id = escape(&endpoints.entity_id),
+        acs = escape(&endpoints.acs_url),
+    )
+}

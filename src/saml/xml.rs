@@ -1,0 +1,99 @@
+//! Guards for hostile XML, applied before any parser runs.
+
+use quick_xml::events::Event;
+use quick_xml::name::ResolveResult;
+use quick_xml::reader::NsReader;
+
+/// Refuses document type declarations and entity declarations outright:
+/// they enable XXE, billion-laughs expansion and DTD-driven ID tricks, and
+/// no SAML message or metadata needs them.
+pub fn has_dtd(xml: &str) -> bool {
+    let upper = xml.to_ascii_uppercase();
+    upper.contains("<!DOCTYPE") || upper.contains("<!ENTITY")
+}
+
+/// Counts elements with a namespace and local name, and reports whether the
+/// text is well-formed XML at all. Entities are never expanded here (quick-xml
+/// does not read DTDs), so this is safe on hostile input.
+pub fn count_elements(
+    xml: &str,
+    namespace: &str,
+    local_names: &[&str],
+) -> Result<Vec<usize>, String> {
+    let mut reader = NsReader::from_str(xml);
+    let mut counts = vec![0; local_names.len()];
+    let mut depth = 0usize;
+    let mut saw_root = false;
+    loop {
+        match reader.read_resolved_event() {
+            Ok((ns, Event::Start(e))) => {
+                depth += 1;
+                saw_root = true;
+                tally(
+                    &mut counts,
+                    &ns,
+                    e.local_name().as_ref(),
+                    namespace,
+                    local_names,
+                );
+            }
+            Ok((ns, Event::Empty(e))) => {
+                saw_root = true;
+                tally(
+                    &mut counts,
+                    &ns,
+                    e.local_name().as_ref(),
+                    namespace,
+                    local_names,
+                );
+            }
+            Ok((_, Event::End(_))) => depth = depth.saturating_sub(1),
+            Ok((_, Event::Eof)) => break,
+            Ok(_) => {}
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+    if !saw_root || depth != 0 {
+        return Err("no complete root element".into());
+    }
+    Ok(counts)
+}
+
+fn tally(counts: &mut [usize], ns: &ResolveResult, local: &[u8], namespace: &str, names: &[&str]) {
+    if let ResolveResult::Bound(bound) = ns
+        && bound.as_ref() == namespace.as_bytes()
+        && let Some(i) = names.iter().position(|n| n.as_bytes() == local)
+    {
+        counts[i] += 1;
+    }
+}
+
+/// Escapes text for an XML attribute or element (our own templates).
+pub fn escape(text: &str) -> String {
+    quick_xml::escape::escape(text).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn doctype_and_entities_are_detected_in_any_case() {
+        assert!(has_dtd(
+            "<?xml version=\"1.0\"?><!DOCTYPE x [<!ENTITY a \"b\">]><x/>"
+        ));
+        assert!(has_dtd("<!doctype x><x/>"));
+        assert!(!has_dtd("<x>no declarations</x>"));
+    }
+
+    #[test]
+    fn elements_are_counted_by_namespace() {
+        let xml = r#"<r xmlns:a="urn:a" xmlns:b="urn:b"><a:x/><b:x/><a:x><a:y/></a:x></r>"#;
+        assert_eq!(
+            count_elements(xml, "urn:a", &["x", "y"]).unwrap(),
+            vec![2, 1]
+        );
+        assert!(count_elements("<r><x></r>", "urn:a", &["x"]).is_err());
+        assert!(count_elements("not xml", "urn:a", &["x"]).is_err());
+    }
+}
