@@ -56,9 +56,14 @@ pub enum Action {
     AdminSignedIn,
     AdminSignInFailed,
     AdminSignedOut,
+    IdpConnectionAdded,
+    IdpConnectionRemoved,
+    UserCreated,
+    IdentityLinked,
+    UserSignedIn,
 }
 
-const ACTIONS: [Action; 7] = [
+const ACTIONS: [Action; 12] = [
     Action::OrgCreated,
     Action::AdminCreated,
     Action::AdminSignInLinkIssued,
@@ -66,6 +71,11 @@ const ACTIONS: [Action; 7] = [
     Action::AdminSignedIn,
     Action::AdminSignInFailed,
     Action::AdminSignedOut,
+    Action::IdpConnectionAdded,
+    Action::IdpConnectionRemoved,
+    Action::UserCreated,
+    Action::IdentityLinked,
+    Action::UserSignedIn,
 ];
 
 impl Action {
@@ -78,6 +88,11 @@ impl Action {
             Action::AdminSignedIn => "admin_signed_in",
             Action::AdminSignInFailed => "admin_sign_in_failed",
             Action::AdminSignedOut => "admin_signed_out",
+            Action::IdpConnectionAdded => "idp_connection_added",
+            Action::IdpConnectionRemoved => "idp_connection_removed",
+            Action::UserCreated => "user_created",
+            Action::IdentityLinked => "identity_linked",
+            Action::UserSignedIn => "user_signed_in",
         }
     }
 }

@@ -10,11 +10,18 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::accounts::admins;
+use std::collections::BTreeMap;
+
+use crate::accounts::{admins, learners};
 use crate::audit::Actor;
 use crate::clock::Clock;
 use crate::config::{DatabaseUrl, Layer, Settings};
+use crate::demo_idp::DemoIdp;
+use crate::orgs::connections::{self, NewConnection};
 use crate::orgs::{self, DisplayName, OrgSlug, Organization};
+use crate::saml::attributes::{Field, Preset};
+use crate::saml::keys::SpKeys;
+use crate::saml::metadata::{Certificate, IdpMetadata};
 use crate::store::Store;
 use crate::web::{self, AppState};
 
@@ -48,6 +55,9 @@ struct GlobalArgs {
     /// Folder for the SP keys and certificates [default: certs]
     #[arg(long, global = true, value_name = "DIR")]
     certs_dir: Option<String>,
+    /// Serve the built-in development IdP at /demo-idp (never in production)
+    #[arg(long, global = true)]
+    demo_idp: bool,
     /// Log format on stderr
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -73,6 +83,54 @@ enum Command {
     /// Manage administrators
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Manage identity provider connections
+    #[command(subcommand)]
+    Idp(IdpCommand),
+    /// Show learners
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage the service provider's keys and certificates
+    #[command(subcommand)]
+    Certs(CertsCommand),
+}
+
+#[derive(Subcommand)]
+enum IdpCommand {
+    /// Add an IdP connection from its SAML metadata
+    Add {
+        /// The organization's slug
+        org: String,
+        /// Metadata XML file
+        #[arg(long, value_name = "FILE")]
+        metadata: PathBuf,
+        /// Display name (default: the IdP's entity ID)
+        #[arg(long)]
+        name: Option<String>,
+        /// Attribute names preset: entra, okta, onelogin, adfs, google, generic
+        #[arg(long, default_value = "generic")]
+        preset: String,
+        /// Read a profile field from another attribute, e.g. --map email=workEmail
+        #[arg(long = "map", value_name = "FIELD=ATTRIBUTE")]
+        map: Vec<String>,
+    },
+    /// List an organization's IdP connections: id, name, entity ID, state
+    List { org: String },
+    /// Remove an IdP connection (its learners keep their accounts)
+    Remove { org: String, id: String },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// One line per learner: email, name, last sign-in
+    List { org: String },
+    /// One learner: account, identities, last sign-in
+    Show { org: String, email: String },
+}
+
+#[derive(Subcommand)]
+enum CertsCommand {
+    /// Make a new SP key pair; the old certificate stays published until it expires
+    Rotate,
 }
 
 #[derive(Subcommand)]
@@ -136,6 +194,7 @@ fn settings(global: &GlobalArgs) -> anyhow::Result<Settings> {
         database_url: global.database_url.clone(),
         base_url: global.base_url.clone(),
         certs_dir: global.certs_dir.clone(),
+        demo_idp: global.demo_idp.then(|| "true".to_owned()),
     };
     Ok(Settings::load(
         global.config.as_deref(),
@@ -205,6 +264,34 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Idp(command) => {
+            let settings = settings(&cli.global)?;
+            idp_command(command, &open_store(&settings)?, &clock)
+        }
+        Command::User(command) => {
+            let settings = settings(&cli.global)?;
+            user_command(command, &open_store(&settings)?)
+        }
+        Command::Certs(CertsCommand::Rotate) => {
+            let settings = settings(&cli.global)?;
+            let keys = SpKeys::rotate(&settings.certs_dir, clock.now())?;
+            let fingerprint = |pair: &crate::saml::keys::KeyPair| {
+                Certificate::from_der(pair.cert_der())
+                    .map(|c| c.fingerprint)
+                    .unwrap_or_default()
+            };
+            println!("new SP certificate {}", fingerprint(&keys.current));
+            if let Some(previous) = &keys.previous {
+                println!(
+                    "previous certificate {} stays published until it expires",
+                    fingerprint(previous)
+                );
+            }
+            println!(
+                "restart Seatgate, then update the certificate at each IdP that verifies AuthnRequests or encrypts"
+            );
+            Ok(())
+        }
         Command::Admin(AdminCommand::Create { org, email }) => {
             let settings = settings(&cli.global)?;
             let store = open_store(&settings)?;
@@ -235,6 +322,134 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+fn idp_command(command: IdpCommand, store: &Store, clock: &Clock) -> anyhow::Result<()> {
+    let mut conn = store.connection()?;
+    let mut out = std::io::stdout().lock();
+    match command {
+        IdpCommand::Add {
+            org,
+            metadata,
+            name,
+            preset,
+            map,
+        } => {
+            let org = orgs::find(&mut conn, &org)?;
+            let xml = std::fs::read_to_string(&metadata)
+                .with_context(|| format!("cannot read metadata file {}", metadata.display()))?;
+            let parsed: IdpMetadata = xml.parse()?;
+            let mut overrides = BTreeMap::new();
+            for pair in map {
+                let (field, attribute) = pair
+                    .split_once('=')
+                    .with_context(|| format!("--map {pair:?}: expected FIELD=ATTRIBUTE"))?;
+                overrides.insert(
+                    field.parse::<Field>().map_err(anyhow::Error::msg)?,
+                    attribute.to_owned(),
+                );
+            }
+            let now = clock.now_naive();
+            let expired: Vec<_> = parsed
+                .certificates
+                .iter()
+                .filter(|c| c.not_after <= now)
+                .cloned()
+                .collect();
+            let connection = connections::add(
+                &mut conn,
+                clock,
+                &Actor::Cli,
+                &org,
+                parsed,
+                NewConnection {
+                    name,
+                    metadata_url: None,
+                    preset: preset.parse::<Preset>().map_err(anyhow::Error::msg)?,
+                    overrides,
+                },
+            )?;
+            for cert in expired {
+                eprintln!(
+                    "warning: certificate {} ({}) expired on {}",
+                    cert.fingerprint,
+                    cert.subject,
+                    cert.not_after.format("%Y-%m-%d")
+                );
+            }
+            writeln!(
+                out,
+                "added IdP connection {} ({}) to {}",
+                connection.id, connection.entity_id, org.slug
+            )?;
+        }
+        IdpCommand::List { org } => {
+            let org = orgs::find(&mut conn, &org)?;
+            for c in connections::list(&mut conn, org.id)? {
+                let state = if c.enabled { "enabled" } else { "disabled" };
+                writeln!(out, "{}\t{}\t{}\t{state}", c.id, c.name, c.entity_id)?;
+            }
+        }
+        IdpCommand::Remove { org, id } => {
+            let org = orgs::find(&mut conn, &org)?;
+            let removed = connections::remove(&mut conn, clock, &Actor::Cli, &org, &id)?;
+            writeln!(
+                out,
+                "removed IdP connection {} ({})",
+                removed.id, removed.entity_id
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn user_command(command: UserCommand, store: &Store) -> anyhow::Result<()> {
+    let mut conn = store.connection()?;
+    let mut out = std::io::stdout().lock();
+    let when = |t: Option<chrono::NaiveDateTime>| {
+        t.map_or("never".to_owned(), |t| t.and_utc().to_rfc3339())
+    };
+    match command {
+        UserCommand::List { org } => {
+            let org = orgs::find(&mut conn, &org)?;
+            for learner in learners::list(&mut conn, org.id)? {
+                writeln!(
+                    out,
+                    "{}\t{}\t{}",
+                    learner.email,
+                    learner.display_name,
+                    when(learner.last_sign_in_at)
+                )?;
+            }
+        }
+        UserCommand::Show { org, email } => {
+            let org = orgs::find(&mut conn, &org)?;
+            let learner = learners::find(&mut conn, org.id, &email).map_err(|_| {
+                anyhow::anyhow!(
+                    "organization {:?} has no learner {email:?}",
+                    org.slug.as_str()
+                )
+            })?;
+            writeln!(out, "email: {}", learner.email)?;
+            writeln!(out, "name: {}", learner.display_name)?;
+            writeln!(out, "id: {}", learner.id)?;
+            writeln!(out, "organization: {}", org.slug)?;
+            writeln!(
+                out,
+                "created: {}",
+                learner.created_at.and_utc().to_rfc3339()
+            )?;
+            writeln!(out, "last_sign_in: {}", when(learner.last_sign_in_at))?;
+            for identity in learners::identities(&mut conn, learner.id)? {
+                writeln!(
+                    out,
+                    "identity: {} {}",
+                    identity.connection_name, identity.name_id
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
+
 fn show_org(out: &mut impl Write, org: &Organization) -> std::io::Result<()> {
     let on_off = |on: bool| if on { "on" } else { "off" };
     writeln!(out, "slug: {}", org.slug)?;
@@ -262,10 +477,23 @@ fn serve(settings: Settings, store: Store, clock: Clock) -> anyhow::Result<()> {
         database = %settings.database_url,
         "Seatgate is listening"
     );
+    let sp_keys =
+        SpKeys::load_or_generate(&settings.certs_dir, clock.now()).context("certs_dir")?;
+    let demo_idp = if settings.demo_idp {
+        tracing::warn!("the demo IdP is enabled at /demo-idp: for trying Seatgate only");
+        Some(Arc::new(
+            DemoIdp::load_or_generate(&settings.certs_dir, &settings.base_url)
+                .context("certs_dir")?,
+        ))
+    } else {
+        None
+    };
     let state = AppState {
         store,
         clock,
         settings: Arc::new(settings),
+        sp_keys: Arc::new(sp_keys),
+        demo_idp,
     };
     actix_web::rt::System::new().block_on(async move {
         web::spawn_housekeeping(state.clone());
@@ -275,7 +503,7 @@ fn serve(settings: Settings, store: Store, clock: Clock) -> anyhow::Result<()> {
 }
 
 /// A fresh SQLite database (unless one is named) with an organization "demo"
-/// and an administrator, then the server.
+/// wired to the built-in demo IdP, an administrator, then the server.
 fn demo(global: &GlobalArgs, clock: Clock) -> anyhow::Result<()> {
     let mut settings = settings(global)?;
     if global.database_url.is_none() && std::env::var_os("SEATGATE_DATABASE_URL").is_none() {
@@ -303,6 +531,27 @@ fn demo(global: &GlobalArgs, clock: Clock) -> anyhow::Result<()> {
         )?,
         Err(other) => return Err(other.into()),
     };
+    settings.demo_idp = true;
+    let idp =
+        DemoIdp::load_or_generate(&settings.certs_dir, &settings.base_url).context("certs_dir")?;
+    if !connections::list(&mut conn, org.id)?
+        .iter()
+        .any(|c| c.entity_id == idp.entity_id)
+    {
+        connections::add(
+            &mut conn,
+            &clock,
+            &Actor::Cli,
+            &org,
+            idp.metadata().parse()?,
+            NewConnection {
+                name: Some("Demo identity provider".into()),
+                metadata_url: None,
+                preset: Preset::Generic,
+                overrides: BTreeMap::new(),
+            },
+        )?;
+    }
     let issued = admins::create_with_link(
         &mut conn,
         &clock,
@@ -312,9 +561,13 @@ fn demo(global: &GlobalArgs, clock: Clock) -> anyhow::Result<()> {
     )?;
     drop(conn);
     println!();
-    println!("Seatgate demo: open {}", settings.base_url.as_str());
+    println!("Seatgate demo is starting.");
     println!(
-        "Administrator console: {} (set a password, valid 15 minutes)",
+        "Learner sign-in:       {}",
+        settings.base_url.join("/sso/demo/login")
+    );
+    println!(
+        "Administrator console: {} (set a password; valid 15 minutes)",
         issued.url
     );
     println!();

@@ -20,6 +20,8 @@ pub struct Settings {
     pub database_url: DatabaseUrl,
     pub base_url: BaseUrl,
     pub certs_dir: PathBuf,
+    /// Serve the built-in development IdP at `/demo-idp` (never in production).
+    pub demo_idp: bool,
 }
 
 /// One layer of raw, unvalidated values (a file, the environment or the flags).
@@ -30,6 +32,15 @@ pub struct Layer {
     pub database_url: Option<String>,
     pub base_url: Option<String>,
     pub certs_dir: Option<String>,
+    #[serde(default, deserialize_with = "bool_as_text")]
+    pub demo_idp: Option<String>,
+}
+
+/// TOML writes `demo_idp = true`; the other layers carry text.
+fn bool_as_text<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<String>, D::Error> {
+    bool::deserialize(deserializer).map(|b| Some(b.to_string()))
 }
 
 /// Why the configuration was refused; every message names the key and where it came from.
@@ -143,11 +154,25 @@ impl Settings {
             });
         }
 
+        let (demo_idp, origin) = pick(|l| &l.demo_idp, "SEATGATE_DEMO_IDP", "--demo-idp", "false");
+        let demo_idp = match demo_idp.as_str() {
+            "true" | "on" | "1" => true,
+            "false" | "off" | "0" => false,
+            other => {
+                return Err(ConfigError::Invalid {
+                    key: "demo_idp",
+                    origin,
+                    problem: format!("{other:?} is not true or false"),
+                });
+            }
+        };
+
         Ok(Settings {
             bind,
             database_url,
             base_url,
             certs_dir: PathBuf::from(certs_dir),
+            demo_idp,
         })
     }
 }

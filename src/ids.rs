@@ -50,3 +50,7 @@ uuid_id!(
     /// An audit event.
     EventId
 );
+uuid_id!(
+    /// An IdP connection of an organization.
+    ConnectionId
+);

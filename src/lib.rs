@@ -5,10 +5,12 @@ pub mod audit; // audit events: who did what, when
 pub mod cli; // the command line: clap definitions and dispatch
 pub mod clock; // the only place that reads the time
 pub mod config; // settings from file, environment and flags
+pub mod demo_idp; // the built-in development IdP (demo only)
 pub mod ids; // newtype identifiers
 pub mod orgs; // organizations and their settings
 pub mod saml; // SAML: metadata, AuthnRequests, response validation (pure)
 pub mod secret; // tokens, token hashes, passwords
 pub mod sessions; // server-side sessions
+pub mod signin; // the SSO sign-in use case: validate, match, audit, session
 pub mod store; // the database (SQLite and PostgreSQL through one diesel code base)
 pub mod web; // the actix-web application

@@ -2,5 +2,6 @@
 
 pub mod admins;
 mod email;
+pub mod learners;
 
 pub use email::{Email, InvalidEmail};

@@ -1,9 +1,11 @@
-//! Organizations (customer companies) and their settings.
+//! Organizations (customer companies), their settings and their IdP connections.
+
+pub mod connections;
 
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::NaiveDateTime;
+use chrono::{NaiveDateTime, TimeDelta};
 use diesel::Connection;
 
 use crate::audit::{self, Action, Actor};
@@ -110,7 +112,12 @@ pub struct Organization {
     pub auto_assign_licenses: bool,
     pub profile_binding_policy: ProfileBindingPolicy,
     pub created_at: NaiveDateTime,
+    /// Tolerance for the IdP's clock in SAML time checks.
+    pub clock_skew: TimeDelta,
 }
+
+/// The default tolerance for IdP clocks: three minutes.
+pub const DEFAULT_CLOCK_SKEW: TimeDelta = TimeDelta::minutes(3);
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -149,6 +156,7 @@ pub fn create(
         auto_assign_licenses: false,
         profile_binding_policy: ProfileBindingPolicy::Optional,
         created_at: clock.now_naive(),
+        clock_skew: DEFAULT_CLOCK_SKEW,
     };
     conn.transaction(|conn| {
         store::orgs::insert(conn, &org).map_err(|e| match e {

@@ -6,6 +6,7 @@
 pub mod attributes;
 pub mod keys;
 pub mod metadata;
+pub mod mint;
 pub mod request;
 pub mod validate;
 pub mod xml;

@@ -23,7 +23,7 @@ use samael::schema::{Assertion, Response};
 
 use super::SpEndpoints;
 use super::keys::SpKeys;
-use super::xml::{count_elements, has_dtd};
+use super::xml::{count_elements, has_dtd, root_element};
 
 /// Bound on the posted SAMLResponse, checked before decoding.
 pub const MAX_RESPONSE_BYTES: usize = 256 * 1024;
@@ -31,6 +31,7 @@ pub const MAX_RESPONSE_BYTES: usize = 256 * 1024;
 const PROTOCOL_NS: &str = "urn:oasis:names:tc:SAML:2.0:protocol";
 const ASSERTION_NS: &str = "urn:oasis:names:tc:SAML:2.0:assertion";
 const STATUS_SUCCESS: &str = "urn:oasis:names:tc:SAML:2.0:status:Success";
+const DSIG_NS: &str = "http://www.w3.org/2000/09/xmldsig#";
 const BEARER: &str = "urn:oasis:names:tc:SAML:2.0:cm:bearer";
 
 const STRONG_ALGORITHMS: &[AllowedSignatureAlgorithm] = &[
@@ -197,16 +198,21 @@ impl Rejection {
 }
 
 /// The issuer a response claims, read before verification only to pick which
-/// connection's certificates to verify with. Never trusted beyond that.
-pub fn claimed_issuer(encoded: &str) -> Option<String> {
-    let xml = decode(encoded).ok()?;
+/// connection's certificates to verify with; never trusted beyond that. Runs
+/// the cheap screens (size, base64, UTF-8, DTD) first, so garbage is refused
+/// for what it is.
+pub fn claimed_issuer(encoded: &str) -> Result<Option<String>, Rejection> {
+    let xml = decode(encoded)?;
     if has_dtd(&xml) {
-        return None;
+        return Err(Rejection::Dtd);
     }
     let mut reader = quick_xml::reader::NsReader::from_str(&xml);
     let mut in_issuer = false;
     loop {
-        match reader.read_resolved_event().ok()? {
+        match reader
+            .read_resolved_event()
+            .map_err(|e| Rejection::NotXml(e.to_string()))?
+        {
             (quick_xml::name::ResolveResult::Bound(ns), quick_xml::events::Event::Start(e))
                 if ns.as_ref() == ASSERTION_NS.as_bytes()
                     && e.local_name().as_ref() == b"Issuer" =>
@@ -214,9 +220,9 @@ pub fn claimed_issuer(encoded: &str) -> Option<String> {
                 in_issuer = true
             }
             (_, quick_xml::events::Event::Text(text)) if in_issuer => {
-                return text.decode().ok().map(|t| t.trim().to_owned());
+                return Ok(text.decode().ok().map(|t| t.trim().to_owned()));
             }
-            (_, quick_xml::events::Event::Eof) => return None,
+            (_, quick_xml::events::Event::Eof) => return Ok(None),
             _ => {}
         }
     }
@@ -265,26 +271,62 @@ pub fn validate(
         return Err(Rejection::Sha1Signature);
     }
 
-    let reduced = verified_part(&xml, trust)?;
-    let (response, assertion) = match reduced.parse::<Response>() {
-        Ok(response) => {
-            check_response(&response, trust, expected)?;
-            let assertion = match (&response.assertion, &response.encrypted_assertion) {
-                (Some(assertion), None) => assertion.clone(),
-                (None, Some(encrypted)) => decrypt(encrypted, trust, expected, true)?,
-                _ => return Err(Rejection::AssertionCount(0)),
-            };
-            (Some(response), assertion)
-        }
-        // Only the assertion was signed: the Response around it was dropped as unverified.
-        Err(_) => {
-            let assertion = reduced
-                .parse::<Assertion>()
-                .map_err(|_| Rejection::NoTrustedSignature)?;
-            (None, assertion)
+    let [outer_signatures] =
+        count_elements(&xml, DSIG_NS, &["Signature"]).map_err(Rejection::NotXml)?[..]
+    else {
+        unreachable!("one name asked, one count returned")
+    };
+    let (response, assertion, assertion_signed) = if encrypted == 1 && outer_signatures == 0 {
+        // Nothing outside is signed: the signature is inside the ciphertext.
+        // The Response shell is not trusted for anything; only the decrypted,
+        // verified assertion is.
+        let shell = xml
+            .parse::<Response>()
+            .map_err(|_| Rejection::NotAResponse)?;
+        let encrypted = shell
+            .encrypted_assertion
+            .as_ref()
+            .ok_or(Rejection::AssertionCount(0))?;
+        let (assertion, signed) = decrypt(encrypted, trust, expected, false)?;
+        (None, assertion, signed)
+    } else {
+        // Every signature in the document verified, so a signature present in
+        // the raw assertion is the IdP's.
+        let raw_assertion_signed = xml
+            .parse::<Response>()
+            .ok()
+            .and_then(|raw| raw.assertion)
+            .is_some_and(|a| signs(a.signature.as_ref(), &a.id));
+        let reduced = verified_part(&xml, trust)?;
+        match root_element(&reduced)
+            .as_ref()
+            .map(|(ns, name)| (ns.as_str(), name.as_str()))
+        {
+            // The Response itself is signed: its Destination, Issuer and Status count.
+            Some((PROTOCOL_NS, "Response")) => {
+                let response = reduced
+                    .parse::<Response>()
+                    .map_err(|e| Rejection::NotXml(e.to_string()))?;
+                check_response(&response, trust, expected)?;
+                let (assertion, signed) = match (&response.assertion, &response.encrypted_assertion)
+                {
+                    (Some(assertion), None) => (assertion.clone(), raw_assertion_signed),
+                    (None, Some(encrypted)) => decrypt(encrypted, trust, expected, true)?,
+                    _ => return Err(Rejection::AssertionCount(0)),
+                };
+                (Some(response), assertion, signed)
+            }
+            // Only the assertion is signed; the Response around it was dropped as unverified.
+            Some((ASSERTION_NS, "Assertion")) => {
+                let assertion = reduced
+                    .parse::<Assertion>()
+                    .map_err(|e| Rejection::NotXml(e.to_string()))?;
+                (None, assertion, true)
+            }
+            _ => return Err(Rejection::NoTrustedSignature),
         }
     };
-    if trust.require_signed_assertion && !signs_itself(&assertion) {
+    if trust.require_signed_assertion && !assertion_signed {
         return Err(Rejection::AssertionNotSigned);
     }
     check_assertion(response.as_ref(), assertion, trust, expected)
@@ -317,9 +359,10 @@ fn uses_sha1(xml: &str) -> bool {
 }
 
 /// Whether the assertion carries a signature whose reference is the assertion itself.
-fn signs_itself(assertion: &Assertion) -> bool {
-    let own = format!("#{}", assertion.id);
-    assertion.signature.as_ref().is_some_and(|s| {
+/// Whether a (verified) signature references the element with this ID.
+fn signs(signature: Option<&samael::signature::Signature>, id: &str) -> bool {
+    let own = format!("#{id}");
+    signature.is_some_and(|s| {
         s.signed_info
             .reference
             .iter()
@@ -332,7 +375,7 @@ fn decrypt(
     trust: &Trust,
     expected: &Expected,
     covered_by_response_signature: bool,
-) -> Result<Assertion, Rejection> {
+) -> Result<(Assertion, bool), Rejection> {
     let (key_cipher, key_method) = encrypted
         .encrypted_key_info()
         .ok_or(Rejection::Decryption)?;
@@ -347,6 +390,7 @@ fn decrypt(
             Crypto::decrypt_assertion_value_info(value_cipher, value_method, &key).ok()
         })
         .ok_or(Rejection::Decryption)?;
+    let plaintext = strip_cbc_padding(plaintext, value_method)?;
     let xml = String::from_utf8(plaintext).map_err(|_| Rejection::Decryption)?;
     if has_dtd(&xml) {
         return Err(Rejection::Dtd);
@@ -361,14 +405,31 @@ fn decrypt(
     }
     // Inside a signed Response the ciphertext was covered by its signature;
     // otherwise the decrypted assertion must carry a trusted signature itself.
+    let signed = xml
+        .parse::<Assertion>()
+        .is_ok_and(|a| signs(a.signature.as_ref(), &a.id));
     let trusted = if covered_by_response_signature {
         xml
     } else {
         verified_part(&xml, trust)?
     };
-    trusted
+    let assertion = trusted
         .parse::<Assertion>()
-        .map_err(|_| Rejection::Decryption)
+        .map_err(|_| Rejection::Decryption)?;
+    Ok((assertion, signed))
+}
+
+/// XML Encryption 5.2: CBC plaintext ends in padding whose last byte is its
+/// length; samael leaves it in place.
+fn strip_cbc_padding(mut plaintext: Vec<u8>, method: &str) -> Result<Vec<u8>, Rejection> {
+    if method.ends_with("-cbc") {
+        let padding = usize::from(*plaintext.last().ok_or(Rejection::Decryption)?);
+        if padding == 0 || padding > 16 || padding > plaintext.len() {
+            return Err(Rejection::Decryption);
+        }
+        plaintext.truncate(plaintext.len() - padding);
+    }
+    Ok(plaintext)
 }
 
 fn check_response(

@@ -68,6 +68,29 @@ fn tally(counts: &mut [usize], ns: &ResolveResult, local: &[u8], namespace: &str
     }
 }
 
+/// The namespace and local name of the root element, if the text has one.
+pub fn root_element(xml: &str) -> Option<(String, String)> {
+    let mut reader = NsReader::from_str(xml);
+    loop {
+        match reader.read_resolved_event().ok()? {
+            (ns, Event::Start(e) | Event::Empty(e)) => {
+                let namespace = match ns {
+                    ResolveResult::Bound(bound) => {
+                        String::from_utf8_lossy(bound.as_ref()).into_owned()
+                    }
+                    _ => String::new(),
+                };
+                return Some((
+                    namespace,
+                    String::from_utf8_lossy(e.local_name().as_ref()).into_owned(),
+                ));
+            }
+            (_, Event::Eof) => return None,
+            _ => {}
+        }
+    }
+}
+
 /// Escapes text for an XML attribute or element (our own templates).
 pub fn escape(text: &str) -> String {
     quick_xml::escape::escape(text).into_owned()

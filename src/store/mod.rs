@@ -8,9 +8,12 @@
 
 pub mod admins;
 pub mod audit;
+pub mod connections;
+pub mod learners;
 pub mod orgs;
 mod schema;
 pub mod sessions;
+pub mod sso;
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -1,6 +1,6 @@
 //! Queries on organizations.
 
-use chrono::NaiveDateTime;
+use chrono::{NaiveDateTime, TimeDelta};
 use diesel::prelude::*;
 
 use super::schema::organizations;
@@ -17,6 +17,7 @@ struct OrgRow {
     auto_assign_licenses: bool,
     profile_binding_policy: String,
     created_at: NaiveDateTime,
+    clock_skew_seconds: i32,
 }
 
 impl TryFrom<OrgRow> for Organization {
@@ -30,6 +31,7 @@ impl TryFrom<OrgRow> for Organization {
             auto_assign_licenses: row.auto_assign_licenses,
             profile_binding_policy: decode("profile binding policy", row.profile_binding_policy)?,
             created_at: row.created_at,
+            clock_skew: TimeDelta::seconds(row.clock_skew_seconds.into()),
         })
     }
 }
@@ -44,6 +46,7 @@ pub fn insert(conn: &mut DbConn, org: &Organization) -> Result<(), Error> {
             auto_assign_licenses: org.auto_assign_licenses,
             profile_binding_policy: org.profile_binding_policy.as_str().to_owned(),
             created_at: org.created_at,
+            clock_skew_seconds: i32::try_from(org.clock_skew.num_seconds()).unwrap_or(i32::MAX),
         })
         .execute(conn)
         .map_err(unique)?;

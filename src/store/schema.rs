@@ -8,6 +8,7 @@ diesel::table! {
         auto_assign_licenses -> Bool,
         profile_binding_policy -> Text,
         created_at -> Timestamp,
+        clock_skew_seconds -> Integer,
     }
 }
 

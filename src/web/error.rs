@@ -28,6 +28,9 @@ pub enum Error {
     Throttled,
     #[error("bad request: {0}")]
     BadRequest(String),
+    /// A SAML sign-in refused; already logged and recorded under its reference.
+    #[error("single sign-on refused: {}", .0.failure)]
+    SignInRefused(crate::signin::Refusal),
     #[error("storage: {0}")]
     Store(#[from] store::Error),
     #[error("page rendering: {0}")]
@@ -64,6 +67,10 @@ impl ResponseError for Error {
             Error::LinkGone => StatusCode::GONE,
             Error::Throttled => StatusCode::TOO_MANY_REQUESTS,
             Error::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Error::SignInRefused(refusal) => match refusal.failure {
+                crate::signin::Failure::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+                _ => StatusCode::FORBIDDEN,
+            },
             Error::Store(_) | Error::Render(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -74,6 +81,9 @@ impl ResponseError for Error {
             return HttpResponse::SeeOther()
                 .insert_header((LOCATION, "/admin/login"))
                 .finish();
+        }
+        if let Error::SignInRefused(refusal) = self {
+            return sign_in_refused_page(status, refusal);
         }
         let reference = &uuid::Uuid::new_v4().simple().to_string()[..8];
         if status.is_server_error() {
@@ -105,6 +115,7 @@ impl ResponseError for Error {
                 "Sign-in is paused for this account for 15 minutes. Try again later.".to_owned(),
             ),
             Error::BadRequest(reason) => ("The request could not be accepted", reason.clone()),
+            Error::SignInRefused(_) => unreachable!("rendered above"),
             Error::Store(_) | Error::Render(_) => (
                 "Something went wrong on our side",
                 "Please try again in a moment. If it keeps happening, tell your administrator the reference below."
@@ -113,4 +124,23 @@ impl ResponseError for Error {
         };
         pages::error_page(status, title, &explanation, reference)
     }
+}
+
+/// What a learner sees when their company sign-in fails: calm, with what to
+/// try; the precise reason is in the log and the organization's SSO error list.
+fn sign_in_refused_page(status: StatusCode, refusal: &crate::signin::Refusal) -> HttpResponse {
+    let explanation = match &refusal.failure {
+        crate::signin::Failure::NoEmail { tried } => format!(
+            "Your company's identity provider did not send your email address. Your IT administrator \
+             needs to send it as one of these attributes: {tried} (or as the NameID)."
+        ),
+        _ => "Please go back and sign in again. If it keeps failing, give your IT helpdesk the reference below."
+            .to_owned(),
+    };
+    pages::error_page(
+        status,
+        "Your company sign-in could not be completed",
+        &explanation,
+        &refusal.reference,
+    )
 }

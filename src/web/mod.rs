@@ -3,9 +3,11 @@
 
 mod admin;
 mod csrf;
+mod demo_idp;
 mod error;
 mod pages;
 mod session;
+mod sso;
 mod system;
 mod telemetry;
 
@@ -18,6 +20,7 @@ use actix_web::{App, HttpServer, web};
 
 use crate::clock::Clock;
 use crate::config::Settings;
+use crate::saml::keys::SpKeys;
 use crate::store::Store;
 
 pub use error::Error;
@@ -28,6 +31,9 @@ pub struct AppState {
     pub store: Store,
     pub clock: Clock,
     pub settings: Arc<Settings>,
+    pub sp_keys: Arc<SpKeys>,
+    /// The development IdP, when enabled (`demo_idp`).
+    pub demo_idp: Option<Arc<crate::demo_idp::DemoIdp>>,
 }
 
 /// Largest form body we read; sign-in forms are tiny.
@@ -64,9 +70,11 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
 fn routes(cfg: &mut web::ServiceConfig) {
     system::routes(cfg);
     admin::routes(cfg);
+    sso::routes(cfg);
+    demo_idp::routes(cfg);
 }
 
-/// Periodic clean-up: expired sessions are deleted every ten minutes.
+/// Periodic clean-up every ten minutes: expired sessions, SSO requests and replay-cache entries.
 pub fn spawn_housekeeping(state: AppState) {
     actix_web::rt::spawn(async move {
         let mut interval = actix_web::rt::time::interval(std::time::Duration::from_secs(600));
@@ -75,10 +83,15 @@ pub fn spawn_housekeeping(state: AppState) {
             let clock = state.clock.clone();
             match state
                 .store
-                .run(move |conn| crate::sessions::purge_expired(conn, &clock))
+                .run(move |conn| {
+                    let sessions = crate::sessions::purge_expired(conn, &clock)?;
+                    Ok::<_, crate::store::Error>(
+                        sessions + crate::store::sso::purge_expired(conn, clock.now_naive())?,
+                    )
+                })
                 .await
             {
-                Ok(purged) => tracing::debug!(purged, "expired sessions purged"),
+                Ok(purged) => tracing::debug!(purged, "expired rows purged"),
                 Err(e) => tracing::warn!(reason = %e, "session purge failed"),
             }
         }

@@ -6,20 +6,29 @@ use askama::Template;
 use serde_json::json;
 
 use super::pages::render;
+use super::session::MaybeSession;
 use super::{AppState, Error};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(start_page))
         .route("/healthz", web::get().to(healthz))
-        .route("/static/seatgate.css", web::get().to(stylesheet));
+        .route("/static/seatgate.css", web::get().to(stylesheet))
+        .route("/static/autopost.js", web::get().to(autopost_script));
 }
 
 #[derive(Template)]
 #[template(path = "home.html")]
 struct StartPage;
 
-async fn start_page() -> Result<HttpResponse, Error> {
-    render(&StartPage)
+/// The learner home for a signed-in learner, else the start page.
+async fn start_page(
+    state: web::Data<AppState>,
+    session: MaybeSession,
+) -> Result<HttpResponse, Error> {
+    match super::sso::learner_home(&state, &session).await? {
+        Some(home) => Ok(home),
+        None => render(&StartPage),
+    }
 }
 
 /// 200 when the database answers, 503 otherwise (with the reason in the log only).
@@ -39,6 +48,13 @@ async fn stylesheet() -> HttpResponse {
         .insert_header((CONTENT_TYPE, "text/css; charset=utf-8"))
         .insert_header((CACHE_CONTROL, "public, max-age=3600"))
         .body(include_str!("../../templates/static/seatgate.css"))
+}
+
+async fn autopost_script() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((CONTENT_TYPE, "text/javascript; charset=utf-8"))
+        .insert_header((CACHE_CONTROL, "public, max-age=3600"))
+        .body(include_str!("../../templates/static/autopost.js"))
 }
 
 pub async fn not_found() -> Result<HttpResponse, Error> {

@@ -6,4 +6,5 @@ mod common;
 mod admin_signin;
 mod cli;
 mod health;
+mod sso;
 mod storage;

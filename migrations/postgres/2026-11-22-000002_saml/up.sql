@@ -60,6 +60,9 @@ CREATE TABLE identities (
 );
 CREATE INDEX identities_user ON identities (user_id);
 
+-- How far the IdP's clock may differ from ours when checking time windows.
+ALTER TABLE organizations ADD COLUMN clock_skew_seconds INTEGER NOT NULL DEFAULT 180;
+
 ALTER TABLE users ADD COLUMN first_name TEXT;
 ALTER TABLE users ADD COLUMN last_name TEXT;
 ALTER TABLE users ADD COLUMN department TEXT;

@@ -3,6 +3,7 @@ ALTER TABLE users DROP COLUMN employee_id;
 ALTER TABLE users DROP COLUMN department;
 ALTER TABLE users DROP COLUMN last_name;
 ALTER TABLE users DROP COLUMN first_name;
+ALTER TABLE organizations DROP COLUMN clock_skew_seconds;
 DROP TABLE identities;
 DROP TABLE used_assertions;
 DROP TABLE authn_requests;

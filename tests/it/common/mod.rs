@@ -1,5 +1,6 @@
 //! The test harness: fresh databases, the app on a random port, a cookie-keeping visitor.
 
+pub mod idp;
 pub mod visitor;
 
 use std::net::TcpListener;
@@ -9,6 +10,8 @@ use std::sync::Arc;
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use seatgate::clock::{Clock, ManualClock};
 use seatgate::config::{BaseUrl, DatabaseUrl, Settings};
+use seatgate::demo_idp::DemoIdp;
+use seatgate::saml::keys::SpKeys;
 use seatgate::store::Store;
 use seatgate::web::{self, AppState};
 
@@ -136,6 +139,7 @@ pub struct TestApp {
     pub store: Store,
     pub clock: ManualClock,
     pub settings: Arc<Settings>,
+    pub sp_keys: Arc<SpKeys>,
     pub db: TestDb,
 }
 
@@ -155,12 +159,20 @@ impl TestApp {
             database_url: db.url.clone(),
             base_url: BaseUrl::parse(&address).expect("valid base URL"),
             certs_dir: db.dir().join("certs"),
+            demo_idp: true,
         });
         let clock = ManualClock::starting_at(Clock::system().now());
+        let sp_keys = Arc::new(
+            SpKeys::load_or_generate(&settings.certs_dir, clock.clock().now()).expect("SP keys"),
+        );
+        let demo_idp =
+            DemoIdp::load_or_generate(&settings.certs_dir, &settings.base_url).expect("demo IdP");
         let state = AppState {
             store: store.clone(),
             clock: clock.clock(),
             settings: Arc::clone(&settings),
+            sp_keys: Arc::clone(&sp_keys),
+            demo_idp: Some(Arc::new(demo_idp)),
         };
         let server = web::serve(listener, state).expect("start the server");
         actix_web::rt::spawn(server);
@@ -169,6 +181,7 @@ impl TestApp {
             store,
             clock,
             settings,
+            sp_keys,
             db,
         }
     }

@@ -1,0 +1,148 @@
+//! IdP connections: which identity providers an organization trusts, and how.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDateTime;
+use diesel::Connection as _;
+use serde_json::json;
+
+use super::Organization;
+use crate::audit::{self, Action, Actor};
+use crate::clock::Clock;
+use crate::ids::{ConnectionId, OrgId};
+use crate::saml::attributes::{Field, Mapping, Preset};
+use crate::saml::metadata::{Certificate, IdpMetadata};
+use crate::store::{self, DbConn};
+
+/// One trusted identity provider of one organization.
+#[derive(Clone, Debug)]
+pub struct IdpConnection {
+    pub id: ConnectionId,
+    pub org: OrgId,
+    pub name: String,
+    pub entity_id: String,
+    pub sso_url: String,
+    pub enabled: bool,
+    /// Accept IdP-initiated (unsolicited) responses; on by default, as the
+    /// app tiles of Entra and Okta start sign-in at the IdP.
+    pub allow_idp_initiated: bool,
+    pub require_signed_assertion: bool,
+    pub allow_sha1: bool,
+    pub mapping: Mapping,
+    pub metadata_url: Option<String>,
+    pub certificates: Vec<Certificate>,
+    pub created_at: NaiveDateTime,
+}
+
+impl IdpConnection {
+    pub fn certificate_ders(&self) -> Vec<Vec<u8>> {
+        self.certificates.iter().map(|c| c.der.clone()).collect()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("organization {org:?} already has a connection for IdP {entity_id:?}")]
+    Duplicate { org: String, entity_id: String },
+    #[error("organization {org:?} has no IdP connection {id:?}")]
+    NotFound { org: String, id: String },
+    #[error(transparent)]
+    Store(#[from] store::Error),
+}
+
+impl From<diesel::result::Error> for Error {
+    fn from(e: diesel::result::Error) -> Self {
+        Self::Store(e.into())
+    }
+}
+
+/// Options chosen when a connection is added.
+#[derive(Clone, Debug)]
+pub struct NewConnection {
+    pub name: Option<String>,
+    pub metadata_url: Option<String>,
+    pub preset: Preset,
+    pub overrides: BTreeMap<Field, String>,
+}
+
+/// Adds a connection from parsed metadata; enabled, IdP-initiated allowed, SHA-1 refused.
+pub fn add(
+    conn: &mut DbConn,
+    clock: &Clock,
+    actor: &Actor,
+    org: &Organization,
+    metadata: IdpMetadata,
+    options: NewConnection,
+) -> Result<IdpConnection, Error> {
+    let connection = IdpConnection {
+        id: ConnectionId::generate(),
+        org: org.id,
+        name: options.name.unwrap_or_else(|| metadata.entity_id.clone()),
+        entity_id: metadata.entity_id,
+        sso_url: metadata.sso_url,
+        enabled: true,
+        allow_idp_initiated: true,
+        require_signed_assertion: false,
+        allow_sha1: false,
+        mapping: Mapping {
+            preset: options.preset,
+            overrides: options.overrides,
+        },
+        metadata_url: options.metadata_url,
+        certificates: metadata.certificates,
+        created_at: clock.now_naive(),
+    };
+    conn.transaction(|conn| {
+        store::connections::insert(conn, &connection).map_err(|e| match e {
+            store::Error::Duplicate => Error::Duplicate {
+                org: org.slug.to_string(),
+                entity_id: connection.entity_id.clone(),
+            },
+            other => other.into(),
+        })?;
+        audit::record(
+            conn,
+            clock,
+            audit::NewEvent::new(Some(org.id), actor, Action::IdpConnectionAdded)
+                .target(&connection.entity_id)
+                .details(
+                    json!({ "connection": connection.id.to_string(), "name": connection.name }),
+                ),
+        )?;
+        Ok(connection.clone())
+    })
+}
+
+/// The organization's connections, oldest first.
+pub fn list(conn: &mut DbConn, org: OrgId) -> Result<Vec<IdpConnection>, store::Error> {
+    store::connections::for_org(conn, org)
+}
+
+/// Removes a connection, with its certificates and identities.
+pub fn remove(
+    conn: &mut DbConn,
+    clock: &Clock,
+    actor: &Actor,
+    org: &Organization,
+    id: &str,
+) -> Result<IdpConnection, Error> {
+    let not_found = || Error::NotFound {
+        org: org.slug.to_string(),
+        id: id.to_owned(),
+    };
+    let id: ConnectionId = id.parse().map_err(|_| not_found())?;
+    conn.transaction(|conn| {
+        let connection = store::connections::by_id(conn, id)?
+            .filter(|c| c.org == org.id)
+            .ok_or_else(not_found)?;
+        store::connections::delete(conn, id)?;
+        audit::record(
+            conn,
+            clock,
+            audit::NewEvent::new(Some(org.id), actor, Action::IdpConnectionRemoved)
+                .target(&connection.entity_id)
+                .details(json!({ "connection": connection.id.to_string() })),
+        )?;
+        Ok(connection)
+    })
+}

@@ -1,0 +1,375 @@
+//! The one sign-in use case: validate the SAML response, match or create the
+//! learner, audit, start the session. Handlers call [`complete`] and render.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::TimeDelta;
+use diesel::Connection;
+use serde_json::json;
+
+use crate::accounts::Email;
+use crate::accounts::learners::Learner;
+use crate::audit::{self, Action, Actor};
+use crate::clock::Clock;
+use crate::config::BaseUrl;
+use crate::ids::{ConnectionId, UserId};
+use crate::orgs::Organization;
+use crate::orgs::connections::{self, IdpConnection};
+use crate::saml::SpEndpoints;
+use crate::saml::attributes::Field;
+use crate::saml::keys::SpKeys;
+use crate::saml::validate::{self, Expected, Rejection, Trust, VerifiedAssertion};
+use crate::sessions::{self, Principal, Started};
+use crate::store::{self, DbConn};
+
+/// How long an SP-initiated request waits for its response.
+pub const REQUEST_LIFETIME: TimeDelta = TimeDelta::minutes(10);
+
+/// A path on this site (`/courses/42?tab=2`), never another site: what
+/// `return_to` and RelayState may hold, so sign-in cannot be an open redirect.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LocalPath(String);
+
+impl FromStr for LocalPath {
+    type Err = ();
+
+    fn from_str(text: &str) -> Result<Self, ()> {
+        let local = text.starts_with('/')
+            && !text.starts_with("//")
+            && !text.contains('\\')
+            && !text.chars().any(char::is_control)
+            && text.len() <= 2048;
+        if local {
+            Ok(Self(text.to_owned()))
+        } else {
+            Err(())
+        }
+    }
+}
+
+impl LocalPath {
+    pub fn home() -> Self {
+        Self("/".to_owned())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for LocalPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What the sign-in needs besides the database.
+pub struct SsoContext<'a> {
+    pub base_url: &'a BaseUrl,
+    pub keys: &'a SpKeys,
+    pub clock: &'a Clock,
+}
+
+/// A learner signed in.
+#[derive(Debug)]
+pub struct SignedIn {
+    pub learner: Learner,
+    pub started: Started,
+    pub return_to: LocalPath,
+    /// Whether this sign-in created the account.
+    pub created: bool,
+}
+
+/// Why a sign-in failed. Messages are precise, for logs and the IdP admin.
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    #[error(transparent)]
+    Rejected(#[from] Rejection),
+    #[error("no enabled IdP connection of this organization has the entity ID {0:?}")]
+    UnknownIssuer(Option<String>),
+    #[error("InResponseTo {0:?} matches no outstanding sign-in request of ours")]
+    UnknownRequest(String),
+    #[error("assertion {0:?} was already used (replay)")]
+    Replay(String),
+    #[error(
+        "the response carries no usable email address: send one of the attributes {tried}, or the email as NameID"
+    )]
+    NoEmail { tried: String },
+    #[error("the email {0:?} sent by the IdP belongs to another learner of this organization")]
+    EmailTaken(String),
+    #[error(transparent)]
+    Store(#[from] store::Error),
+}
+
+impl From<diesel::result::Error> for Failure {
+    fn from(e: diesel::result::Error) -> Self {
+        Self::Store(e.into())
+    }
+}
+
+impl Failure {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Failure::Rejected(rejection) => rejection.code(),
+            Failure::UnknownIssuer(_) => "unknown_issuer",
+            Failure::UnknownRequest(_) => "unknown_in_response_to",
+            Failure::Replay(_) => "replay",
+            Failure::NoEmail { .. } => "no_email",
+            Failure::EmailTaken(_) => "email_taken",
+            Failure::Store(_) => "storage",
+        }
+    }
+}
+
+/// A failed sign-in, with the reference code shown to the learner and kept in the SSO error list.
+#[derive(Debug)]
+pub struct Refusal {
+    pub failure: Failure,
+    pub reference: String,
+}
+
+/// Completes a sign-in from a posted `SAMLResponse`. On failure the reason is
+/// logged and recorded for the organization's IdP admin, and nothing else is
+/// written.
+pub fn complete(
+    conn: &mut DbConn,
+    ctx: &SsoContext,
+    org: &Organization,
+    saml_response: &str,
+    relay_state: Option<&str>,
+) -> Result<SignedIn, Refusal> {
+    let mut connection_id = None;
+    let outcome = attempt(
+        conn,
+        ctx,
+        org,
+        saml_response,
+        relay_state,
+        &mut connection_id,
+    );
+    outcome.map_err(|failure| {
+        let reference = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
+        tracing::warn!(
+            org = org.slug.as_str(),
+            connection = connection_id.map(|c| c.to_string()),
+            reference,
+            reason = failure.code(),
+            detail = %failure,
+            "SSO sign-in refused"
+        );
+        if let Err(e) = store::sso::record_error(
+            conn,
+            org.id,
+            connection_id,
+            &reference,
+            failure.code(),
+            &failure.to_string(),
+            ctx.clock.now_naive(),
+        ) {
+            tracing::error!(reason = %e, "cannot record the SSO error");
+        }
+        Refusal { failure, reference }
+    })
+}
+
+fn attempt(
+    conn: &mut DbConn,
+    ctx: &SsoContext,
+    org: &Organization,
+    saml_response: &str,
+    relay_state: Option<&str>,
+    connection_id: &mut Option<ConnectionId>,
+) -> Result<SignedIn, Failure> {
+    let issuer = validate::claimed_issuer(saml_response)?;
+    let connection = connections::list(conn, org.id)?
+        .into_iter()
+        .find(|c| c.enabled && Some(&c.entity_id) == issuer.as_ref())
+        .ok_or(Failure::UnknownIssuer(issuer))?;
+    *connection_id = Some(connection.id);
+
+    let sp = SpEndpoints::for_org(ctx.base_url, &org.slug);
+    let certificates = connection.certificate_ders();
+    let verified = validate::validate(
+        saml_response,
+        &Trust {
+            idp_entity_id: &connection.entity_id,
+            certificates: &certificates,
+            require_signed_assertion: connection.require_signed_assertion,
+            allow_sha1: connection.allow_sha1,
+            allow_unsolicited: connection.allow_idp_initiated,
+        },
+        &Expected {
+            sp: &sp,
+            keys: ctx.keys,
+            now: ctx.clock.now(),
+            clock_skew: org.clock_skew,
+        },
+    )?;
+
+    conn.transaction(|conn| {
+        let now = ctx.clock.now_naive();
+        let return_to = match verified.in_response_to() {
+            Some(request) => store::sso::take_request(conn, request, org.id, connection.id, now)?
+                .and_then(|path| path.parse().ok())
+                .ok_or_else(|| Failure::UnknownRequest(request.to_owned()))?,
+            // IdP-initiated: RelayState, when the IdP sends one, is honoured only as a local path.
+            None => relay_state
+                .and_then(|r| r.parse().ok())
+                .unwrap_or_else(LocalPath::home),
+        };
+        store::sso::remember_assertion(
+            conn,
+            connection.id,
+            verified.assertion_id(),
+            verified.expires_at().naive_utc(),
+        )
+        .map_err(|e| match e {
+            store::Error::Duplicate => Failure::Replay(verified.assertion_id().to_owned()),
+            other => other.into(),
+        })?;
+        let (learner, created) = match_learner(conn, ctx.clock, org, &connection, &verified)?;
+        audit::record(
+            conn,
+            ctx.clock,
+            audit::NewEvent::new(
+                Some(org.id),
+                &Actor::Learner(learner.id),
+                Action::UserSignedIn,
+            )
+            .target(learner.email.as_str())
+            .details(json!({ "connection": connection.id.to_string() })),
+        )?;
+        let started = sessions::start(conn, ctx.clock, Principal::Learner(learner.id))?;
+        Ok(SignedIn {
+            learner,
+            started,
+            return_to,
+            created,
+        })
+    })
+}
+
+/// Just-in-time matching: the identity seen before; else the learner of this
+/// organization with the same email, who gets the identity linked; else a new
+/// learner. Never across organizations. The profile is refreshed every time.
+fn match_learner(
+    conn: &mut DbConn,
+    clock: &Clock,
+    org: &Organization,
+    connection: &IdpConnection,
+    verified: &VerifiedAssertion,
+) -> Result<(Learner, bool), Failure> {
+    let profile = connection.mapping.profile(verified.attributes());
+    let email = profile
+        .email
+        .as_deref()
+        .and_then(|e| e.parse::<Email>().ok())
+        .or_else(|| verified.name_id().parse::<Email>().ok())
+        .ok_or_else(|| Failure::NoEmail {
+            tried: connection.mapping.names(Field::Email).join(", "),
+        })?;
+    let now = clock.now_naive();
+    let name_id = verified.name_id();
+    let display_name = profile
+        .display_name
+        .clone()
+        .or_else(|| match (&profile.first_name, &profile.last_name) {
+            (Some(first), Some(last)) => Some(format!("{first} {last}")),
+            (Some(one), None) | (None, Some(one)) => Some(one.clone()),
+            (None, None) => None,
+        })
+        .unwrap_or_else(|| {
+            email
+                .as_str()
+                .split('@')
+                .next()
+                .unwrap_or_default()
+                .to_owned()
+        });
+    let refresh = |learner: Learner| Learner {
+        email: email.clone(),
+        display_name: display_name.clone(),
+        first_name: profile.first_name.clone(),
+        last_name: profile.last_name.clone(),
+        department: profile.department.clone(),
+        employee_id: profile.employee_id.clone(),
+        last_sign_in_at: Some(now),
+        ..learner
+    };
+    let email_taken = |e: store::Error| match e {
+        store::Error::Duplicate => Failure::EmailTaken(email.to_string()),
+        other => other.into(),
+    };
+
+    if let Some(known) = store::learners::by_identity(conn, connection.id, name_id)? {
+        let learner = refresh(known);
+        store::learners::update(conn, &learner).map_err(email_taken)?;
+        return Ok((learner, false));
+    }
+    if let Some(existing) = store::learners::by_email(conn, org.id, &email)? {
+        let learner = refresh(existing);
+        store::learners::update(conn, &learner)?;
+        store::learners::insert_identity(conn, connection.id, name_id, learner.id, now)?;
+        audit::record(
+            conn,
+            clock,
+            audit::NewEvent::new(
+                Some(org.id),
+                &Actor::Learner(learner.id),
+                Action::IdentityLinked,
+            )
+            .target(learner.email.as_str())
+            .details(json!({ "connection": connection.id.to_string(), "name_id": name_id })),
+        )?;
+        return Ok((learner, false));
+    }
+    let learner = refresh(Learner {
+        id: UserId::generate(),
+        org: org.id,
+        email: email.clone(),
+        display_name: String::new(),
+        first_name: None,
+        last_name: None,
+        department: None,
+        employee_id: None,
+        created_at: now,
+        last_sign_in_at: None,
+    });
+    store::learners::insert(conn, &learner).map_err(email_taken)?;
+    store::learners::insert_identity(conn, connection.id, name_id, learner.id, now)?;
+    audit::record(
+        conn,
+        clock,
+        audit::NewEvent::new(
+            Some(org.id),
+            &Actor::Learner(learner.id),
+            Action::UserCreated,
+        )
+        .target(learner.email.as_str())
+        .details(json!({ "connection": connection.id.to_string(), "name_id": name_id })),
+    )?;
+    Ok((learner, true))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_local_paths_are_accepted() {
+        for good in ["/", "/courses/42?tab=2", "/a/b#c"] {
+            assert!(good.parse::<LocalPath>().is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            "https://evil.example/",
+            "//evil.example",
+            "/\\evil.example",
+            "javascript:alert(1)",
+            "/a\nb",
+        ] {
+            assert!(bad.parse::<LocalPath>().is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! Queries on IdP connections and their certificates.
+
+use std::collections::BTreeMap;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::{idp_certificates, idp_connections};
+use super::{DbConn, Error, decode, unique};
+use crate::ids::{ConnectionId, OrgId};
+use crate::orgs::connections::IdpConnection;
+use crate::saml::attributes::{Field, Mapping};
+use crate::saml::metadata::Certificate;
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = idp_connections)]
+struct ConnectionRow {
+    id: String,
+    org_id: String,
+    name: String,
+    entity_id: String,
+    sso_url: String,
+    enabled: bool,
+    allow_idp_initiated: bool,
+    require_signed_assertion: bool,
+    allow_sha1: bool,
+    attribute_preset: String,
+    attribute_overrides: String,
+    metadata_url: Option<String>,
+    created_at: NaiveDateTime,
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = idp_certificates)]
+struct CertificateRow {
+    connection_id: String,
+    fingerprint_sha256: String,
+    der_base64: String,
+    subject: String,
+    not_after: NaiveDateTime,
+}
+
+pub fn insert(conn: &mut DbConn, connection: &IdpConnection) -> Result<(), Error> {
+    let overrides: BTreeMap<Field, String> = connection.mapping.overrides.clone();
+    diesel::insert_into(idp_connections::table)
+        .values(ConnectionRow {
+            id: connection.id.to_string(),
+            org_id: connection.org.to_string(),
+            name: connection.name.clone(),
+            entity_id: connection.entity_id.clone(),
+            sso_url: connection.sso_url.clone(),
+            enabled: connection.enabled,
+            allow_idp_initiated: connection.allow_idp_initiated,
+            require_signed_assertion: connection.require_signed_assertion,
+            allow_sha1: connection.allow_sha1,
+            attribute_preset: connection.mapping.preset.as_str().to_owned(),
+            attribute_overrides: serde_json::to_string(&overrides)
+                .expect("a map of strings serialises"),
+            metadata_url: connection.metadata_url.clone(),
+            created_at: connection.created_at,
+        })
+        .execute(conn)
+        .map_err(unique)?;
+    // One statement per row: MultiConnection has no batch insert.
+    for cert in &connection.certificates {
+        diesel::insert_into(idp_certificates::table)
+            .values(CertificateRow {
+                connection_id: connection.id.to_string(),
+                fingerprint_sha256: cert.fingerprint.clone(),
+                der_base64: STANDARD.encode(&cert.der),
+                subject: cert.subject.clone(),
+                not_after: cert.not_after,
+            })
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+fn with_certificates(
+    conn: &mut DbConn,
+    rows: Vec<ConnectionRow>,
+) -> Result<Vec<IdpConnection>, Error> {
+    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+    let certificates: Vec<CertificateRow> = idp_certificates::table
+        .filter(idp_certificates::connection_id.eq_any(&ids))
+        .order(idp_certificates::not_after.desc())
+        .select(CertificateRow::as_select())
+        .load(conn)?;
+    rows.into_iter()
+        .map(|row| {
+            let certs = certificates
+                .iter()
+                .filter(|c| c.connection_id == row.id)
+                .map(|c| {
+                    let der = STANDARD.decode(&c.der_base64).map_err(|_| Error::Corrupt {
+                        what: "certificate",
+                        value: c.fingerprint_sha256.clone(),
+                    })?;
+                    Ok(Certificate {
+                        der,
+                        subject: c.subject.clone(),
+                        fingerprint: c.fingerprint_sha256.clone(),
+                        not_after: c.not_after,
+                    })
+                })
+                .collect::<Result<Vec<_>, Error>>()?;
+            let overrides: BTreeMap<Field, String> = serde_json::from_str(&row.attribute_overrides)
+                .map_err(|_| Error::Corrupt {
+                    what: "attribute overrides",
+                    value: row.attribute_overrides.clone(),
+                })?;
+            Ok(IdpConnection {
+                id: decode("connection id", row.id)?,
+                org: decode("organization id", row.org_id)?,
+                name: row.name,
+                entity_id: row.entity_id,
+                sso_url: row.sso_url,
+                enabled: row.enabled,
+                allow_idp_initiated: row.allow_idp_initiated,
+                require_signed_assertion: row.require_signed_assertion,
+                allow_sha1: row.allow_sha1,
+                mapping: Mapping {
+                    preset: decode("attribute preset", row.attribute_preset)?,
+                    overrides,
+                },
+                metadata_url: row.metadata_url,
+                certificates: certs,
+                created_at: row.created_at,
+            })
+        })
+        .collect()
+}
+
+pub fn for_org(conn: &mut DbConn, org: OrgId) -> Result<Vec<IdpConnection>, Error> {
+    let rows = idp_connections::table
+        .filter(idp_connections::org_id.eq(org.to_string()))
+        .order(idp_connections::created_at)
+        .select(ConnectionRow::as_select())
+        .load(conn)?;
+    with_certificates(conn, rows)
+}
+
+pub fn by_id(conn: &mut DbConn, id: ConnectionId) -> Result<Option<IdpConnection>, Error> {
+    let rows = idp_connections::table
+        .find(id.to_string())
+        .select(ConnectionRow::as_select())
+        .load(conn)?;
+    Ok(with_certificates(conn, rows)?.pop())
+}
+
+pub fn delete(conn: &mut DbConn, id: ConnectionId) -> Result<(), Error> {
+    diesel::delete(idp_connections::table.find(id.to_string())).execute(conn)?;
+    Ok(())
+}

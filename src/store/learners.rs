@@ -1,0 +1,165 @@
+//! Queries on learners (the `users` table) and their identities.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::{identities, idp_connections, users};
+use super::{DbConn, Error, decode, unique};
+use crate::accounts::Email;
+use crate::accounts::learners::{Identity, Learner};
+use crate::ids::{ConnectionId, OrgId, UserId};
+
+#[derive(Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = users, treat_none_as_null = true)]
+struct LearnerRow {
+    id: String,
+    org_id: String,
+    email: String,
+    display_name: String,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    department: Option<String>,
+    employee_id: Option<String>,
+    created_at: NaiveDateTime,
+    last_sign_in_at: Option<NaiveDateTime>,
+}
+
+impl From<&Learner> for LearnerRow {
+    fn from(l: &Learner) -> Self {
+        Self {
+            id: l.id.to_string(),
+            org_id: l.org.to_string(),
+            email: l.email.to_string(),
+            display_name: l.display_name.clone(),
+            first_name: l.first_name.clone(),
+            last_name: l.last_name.clone(),
+            department: l.department.clone(),
+            employee_id: l.employee_id.clone(),
+            created_at: l.created_at,
+            last_sign_in_at: l.last_sign_in_at,
+        }
+    }
+}
+
+impl TryFrom<LearnerRow> for Learner {
+    type Error = Error;
+
+    fn try_from(row: LearnerRow) -> Result<Self, Error> {
+        Ok(Learner {
+            id: decode("user id", row.id)?,
+            org: decode("organization id", row.org_id)?,
+            email: decode("email", row.email)?,
+            display_name: row.display_name,
+            first_name: row.first_name,
+            last_name: row.last_name,
+            department: row.department,
+            employee_id: row.employee_id,
+            created_at: row.created_at,
+            last_sign_in_at: row.last_sign_in_at,
+        })
+    }
+}
+
+fn one(rows: Vec<LearnerRow>) -> Result<Option<Learner>, Error> {
+    rows.into_iter().next().map(Learner::try_from).transpose()
+}
+
+/// Inserts a learner; [`Error::Duplicate`] when the email is taken in the organization.
+pub fn insert(conn: &mut DbConn, learner: &Learner) -> Result<(), Error> {
+    diesel::insert_into(users::table)
+        .values(LearnerRow::from(learner))
+        .execute(conn)
+        .map_err(unique)?;
+    Ok(())
+}
+
+/// Writes every field; [`Error::Duplicate`] when the new email is another learner's.
+pub fn update(conn: &mut DbConn, learner: &Learner) -> Result<(), Error> {
+    diesel::update(users::table.find(learner.id.to_string()))
+        .set(LearnerRow::from(learner))
+        .execute(conn)
+        .map_err(unique)?;
+    Ok(())
+}
+
+pub fn by_id(conn: &mut DbConn, id: UserId) -> Result<Option<Learner>, Error> {
+    one(users::table
+        .find(id.to_string())
+        .select(LearnerRow::as_select())
+        .load(conn)?)
+}
+
+pub fn by_email(conn: &mut DbConn, org: OrgId, email: &Email) -> Result<Option<Learner>, Error> {
+    one(users::table
+        .filter(users::org_id.eq(org.to_string()))
+        .filter(users::email.eq(email.as_str()))
+        .select(LearnerRow::as_select())
+        .load(conn)?)
+}
+
+pub fn by_identity(
+    conn: &mut DbConn,
+    connection: ConnectionId,
+    name_id: &str,
+) -> Result<Option<Learner>, Error> {
+    one(identities::table
+        .inner_join(users::table)
+        .filter(identities::connection_id.eq(connection.to_string()))
+        .filter(identities::name_id.eq(name_id))
+        .select(LearnerRow::as_select())
+        .load(conn)?)
+}
+
+pub fn for_org(conn: &mut DbConn, org: OrgId) -> Result<Vec<Learner>, Error> {
+    users::table
+        .filter(users::org_id.eq(org.to_string()))
+        .order(users::email)
+        .select(LearnerRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(Learner::try_from)
+        .collect()
+}
+
+pub fn insert_identity(
+    conn: &mut DbConn,
+    connection: ConnectionId,
+    name_id: &str,
+    user: UserId,
+    at: NaiveDateTime,
+) -> Result<(), Error> {
+    diesel::insert_into(identities::table)
+        .values((
+            identities::connection_id.eq(connection.to_string()),
+            identities::name_id.eq(name_id),
+            identities::user_id.eq(user.to_string()),
+            identities::created_at.eq(at),
+        ))
+        .execute(conn)
+        .map_err(unique)?;
+    Ok(())
+}
+
+pub fn identities(conn: &mut DbConn, user: UserId) -> Result<Vec<Identity>, Error> {
+    identities::table
+        .inner_join(idp_connections::table)
+        .filter(identities::user_id.eq(user.to_string()))
+        .order(identities::created_at)
+        .select((
+            identities::connection_id,
+            idp_connections::name,
+            identities::name_id,
+            identities::created_at,
+        ))
+        .load::<(String, String, String, NaiveDateTime)>(conn)?
+        .into_iter()
+        .map(|(connection, connection_name, name_id, created_at)| {
+            Ok(Identity {
+                connection: decode("connection id", connection)?,
+                connection_name,
+                name_id,
+                created_at,
+            })
+        })
+        .collect()
+}

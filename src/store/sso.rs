@@ -1,0 +1,133 @@
+//! Queries for SAML sign-in state: outstanding requests, the replay cache, recent errors.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::{authn_requests, sso_errors, used_assertions};
+use super::{DbConn, Error, unique};
+use crate::ids::{ConnectionId, OrgId};
+use crate::secret::TokenHash;
+
+/// An SP-initiated request awaiting its response.
+pub struct PendingRequest<'a> {
+    pub id: &'a str,
+    pub org: OrgId,
+    pub connection: ConnectionId,
+    pub relay_state: &'a TokenHash,
+    pub return_to: &'a str,
+    pub expires_at: NaiveDateTime,
+}
+
+pub fn insert_request(conn: &mut DbConn, request: &PendingRequest) -> Result<(), Error> {
+    diesel::insert_into(authn_requests::table)
+        .values((
+            authn_requests::id.eq(request.id),
+            authn_requests::org_id.eq(request.org.to_string()),
+            authn_requests::connection_id.eq(request.connection.to_string()),
+            authn_requests::relay_state_hash.eq(request.relay_state.as_str()),
+            authn_requests::return_to.eq(request.return_to),
+            authn_requests::expires_at.eq(request.expires_at),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Consumes an unexpired request of this organization and connection; its
+/// `return_to`, or `None` when there is no such request (any more).
+pub fn take_request(
+    conn: &mut DbConn,
+    id: &str,
+    org: OrgId,
+    connection: ConnectionId,
+    now: NaiveDateTime,
+) -> Result<Option<String>, Error> {
+    let matching = authn_requests::table
+        .filter(authn_requests::id.eq(id))
+        .filter(authn_requests::org_id.eq(org.to_string()))
+        .filter(authn_requests::connection_id.eq(connection.to_string()))
+        .filter(authn_requests::expires_at.gt(now));
+    let Some(return_to) = matching
+        .select(authn_requests::return_to)
+        .first::<String>(conn)
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    // The delete decides between two racing uses of one response.
+    let deleted =
+        diesel::delete(authn_requests::table.filter(authn_requests::id.eq(id))).execute(conn)?;
+    Ok((deleted == 1).then_some(return_to))
+}
+
+/// Records an assertion ID as used; [`Error::Duplicate`] when it already was.
+pub fn remember_assertion(
+    conn: &mut DbConn,
+    connection: ConnectionId,
+    assertion_id: &str,
+    expires_at: NaiveDateTime,
+) -> Result<(), Error> {
+    diesel::insert_into(used_assertions::table)
+        .values((
+            used_assertions::connection_id.eq(connection.to_string()),
+            used_assertions::assertion_id.eq(assertion_id),
+            used_assertions::expires_at.eq(expires_at),
+        ))
+        .execute(conn)
+        .map_err(unique)?;
+    Ok(())
+}
+
+/// Forgets expired requests and assertion IDs (an expired assertion is refused anyway).
+pub fn purge_expired(conn: &mut DbConn, now: NaiveDateTime) -> Result<usize, Error> {
+    let requests = diesel::delete(authn_requests::table.filter(authn_requests::expires_at.le(now)))
+        .execute(conn)?;
+    let assertions =
+        diesel::delete(used_assertions::table.filter(used_assertions::expires_at.le(now)))
+            .execute(conn)?;
+    Ok(requests + assertions)
+}
+
+/// One failed sign-in, for the IdP admin.
+#[derive(Clone, Debug, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = sso_errors)]
+pub struct SsoError {
+    pub id: String,
+    pub org_id: String,
+    pub connection_id: Option<String>,
+    pub reference: String,
+    pub reason: String,
+    pub detail: String,
+    pub created_at: NaiveDateTime,
+}
+
+pub fn record_error(
+    conn: &mut DbConn,
+    org: OrgId,
+    connection: Option<ConnectionId>,
+    reference: &str,
+    reason: &str,
+    detail: &str,
+    at: NaiveDateTime,
+) -> Result<(), Error> {
+    diesel::insert_into(sso_errors::table)
+        .values((
+            sso_errors::id.eq(uuid::Uuid::new_v4().to_string()),
+            sso_errors::org_id.eq(org.to_string()),
+            sso_errors::connection_id.eq(connection.map(|c| c.to_string())),
+            sso_errors::reference.eq(reference),
+            sso_errors::reason.eq(reason),
+            sso_errors::detail.eq(detail),
+            sso_errors::created_at.eq(at),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn recent_errors(conn: &mut DbConn, org: OrgId, limit: i64) -> Result<Vec<SsoError>, Error> {
+    Ok(sso_errors::table
+        .filter(sso_errors::org_id.eq(org.to_string()))
+        .order(sso_errors::created_at.desc())
+        .limit(limit)
+        .select(SsoError::as_select())
+        .load(conn)?)
+}

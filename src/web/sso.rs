@@ -1,0 +1,258 @@
+//! Single sign-on endpoints: SP metadata, SP-initiated login, the ACS, the learner home.
+
+use actix_web::http::header::{CONTENT_TYPE, LOCATION};
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::csrf::Protected;
+use super::pages::render;
+use super::session::{MaybeSession, cookie_for, removal_cookie};
+use super::{AppState, Error};
+use crate::accounts::learners;
+use crate::orgs::{self, connections};
+use crate::saml::validate::MAX_RESPONSE_BYTES;
+use crate::saml::{SpEndpoints, metadata, request};
+use crate::secret::SecretToken;
+use crate::sessions::Principal;
+use crate::signin::{self, LocalPath, REQUEST_LIFETIME, SsoContext};
+use crate::store;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/sso/{org}/metadata", web::get().to(sp_metadata))
+        .route("/sso/{org}/login", web::get().to(login))
+        .service(
+            web::resource("/sso/{org}/acs")
+                // Room for the form encoding around a 256 KiB SAMLResponse;
+                // validation bounds the response itself.
+                .app_data(
+                    web::FormConfig::default()
+                        .limit(MAX_RESPONSE_BYTES * 2)
+                        .error_handler(|e, _| {
+                            Error::BadRequest(format!("the sign-in form was refused: {e}")).into()
+                        }),
+                )
+                .route(web::post().to(acs)),
+        )
+        .route("/logout", web::post().to(logout));
+}
+
+async fn sp_metadata(
+    state: web::Data<AppState>,
+    org: web::Path<String>,
+) -> Result<HttpResponse, Error> {
+    let slug = org.into_inner();
+    let org = state.store.run(move |conn| orgs::find(conn, &slug)).await?;
+    let endpoints = SpEndpoints::for_org(&state.settings.base_url, &org.slug);
+    Ok(HttpResponse::Ok()
+        .insert_header((CONTENT_TYPE, "application/samlmetadata+xml; charset=utf-8"))
+        .body(metadata::sp_metadata(&endpoints, &state.sp_keys)))
+}
+
+#[derive(Deserialize)]
+struct LoginQuery {
+    idp: Option<String>,
+    return_to: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "sso/choose.html")]
+struct ChooserPage<'a> {
+    org_name: &'a str,
+    choices: Vec<(String, String)>,
+}
+
+/// SP-initiated sign-in: one IdP, straight there; several, a chooser.
+async fn login(
+    state: web::Data<AppState>,
+    org: web::Path<String>,
+    query: web::Query<LoginQuery>,
+) -> Result<HttpResponse, Error> {
+    let query = query.into_inner();
+    let return_to = match &query.return_to {
+        Some(text) => text
+            .parse::<LocalPath>()
+            .map_err(|()| Error::BadRequest("return_to must be a path on this site".into()))?,
+        None => LocalPath::home(),
+    };
+    let slug = org.into_inner();
+    let (org, enabled) = state
+        .store
+        .run(move |conn| {
+            let org = orgs::find(conn, &slug)?;
+            let enabled: Vec<_> = connections::list(conn, org.id)?
+                .into_iter()
+                .filter(|c| c.enabled)
+                .collect();
+            Ok::<_, Error>((org, enabled))
+        })
+        .await?;
+    let chosen = match (&query.idp, enabled.as_slice()) {
+        (Some(id), _) => enabled
+            .iter()
+            .find(|c| &c.id.to_string() == id)
+            .ok_or(Error::NotFound)?,
+        (None, [only]) => only,
+        (None, []) => {
+            return Err(Error::BadRequest(format!(
+                "{} has not set up single sign-on yet. Ask your administrator.",
+                org.display_name
+            )));
+        }
+        (None, several) => {
+            let choices = several
+                .iter()
+                .map(|c| {
+                    let link = format!(
+                        "/sso/{}/login?idp={}&return_to={}",
+                        org.slug,
+                        c.id,
+                        url::form_urlencoded::byte_serialize(return_to.as_str().as_bytes())
+                            .collect::<String>()
+                    );
+                    (c.name.clone(), link)
+                })
+                .collect();
+            return render(&ChooserPage {
+                org_name: &org.display_name,
+                choices,
+            });
+        }
+    };
+
+    let relay_state = SecretToken::generate();
+    let endpoints = SpEndpoints::for_org(&state.settings.base_url, &org.slug);
+    let redirect = request::authn_request_redirect(
+        &endpoints,
+        &state.sp_keys.current,
+        &chosen.sso_url,
+        relay_state.expose(),
+        state.clock.now(),
+    )
+    .map_err(|e| Error::BadRequest(e.to_string()))?;
+    let (org_id, connection_id) = (org.id, chosen.id);
+    let expires_at = state.clock.now_naive() + REQUEST_LIFETIME;
+    let request_id = redirect.request_id.clone();
+    state
+        .store
+        .run(move |conn| {
+            store::sso::insert_request(
+                conn,
+                &store::sso::PendingRequest {
+                    id: &request_id,
+                    org: org_id,
+                    connection: connection_id,
+                    relay_state: &relay_state.hash(),
+                    return_to: return_to.as_str(),
+                    expires_at,
+                },
+            )
+        })
+        .await?;
+    Ok(HttpResponse::SeeOther()
+        .insert_header((LOCATION, redirect.url))
+        .finish())
+}
+
+#[derive(Deserialize)]
+struct AcsForm {
+    #[serde(rename = "SAMLResponse")]
+    saml_response: String,
+    #[serde(rename = "RelayState")]
+    relay_state: Option<String>,
+}
+
+/// The assertion consumer service. A cross-site POST by design, so no CSRF
+/// token: the signed, audience-bound, single-use assertion is the protection.
+async fn acs(
+    state: web::Data<AppState>,
+    org: web::Path<String>,
+    form: web::Form<AcsForm>,
+) -> Result<HttpResponse, Error> {
+    let form = form.into_inner();
+    let slug = org.into_inner();
+    let app = state.get_ref().clone();
+    let signed_in = state
+        .store
+        .run(move |conn| {
+            let org = orgs::find(conn, &slug)?;
+            let ctx = SsoContext {
+                base_url: &app.settings.base_url,
+                keys: &app.sp_keys,
+                clock: &app.clock,
+            };
+            signin::complete(
+                conn,
+                &ctx,
+                &org,
+                &form.saml_response,
+                form.relay_state.as_deref(),
+            )
+            .map_err(Error::SignInRefused)
+        })
+        .await?;
+    Ok(HttpResponse::SeeOther()
+        .cookie(cookie_for(&state.settings, &signed_in.started))
+        .insert_header((LOCATION, signed_in.return_to.as_str().to_owned()))
+        .finish())
+}
+
+#[derive(Template)]
+#[template(path = "learner/home.html")]
+struct LearnerHome<'a> {
+    csrf_token: &'a str,
+    name: &'a str,
+    email: &'a str,
+    org_name: &'a str,
+}
+
+/// The learner home, for a signed-in learner; `None` for anyone else.
+pub async fn learner_home(
+    state: &AppState,
+    session: &MaybeSession,
+) -> Result<Option<HttpResponse>, Error> {
+    let Some(session) = &session.0 else {
+        return Ok(None);
+    };
+    let Principal::Learner(id) = session.principal else {
+        return Ok(None);
+    };
+    let found = state
+        .store
+        .run(move |conn| {
+            let Some(learner) = learners::find_by_id(conn, id)? else {
+                return Ok(None);
+            };
+            let org = orgs::find_by_id(conn, learner.org)?;
+            Ok::<_, Error>(Some((learner, org)))
+        })
+        .await?;
+    let Some((learner, org)) = found else {
+        return Ok(None);
+    };
+    render(&LearnerHome {
+        csrf_token: session.csrf.expose(),
+        name: &learner.display_name,
+        email: learner.email.as_str(),
+        org_name: &org.display_name,
+    })
+    .map(Some)
+}
+
+#[derive(Deserialize)]
+struct NoFields {}
+
+async fn logout(
+    state: web::Data<AppState>,
+    posted: Protected<NoFields>,
+) -> Result<HttpResponse, Error> {
+    let id = posted.session.id.clone();
+    state
+        .store
+        .run(move |conn| store::sessions::delete(conn, &id))
+        .await?;
+    Ok(HttpResponse::SeeOther()
+        .cookie(removal_cookie(&state.settings))
+        .insert_header((LOCATION, "/"))
+        .finish())
+}

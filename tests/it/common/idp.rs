@@ -1,0 +1,134 @@
+//! A test IdP that mints signed SAML responses for the app under test, and
+//! the helpers to wire an organization to it.
+
+use std::collections::BTreeMap;
+
+use seatgate::audit::Actor;
+use seatgate::orgs::connections::{self, IdpConnection, NewConnection};
+use seatgate::orgs::{self, Organization};
+use seatgate::saml::SpEndpoints;
+use seatgate::saml::attributes::Preset;
+use seatgate::saml::keys::KeyPair;
+use seatgate::saml::mint::{self, ResponseSpec};
+use seatgate::store::sso::SsoError;
+
+use super::TestApp;
+use super::visitor::Page;
+
+pub struct TestIdp {
+    pub entity_id: String,
+    pub key: KeyPair,
+}
+
+impl TestIdp {
+    pub fn new(entity_id: &str) -> Self {
+        Self {
+            entity_id: entity_id.to_owned(),
+            key: KeyPair::generate("Test IdP").expect("key pair"),
+        }
+    }
+
+    pub fn metadata(&self) -> String {
+        mint::idp_metadata(&self.entity_id, "https://idp.example/sso", &self.key)
+    }
+
+    /// A valid response to `org` of `app` for `email` (as NameID and attribute).
+    pub fn spec(&self, app: &TestApp, org: &str, email: &str) -> ResponseSpec {
+        let mut spec = ResponseSpec::new(
+            &self.entity_id,
+            &app.endpoints(org),
+            email,
+            app.clock.clock().now(),
+        );
+        spec.attributes = vec![
+            ("email".into(), email.into()),
+            ("firstName".into(), "Ann".into()),
+            ("lastName".into(), "Lee".into()),
+        ];
+        spec
+    }
+
+    /// The response XML, signed with this IdP's key.
+    pub fn mint(&self, spec: &ResponseSpec) -> String {
+        mint::mint(spec, &self.key).expect("mint")
+    }
+}
+
+impl TestApp {
+    pub fn endpoints(&self, org: &str) -> SpEndpoints {
+        SpEndpoints::for_org(&self.settings.base_url, &org.parse().expect("slug"))
+    }
+
+    /// Finds or creates organization `slug`.
+    pub fn org(&self, slug: &str) -> Organization {
+        let mut conn = self.store.connection().expect("connection");
+        orgs::find(&mut conn, slug).unwrap_or_else(|_| {
+            orgs::create(
+                &mut conn,
+                &self.clock.clock(),
+                &Actor::Cli,
+                slug.parse().expect("slug"),
+                format!("{slug} Corp").parse().expect("name"),
+            )
+            .expect("create org")
+        })
+    }
+
+    /// Wires `slug` (created if needed) to `idp`, with a preset.
+    pub fn connect(&self, slug: &str, idp: &TestIdp, preset: Preset) -> IdpConnection {
+        let org = self.org(slug);
+        let mut conn = self.store.connection().expect("connection");
+        connections::add(
+            &mut conn,
+            &self.clock.clock(),
+            &Actor::Cli,
+            &org,
+            idp.metadata().parse().expect("test metadata parses"),
+            NewConnection {
+                name: Some(format!("Test IdP {}", idp.entity_id)),
+                metadata_url: None,
+                preset,
+                overrides: BTreeMap::new(),
+            },
+        )
+        .expect("add connection")
+    }
+
+    /// Posts a response (XML, base64-encoded here) to the ACS of `org`.
+    pub async fn post_response(
+        &self,
+        org: &str,
+        xml: &str,
+        relay_state: Option<&str>,
+    ) -> (Page, super::Visitor) {
+        self.post_encoded(org, &mint::encode(xml), relay_state)
+            .await
+    }
+
+    pub async fn post_encoded(
+        &self,
+        org: &str,
+        encoded: &str,
+        relay_state: Option<&str>,
+    ) -> (Page, super::Visitor) {
+        let mut visitor = self.visitor();
+        let mut form = vec![("SAMLResponse", encoded)];
+        if let Some(relay) = relay_state {
+            form.push(("RelayState", relay));
+        }
+        let page = visitor.post(&format!("/sso/{org}/acs"), &form).await;
+        (page, visitor)
+    }
+
+    pub fn sso_errors(&self, slug: &str) -> Vec<SsoError> {
+        let org = self.org(slug);
+        let mut conn = self.store.connection().expect("connection");
+        seatgate::store::sso::recent_errors(&mut conn, org.id, 50).expect("errors")
+    }
+
+    pub fn learners(&self, slug: &str) -> Vec<seatgate::accounts::learners::Learner> {
+        let org = self.org(slug);
+        let mut conn = self.store.connection().expect("connection");
+        seatgate::accounts::learners::list(&mut conn, org.id).expect("learners")
+    }
+}
