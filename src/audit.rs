@@ -58,12 +58,13 @@ pub enum Action {
     AdminSignedOut,
     IdpConnectionAdded,
     IdpConnectionRemoved,
+    IdpConnectionChanged,
     UserCreated,
     IdentityLinked,
     UserSignedIn,
 }
 
-const ACTIONS: [Action; 12] = [
+const ACTIONS: [Action; 13] = [
     Action::OrgCreated,
     Action::AdminCreated,
     Action::AdminSignInLinkIssued,
@@ -73,6 +74,7 @@ const ACTIONS: [Action; 12] = [
     Action::AdminSignedOut,
     Action::IdpConnectionAdded,
     Action::IdpConnectionRemoved,
+    Action::IdpConnectionChanged,
     Action::UserCreated,
     Action::IdentityLinked,
     Action::UserSignedIn,
@@ -90,6 +92,7 @@ impl Action {
             Action::AdminSignedOut => "admin_signed_out",
             Action::IdpConnectionAdded => "idp_connection_added",
             Action::IdpConnectionRemoved => "idp_connection_removed",
+            Action::IdpConnectionChanged => "idp_connection_changed",
             Action::UserCreated => "user_created",
             Action::IdentityLinked => "identity_linked",
             Action::UserSignedIn => "user_signed_in",

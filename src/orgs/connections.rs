@@ -146,3 +146,57 @@ pub fn remove(
         Ok(connection)
     })
 }
+
+/// The switches of a connection an admin can change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Policy {
+    pub enabled: bool,
+    pub allow_idp_initiated: bool,
+    pub require_signed_assertion: bool,
+    pub allow_sha1: bool,
+}
+
+impl IdpConnection {
+    pub fn policy(&self) -> Policy {
+        Policy {
+            enabled: self.enabled,
+            allow_idp_initiated: self.allow_idp_initiated,
+            require_signed_assertion: self.require_signed_assertion,
+            allow_sha1: self.allow_sha1,
+        }
+    }
+}
+
+/// Changes a connection's switches, and records the change.
+pub fn set_policy(
+    conn: &mut DbConn,
+    clock: &Clock,
+    actor: &Actor,
+    org: &Organization,
+    id: ConnectionId,
+    policy: Policy,
+) -> Result<(), Error> {
+    conn.transaction(|conn| {
+        let connection = store::connections::by_id(conn, id)?
+            .filter(|c| c.org == org.id)
+            .ok_or_else(|| Error::NotFound {
+                org: org.slug.to_string(),
+                id: id.to_string(),
+            })?;
+        store::connections::set_policy(conn, id, policy)?;
+        audit::record(
+            conn,
+            clock,
+            audit::NewEvent::new(Some(org.id), actor, Action::IdpConnectionChanged)
+                .target(&connection.entity_id)
+                .details(json!({
+                    "connection": id.to_string(),
+                    "enabled": policy.enabled,
+                    "allow_idp_initiated": policy.allow_idp_initiated,
+                    "require_signed_assertion": policy.require_signed_assertion,
+                    "allow_sha1": policy.allow_sha1,
+                })),
+        )?;
+        Ok(())
+    })
+}

@@ -26,6 +26,8 @@ pub struct ResponseSpec {
     pub response_id: String,
     pub assertion_id: String,
     pub issuer: String,
+    /// The assertion's Issuer; the same as the response's unless a test says otherwise.
+    pub assertion_issuer: String,
     pub destination: Option<String>,
     pub recipient: String,
     /// `None` leaves the AudienceRestriction out.
@@ -53,6 +55,7 @@ impl ResponseSpec {
             response_id: fresh_id(),
             assertion_id: fresh_id(),
             issuer: issuer.to_owned(),
+            assertion_issuer: issuer.to_owned(),
             destination: Some(sp.acs_url.clone()),
             recipient: sp.acs_url.clone(),
             audience: Some(sp.entity_id.clone()),
@@ -133,7 +136,7 @@ fn assertion_xml(spec: &ResponseSpec, key: &KeyPair) -> String {
         r#"<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="{id}" Version="2.0" IssueInstant="{instant}"><saml:Issuer>{issuer}</saml:Issuer>{signature}<saml:Subject><saml:NameID Format="{format}">{name_id}</saml:NameID><saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer"><saml:SubjectConfirmationData NotOnOrAfter="{not_after}" Recipient="{recipient}"{in_response_to}/></saml:SubjectConfirmation></saml:Subject><saml:Conditions NotBefore="{not_before}" NotOnOrAfter="{not_after}">{audience}</saml:Conditions><saml:AuthnStatement AuthnInstant="{instant}" SessionIndex="{id}"><saml:AuthnContext><saml:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement>{statement}</saml:Assertion>"#,
         id = spec.assertion_id,
         instant = time(spec.issue_instant),
-        issuer = escape(&spec.issuer),
+        issuer = escape(&spec.assertion_issuer),
         format = escape(&spec.name_id_format),
         name_id = escape(&spec.name_id),
         not_after = time(spec.not_on_or_after),

@@ -10,7 +10,7 @@ use diesel::prelude::*;
 use super::schema::{idp_certificates, idp_connections};
 use super::{DbConn, Error, decode, unique};
 use crate::ids::{ConnectionId, OrgId};
-use crate::orgs::connections::IdpConnection;
+use crate::orgs::connections::{IdpConnection, Policy};
 use crate::saml::attributes::{Field, Mapping};
 use crate::saml::metadata::Certificate;
 
@@ -152,5 +152,17 @@ pub fn by_id(conn: &mut DbConn, id: ConnectionId) -> Result<Option<IdpConnection
 
 pub fn delete(conn: &mut DbConn, id: ConnectionId) -> Result<(), Error> {
     diesel::delete(idp_connections::table.find(id.to_string())).execute(conn)?;
+    Ok(())
+}
+
+pub fn set_policy(conn: &mut DbConn, id: ConnectionId, policy: Policy) -> Result<(), Error> {
+    diesel::update(idp_connections::table.find(id.to_string()))
+        .set((
+            idp_connections::enabled.eq(policy.enabled),
+            idp_connections::allow_idp_initiated.eq(policy.allow_idp_initiated),
+            idp_connections::require_signed_assertion.eq(policy.require_signed_assertion),
+            idp_connections::allow_sha1.eq(policy.allow_sha1),
+        ))
+        .execute(conn)?;
     Ok(())
 }

@@ -7,4 +7,5 @@ mod admin_signin;
 mod cli;
 mod health;
 mod sso;
+mod sso_attacks;
 mod storage;

@@ -1,0 +1,536 @@
+//! Responses that must be refused: forged, wrapped, tampered, stale, misdirected,
+//! replayed, malformed. Each refusal leaves no session, no account, and a
+//! recorded reason for the IdP admin.
+
+use chrono::TimeDelta;
+use seatgate::orgs::connections::{self, Policy};
+use seatgate::saml::attributes::Preset;
+use seatgate::saml::mint::{self, ResponseSpec};
+
+use crate::common::idp::TestIdp;
+use crate::common::{Backend, TestApp};
+use crate::on_both_databases;
+
+const IDP: &str = "https://idp.acme.example/saml";
+const VICTIM: &str = "ceo@acme.example";
+const ATTACKER: &str = "evil@attacker.example";
+
+fn setup(app: &TestApp) -> TestIdp {
+    let idp = TestIdp::new(IDP);
+    app.connect("acme", &idp, Preset::Generic);
+    idp
+}
+
+/// Posts an already base64-encoded SAMLResponse and checks the refusal.
+async fn expect_refused_encoded(app: &TestApp, encoded: &str, reason: &str) {
+    let (page, visitor) = app.post_encoded("acme", encoded, None).await;
+    assert_eq!(page.status.as_u16(), 403, "{}", page.body);
+    assert!(
+        page.body
+            .contains("Your company sign-in could not be completed")
+    );
+    assert!(
+        visitor.cookie.is_none(),
+        "no session for a refused response"
+    );
+    assert!(
+        app.learners("acme")
+            .iter()
+            .all(|l| l.email.as_str() != ATTACKER),
+        "no account for the attacker"
+    );
+    let errors = app.sso_errors("acme");
+    let shown = errors
+        .iter()
+        .find(|e| page.body.contains(&format!("<code>{}</code>", e.reference)))
+        .unwrap_or_else(|| panic!("the page shows the reference of a recorded error: {errors:?}"));
+    assert_eq!(shown.reason, reason, "{shown:?}");
+}
+
+async fn expect_refused(app: &TestApp, xml: &str, reason: &str) {
+    expect_refused_encoded(app, &mint::encode(xml), reason).await
+}
+
+/// The first `<prefix ...>...</close>` element in `xml`.
+fn element<'a>(xml: &'a str, prefix: &str, close: &str) -> &'a str {
+    let start = xml
+        .find(prefix)
+        .unwrap_or_else(|| panic!("{prefix} in {xml}"));
+    let end = xml[start..].find(close).expect("closing tag") + start + close.len();
+    &xml[start..end]
+}
+
+/// A forged copy of the signed assertion: the attacker's NameID, a new ID, no signature.
+fn evil_assertion(signed: &str, spec: &ResponseSpec) -> String {
+    let original = element(signed, "<saml:Assertion", "</saml:Assertion>");
+    let without_signature = match original.find("<ds:Signature") {
+        Some(_) => original.replace(element(original, "<ds:Signature", "</ds:Signature>"), ""),
+        None => original.to_owned(),
+    };
+    without_signature
+        .replace(&spec.name_id, ATTACKER)
+        .replace(&spec.assertion_id, "_evil")
+}
+
+async fn unsigned_response_is_refused(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let idp = setup(&app);
+    let mut spec = idp.spec(&app, "acme", ATTACKER);
+    spec.sign_response = false;
+    spec.sign_assertion = false;
+    expect_refused(&app, &idp.mint(&spec), "signature").await;
+}
+
+async fn attacker_key_with_its_certificate_in_key_info_is_refused(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let idp = setup(&app);
+    let attacker = TestIdp::new(IDP);
+    let xml = attacker.mint(&attacker.spec(&app, "acme", ATTACKER));
+    assert!(
+        xml.contains("<ds:X509Certificate>"),
+        "the attacker ships a certificate in KeyInfo"
+    );
+    expect_refused(&app, &xml, "signature").await;
+    drop(idp);
+}
+
+async fn content_changed_after_signing_fails_the_digest(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let idp = setup(&app);
+    let spec = idp.spec(&app, "acme", VICTIM);
+    let tampered = idp.mint(&spec).replace(VICTIM, ATTACKER);
+    expect_refused(&app, &tampered, "signature").await;
+}
+
+/// XSW1: the signed Response moved into its own Signature; an evil Response around it.
+async fn xsw1_cloned_response_inside_the_signature_is_refused(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let idp = setup(&app);
+    let mut spec = idp.spec(&app, "acme", VICTIM);
+    spec.sign_assertion = false;
+    let signed = idp.mint(&spec);
+    let original = element(&signed, "<samlp:Response", "</samlp:Response>");
+    let signature = element(&signed, "<ds:Signature", "</ds:Signature>");
+    let wrapped_signature = signature.replace(
+        "</ds:Signature>",
+        &format!("<ds:Object>{original}</ds:Object></ds:Signature>"),
+    );
+    let evil = signed
+        .replace(signature, &wrapped_signature)
+        .replacen(&spec.response_id, "_evil_response", 1)
+        .replacen(VICTIM, ATTACKER, 1);
+    expect_refused(&app, &evil, "not_a_response").await;
+}
+
+/// XSW2: like XSW1, with the signed Response as a detached sibling before the signature.
+async fn xsw2_detached_cloned_response_is_refused(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let idp = setup(&app);
+    let mut spec = idp.spec(&app, "acme", VICTIM);
+    spec.sign_assertion = false;
+    let signed = idp.mint(&spec);
+    let original = element(&signed, "<samlp:Response", "</samlp:Response>").to_owned();
+    let signature = element(&signed, "<ds:Signature", "</ds:Signature>");
+    let evil = signed
+        .replacen(signature, &format!("{original}{signature}"), 1)
+        .replacen(&spec.response_id, "_evil_response", 1);
+    let evil = evil.replacen(
+        &format!("{VICTIM}</saml:NameID>"),
+        &format!("{ATTACKER}</saml:NameID>"),
+        2,
+    );
+    expect_refused(&app, &evil, "not_a_response").await;
+}
+
+/// XSW3: an evil assertion placed before the signed one.
+async fn xsw3_evil_assertion_before_the_signed_one_is_refused(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let idp = setup(&app);
+    let mut spec = idp.spec(&app, "acme", VICTIM);
+    spec.sign_response = false;
+    let signed = idp.mint(&spec);
+    let original = element(&signed, "<saml:Assertion", "</saml:Assertion>");
+    let evil = signed.replace(
+        original,
+        &format!("{}{original}", evil_assertion(&signed, &spec)),
+    );
+    expect_refused(&app, &evil, "assertion_count").await;
+}
+
+/// XSW4: the signed assertion wrapped inside the evil one.
+async fn xsw4_signed_assertion_inside_the_evil_one_is_refused(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let idp = setup(&app);
+    let mut spec = idp.spec(&app, "acme", VICTIM);
+    spec.sign_response = false;
+    let signed = idp.mint(&spec);
+    let original = element(&signed, "<saml:Assertion", "</saml:Assertion>");
+    let evil = evil_assertion(&signed, &spec)
+        .replace("</saml:Assertion>", &format!("{original}</saml:Assertion>"));
+    expect_refused(&app, &signed.replace(original, &evil), "assertion_count").await;
+}
+
+/// XSW5: the evil assertion carries a copy of the original signature; the original is appended.
+async fn xsw5_copied_signature_with_the_original_appended_is_refused(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let idp = setup(&app);
+    let mut spec = idp.spec(&app, "acme", VICTIM);
+    spec.sign_response = false;
+    let signed = idp.mint(&spec);
+    let original = element(&signed, "<saml:Assertion", "</saml:Assertion>");
+    let signature = element(original, "<ds:Signature", "</ds:Signature>");
+    // The evil assertion keeps the signature, whose reference now points at
+    // the unsigned original appended at the end.
+    let evil = original
+        .replace(VICTIM, ATTACKER)
+        .replace(&format!("ID=\"{}\"", spec.assertion_id), "ID=\"_evil\"");
+    let unsigned_original = original.replace(signature, "");
+    let document = signed.replace(original, &evil).replace(
+        "</samlp:Response>",
+        &format!("{unsigned_original}</samlp:Response>"),
+    );
+    expect_refused(&app, &document, "assertion_count").await;
+}
+
+/// XSW6: the original assertion inside the evil assertion's signature.
+async fn xsw6_original_inside_the_copied_signature_is_refused(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let idp = setup(&app);
+    let mut spec = idp.spec(&app, "acme", VICTIM);
+    spec.sign_response = false;
+    let signed = idp.mint(&spec);
+    let original = element(&signed, "<saml:Assertion", "</saml:Assertion>");
+    let signature = element(original, "<ds:Signature", "</ds:Signature>");
+    let unsigned_original = original.replace(signature, "");
+    let wrapping = signature.replace(
+        "</ds:Signature>",
+        &format!("<ds:Object>{unsigned_original}</ds:Object></ds:Signature>"),
+    );
+    let evil = original
+        .replace(signature, &wrapping)
+        .replace(VICTIM, ATTACKER);
+    expect_refused(&app, &signed.replace(original, &evil), "assertion_count").await;
+}
+
+/// XSW7: the signed assertion hidden in an Extensions element, the evil one beside it.
+async fn xsw7_original_in_extensions_is_refused(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let idp = setup(&app);
+    let mut spec = idp.spec(&app, "acme", VICTIM);
+    spec.sign_response = false;
+    let signed = idp.mint(&spec);
+    let original = element(&signed, "<saml:Assertion", "</saml:Assertion>");
+    let replacement = format!(
+        "<samlp:Extensions>{original}</samlp:Extensions>{}",
+        evil_assertion(&signed, &spec)
+    );
+    expect_refused(
+        &app,
+        &signed.replace(original, &replacement),
+        "assertion_count",
+    )
+    .await;
+}
+
+/// XSW8: the original assertion inside an Object of the evil assertion's signature.
+async fn xsw8_original_in_an_object_of_the_evil_signature_is_refused(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let idp = setup(&app);
+    let mut spec = idp.spec(&app, "acme", VICTIM);
+    spec.sign_response = false;
+    let signed = idp.mint(&spec);
+    let original = element(&signed, "<saml:Assertion", "</saml:Assertion>");
+    let signature = element(original, "<ds:Signature", "</ds:Signature>");
+    let unsigned_original = original.replace(signature, "");
+    let evil_signature = signature.replace(
+        "</ds:Signature>",
+        &format!("<ds:Object>{unsigned_original}</ds:Object></ds:Signature>"),
+    );
+    let evil = evil_assertion(&signed, &spec).replacen(
+        "</saml:Issuer>",
+        &format!("</saml:Issuer>{evil_signature}"),
+        1,
+    );
+    expect_refused(&app, &signed.replace(original, &evil), "assertion_count").await;
+}
+
+/// `admin@example.com<!---->.evil.com`: canonicalisation drops comments, so
+/// the signature still verifies; the identity must not be cut at the comment.
+async fn comment_in_name_id_does_not_shorten_the_identity(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let idp = setup(&app);
+    let (victim, _) = app
+        .post_response("acme", &idp.mint(&idp.spec(&app, "acme", VICTIM)), None)
+        .await;
+    assert_eq!(victim.status.as_u16(), 303);
+
+    let crafted = format!("{VICTIM}.evil.com");
+    let spec = idp.spec(&app, "acme", &crafted);
+    let injected = idp
+        .mint(&spec)
+        .replace(&crafted, &format!("{VICTIM}<!---->.evil.com"));
+    let (page, mut visitor) = app.post_response("acme", &injected, None).await;
+    if page.status.as_u16() == 303 {
+        let home = visitor.get("/").await;
+        assert!(
+            !home
+                .body
+                .contains(&format!("<span class=\"who\">{VICTIM}</span>")),
+            "signed in as the victim"
+        );
+        assert!(
+            app.learners("acme")
+                .iter()
+                .any(|l| l.email.as_str() == crafted)
+        );
+    } else {
+        assert_eq!(page.status.as_u16(), 403);
+        assert!(visitor.cookie.is_none());
+    }
+}
+
+async fn expired_assertion_is_refused(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let idp = setup(&app);
+    let mut spec = idp.spec(&app, "acme", ATTACKER);
+    let now = app.clock.clock().now();
+    spec.issue_instant = now - TimeDelta::minutes(20);
+    spec.not_before = now - TimeDelta::minutes(20);
+    spec.not_on_or_after = now - TimeDelta::minutes(10);
+    expect_refused(&app, &idp.mint(&spec), "expired").await;
+}
+
+async fn assertion_not_yet_valid_is_refused(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let idp = setup(&app);
+    let mut spec = idp.spec(&app, "acme", ATTACKER);
+    let now = app.clock.clock().now();
+    spec.not_before = now + TimeDelta::minutes(10);
+    spec.not_on_or_after = now + TimeDelta::minutes(20);
+    expect_refused(&app, &idp.mint(&spec), "not_yet_valid").await;
+}
+
+async fn clock_skew_within_three_minutes_is_tolerated(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let idp = setup(&app);
+    let mut spec = idp.spec(&app, "acme", "ann@acme.example");
+    let now = app.clock.clock().now();
+    spec.not_before = now + TimeDelta::minutes(2);
+    let (page, _) = app.post_response("acme", &idp.mint(&spec), None).await;
+    assert_eq!(page.status.as_u16(), 303, "{:?}", app.sso_errors("acme"));
+}
+
+async fn wrong_audience_is_refused(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let idp = setup(&app);
+    let mut spec = idp.spec(&app, "acme", ATTACKER);
+    spec.audience = Some("https://other-sp.example/".into());
+    expect_refused(&app, &idp.mint(&spec), "audience").await;
+    let errors = app.sso_errors("acme");
+    let detail = &errors[0].detail;
+    assert!(
+        detail.contains("https://other-sp.example/")
+            && detail.contains(&app.endpoints("acme").entity_id),
+        "{detail}"
+    );
+}
+
+async fn missing_audience_restriction_is_refused(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let idp = setup(&app);
+    let mut spec = idp.spec(&app, "acme", ATTACKER);
+    spec.audience = None;
+    expect_refused(&app, &idp.mint(&spec), "audience_missing").await;
+}
+
+async fn wrong_destination_is_refused(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let idp = setup(&app);
+    let mut spec = idp.spec(&app, "acme", ATTACKER);
+    spec.destination = Some("https://other-sp.example/acs".into());
+    expect_refused(&app, &idp.mint(&spec), "destination").await;
+}
+
+async fn wrong_recipient_is_refused(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let idp = setup(&app);
+    let mut spec = idp.spec(&app, "acme", ATTACKER);
+    spec.recipient = "https://other-sp.example/acs".into();
+    expect_refused(&app, &idp.mint(&spec), "recipient").await;
+}
+
+async fn assertion_from_another_issuer_is_refused(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let idp = setup(&app);
+    let mut spec = idp.spec(&app, "acme", ATTACKER);
+    spec.assertion_issuer = "https://another-idp.example/".into();
+    expect_refused(&app, &idp.mint(&spec), "issuer").await;
+
+    let stranger = TestIdp::new("https://stranger.example/");
+    expect_refused(
+        &app,
+        &stranger.mint(&stranger.spec(&app, "acme", ATTACKER)),
+        "unknown_issuer",
+    )
+    .await;
+}
+
+async fn replayed_assertion_is_refused(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let idp = setup(&app);
+    let xml = idp.mint(&idp.spec(&app, "acme", "ann@acme.example"));
+    let (first, _) = app.post_response("acme", &xml, None).await;
+    assert_eq!(first.status.as_u16(), 303);
+    let (again, visitor) = app.post_response("acme", &xml, None).await;
+    assert_eq!(again.status.as_u16(), 403);
+    assert!(visitor.cookie.is_none());
+    assert_eq!(app.sso_errors("acme")[0].reason, "replay");
+}
+
+async fn unknown_in_response_to_is_refused(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let idp = setup(&app);
+    let mut spec = idp.spec(&app, "acme", ATTACKER);
+    spec.in_response_to = Some("_never_issued".into());
+    expect_refused(&app, &idp.mint(&spec), "unknown_in_response_to").await;
+}
+
+async fn unsolicited_response_is_refused_when_the_connection_disallows_it(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let idp = TestIdp::new(IDP);
+    let connection = app.connect("acme", &idp, Preset::Generic);
+    let org = app.org("acme");
+    let mut conn = app.store.connection().unwrap();
+    connections::set_policy(
+        &mut conn,
+        &app.clock.clock(),
+        &seatgate::audit::Actor::Cli,
+        &org,
+        connection.id,
+        Policy {
+            allow_idp_initiated: false,
+            require_signed_assertion: true,
+            ..connection.policy()
+        },
+    )
+    .unwrap();
+    expect_refused(
+        &app,
+        &idp.mint(&idp.spec(&app, "acme", ATTACKER)),
+        "unsolicited",
+    )
+    .await;
+
+    let mut spec = idp.spec(&app, "acme", ATTACKER);
+    spec.sign_assertion = false;
+    spec.in_response_to = Some("_whatever".into());
+    expect_refused(&app, &idp.mint(&spec), "assertion_not_signed").await;
+}
+
+async fn non_success_status_is_refused(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let idp = setup(&app);
+    let mut spec = idp.spec(&app, "acme", ATTACKER);
+    spec.status = "urn:oasis:names:tc:SAML:2.0:status:Responder".into();
+    expect_refused(&app, &idp.mint(&spec), "status").await;
+}
+
+async fn sha1_signature_is_refused_unless_allowed(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let idp = setup(&app);
+    let mut spec = idp.spec(&app, "acme", ATTACKER);
+    spec.sha1 = true;
+    expect_refused(&app, &idp.mint(&spec), "sha1_signature").await;
+}
+
+async fn dtd_and_external_entities_are_refused(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let idp = setup(&app);
+    let signed = idp.mint(&idp.spec(&app, "acme", VICTIM));
+    let body = signed.trim_start_matches(|c| c != '<');
+    let body = body.strip_prefix("<?xml version=\"1.0\"?>").unwrap_or(body);
+    let xxe = format!(
+        "<?xml version=\"1.0\"?><!DOCTYPE r [<!ENTITY xxe SYSTEM \"file:///etc/passwd\">]>{}",
+        body.replace(VICTIM, "&xxe;")
+    );
+    expect_refused(&app, &xxe, "dtd").await;
+}
+
+async fn billion_laughs_is_refused(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    setup(&app);
+    let mut entities = String::from("<!ENTITY lol0 \"lol\">");
+    for i in 1..10 {
+        let previous = format!("&lol{};", i - 1).repeat(10);
+        entities.push_str(&format!("<!ENTITY lol{i} \"{previous}\">"));
+    }
+    let xml = format!(
+        "<?xml version=\"1.0\"?><!DOCTYPE lolz [{entities}]><samlp:Response xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\">&lol9;</samlp:Response>"
+    );
+    expect_refused(&app, &xml, "dtd").await;
+}
+
+async fn oversized_responses_are_refused_before_parsing(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    setup(&app);
+    expect_refused_encoded(&app, &"A".repeat(300 * 1024), "too_large").await;
+    let (page, visitor) = app
+        .post_encoded("acme", &"A".repeat(600 * 1024), None)
+        .await;
+    assert_eq!(
+        page.status.as_u16(),
+        400,
+        "a body over the form limit is refused unread"
+    );
+    assert!(visitor.cookie.is_none());
+}
+
+async fn invalid_base64_is_refused(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    setup(&app);
+    expect_refused_encoded(&app, "this is *not* base64!", "not_base64").await;
+    expect_refused_encoded(&app, &mint::encode("<samlp:Response"), "not_xml").await;
+}
+
+async fn a_response_for_one_organization_is_refused_by_another(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let idp = setup(&app);
+    app.connect("beta", &idp, Preset::Generic);
+    let xml = idp.mint(&idp.spec(&app, "acme", ATTACKER));
+    let (page, _) = app.post_response("beta", &xml, None).await;
+    assert_eq!(page.status.as_u16(), 403);
+    assert_eq!(app.sso_errors("beta")[0].reason, "destination");
+}
+
+on_both_databases!(
+    unsigned_response_is_refused,
+    attacker_key_with_its_certificate_in_key_info_is_refused,
+    content_changed_after_signing_fails_the_digest,
+    xsw1_cloned_response_inside_the_signature_is_refused,
+    xsw2_detached_cloned_response_is_refused,
+    xsw3_evil_assertion_before_the_signed_one_is_refused,
+    xsw4_signed_assertion_inside_the_evil_one_is_refused,
+    xsw5_copied_signature_with_the_original_appended_is_refused,
+    xsw6_original_inside_the_copied_signature_is_refused,
+    xsw7_original_in_extensions_is_refused,
+    xsw8_original_in_an_object_of_the_evil_signature_is_refused,
+    comment_in_name_id_does_not_shorten_the_identity,
+    expired_assertion_is_refused,
+    assertion_not_yet_valid_is_refused,
+    clock_skew_within_three_minutes_is_tolerated,
+    wrong_audience_is_refused,
+    missing_audience_restriction_is_refused,
+    wrong_destination_is_refused,
+    wrong_recipient_is_refused,
+    assertion_from_another_issuer_is_refused,
+    replayed_assertion_is_refused,
+    unknown_in_response_to_is_refused,
+    unsolicited_response_is_refused_when_the_connection_disallows_it,
+    non_success_status_is_refused,
+    sha1_signature_is_refused_unless_allowed,
+    dtd_and_external_entities_are_refused,
+    billion_laughs_is_refused,
+    oversized_responses_are_refused_before_parsing,
+    invalid_base64_is_refused,
+    a_response_for_one_organization_is_refused_by_another,
+);
