@@ -534,24 +534,7 @@ fn demo(global: &GlobalArgs, clock: Clock) -> anyhow::Result<()> {
     settings.demo_idp = true;
     let idp =
         DemoIdp::load_or_generate(&settings.certs_dir, &settings.base_url).context("certs_dir")?;
-    if !connections::list(&mut conn, org.id)?
-        .iter()
-        .any(|c| c.entity_id == idp.entity_id)
-    {
-        connections::add(
-            &mut conn,
-            &clock,
-            &Actor::Cli,
-            &org,
-            idp.metadata().parse()?,
-            NewConnection {
-                name: Some("Demo identity provider".into()),
-                metadata_url: None,
-                preset: Preset::Generic,
-                overrides: BTreeMap::new(),
-            },
-        )?;
-    }
+    crate::demo_idp::connect(&mut conn, &clock, &org, &idp)?;
     let issued = admins::create_with_link(
         &mut conn,
         &clock,

@@ -119,6 +119,40 @@ impl DemoIdp {
     }
 }
 
+/// Wires `org` to the demo IdP (once): what `seatgate demo` does for organization `demo`.
+pub fn connect(
+    conn: &mut crate::store::DbConn,
+    clock: &crate::clock::Clock,
+    org: &crate::orgs::Organization,
+    idp: &DemoIdp,
+) -> Result<(), crate::orgs::connections::Error> {
+    use crate::orgs::connections::{self, NewConnection};
+    if connections::list(conn, org.id)?
+        .iter()
+        .any(|c| c.entity_id == idp.entity_id)
+    {
+        return Ok(());
+    }
+    let metadata = idp
+        .metadata()
+        .parse()
+        .expect("the demo IdP's own metadata is valid");
+    connections::add(
+        conn,
+        clock,
+        &crate::audit::Actor::Cli,
+        org,
+        metadata,
+        NewConnection {
+            name: Some("Demo identity provider".into()),
+            metadata_url: None,
+            preset: crate::saml::attributes::Preset::Generic,
+            overrides: Default::default(),
+        },
+    )?;
+    Ok(())
+}
+
 /// The organization slug of one of our ACS URLs.
 pub fn acs_org<'a>(acs_url: &'a str, base_url: &BaseUrl) -> Option<&'a str> {
     acs_url

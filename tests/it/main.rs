@@ -4,6 +4,7 @@
 mod common;
 
 mod admin_signin;
+mod browser;
 mod cli;
 mod health;
 mod sso;

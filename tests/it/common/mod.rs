@@ -1,5 +1,6 @@
 //! The test harness: fresh databases, the app on a random port, a cookie-keeping visitor.
 
+pub mod browser;
 pub mod idp;
 pub mod visitor;
 
