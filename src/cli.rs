@@ -18,6 +18,7 @@ use crate::clock::Clock;
 use crate::config::{DatabaseUrl, Layer, Settings};
 use crate::demo_idp::DemoIdp;
 use crate::orgs::connections::{self, NewConnection};
+use crate::orgs::metadata_source;
 use crate::orgs::{self, DisplayName, OrgSlug, Organization};
 use crate::saml::attributes::{Field, Preset};
 use crate::saml::keys::SpKeys;
@@ -100,9 +101,9 @@ enum IdpCommand {
     Add {
         /// The organization's slug
         org: String,
-        /// Metadata XML file
-        #[arg(long, value_name = "FILE")]
-        metadata: PathBuf,
+        /// Metadata XML file, or an http(s) URL (then refreshed daily)
+        #[arg(long, value_name = "FILE|URL")]
+        metadata: String,
         /// Display name (default: the IdP's entity ID)
         #[arg(long)]
         name: Option<String>,
@@ -334,8 +335,15 @@ fn idp_command(command: IdpCommand, store: &Store, clock: &Clock) -> anyhow::Res
             map,
         } => {
             let org = orgs::find(&mut conn, &org)?;
-            let xml = std::fs::read_to_string(&metadata)
-                .with_context(|| format!("cannot read metadata file {}", metadata.display()))?;
+            let (xml, metadata_url) = if metadata_source::is_url(&metadata) {
+                let text =
+                    actix_web::rt::System::new().block_on(metadata_source::fetch(&metadata))?;
+                (text, Some(metadata))
+            } else {
+                let text = std::fs::read_to_string(&metadata)
+                    .with_context(|| format!("cannot read metadata file {metadata}"))?;
+                (text, None)
+            };
             let parsed: IdpMetadata = xml.parse()?;
             let mut overrides = BTreeMap::new();
             for pair in map {
@@ -362,7 +370,7 @@ fn idp_command(command: IdpCommand, store: &Store, clock: &Clock) -> anyhow::Res
                 parsed,
                 NewConnection {
                     name,
-                    metadata_url: None,
+                    metadata_url,
                     preset: preset.parse::<Preset>().map_err(anyhow::Error::msg)?,
                     overrides,
                 },

@@ -181,7 +181,8 @@ fn attempt(
     relay_state: Option<&str>,
     connection_id: &mut Option<ConnectionId>,
 ) -> Result<SignedIn, Failure> {
-    let issuer = validate::claimed_issuer(saml_response)?;
+    let decoded = validate::decode(saml_response)?;
+    let issuer = validate::claimed_issuer(&decoded)?;
     let connection = connections::list(conn, org.id)?
         .into_iter()
         .find(|c| c.enabled && Some(&c.entity_id) == issuer.as_ref())
@@ -191,7 +192,7 @@ fn attempt(
     let sp = SpEndpoints::for_org(ctx.base_url, &org.slug);
     let certificates = connection.certificate_ders();
     let verified = validate::validate(
-        saml_response,
+        &decoded,
         &Trust {
             idp_entity_id: &connection.entity_id,
             certificates: &certificates,

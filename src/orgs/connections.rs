@@ -32,6 +32,10 @@ pub struct IdpConnection {
     pub metadata_url: Option<String>,
     pub certificates: Vec<Certificate>,
     pub created_at: NaiveDateTime,
+    /// When the metadata URL was last fetched, good or not.
+    pub metadata_fetched_at: Option<NaiveDateTime>,
+    /// Why the last refresh failed (the previous metadata stays in force).
+    pub metadata_error: Option<String>,
 }
 
 impl IdpConnection {
@@ -88,9 +92,11 @@ pub fn add(
             preset: options.preset,
             overrides: options.overrides,
         },
-        metadata_url: options.metadata_url,
+        metadata_url: options.metadata_url.clone(),
         certificates: metadata.certificates,
         created_at: clock.now_naive(),
+        metadata_fetched_at: options.metadata_url.as_ref().map(|_| clock.now_naive()),
+        metadata_error: None,
     };
     conn.transaction(|conn| {
         store::connections::insert(conn, &connection).map_err(|e| match e {

@@ -1,6 +1,7 @@
 //! Organizations (customer companies), their settings and their IdP connections.
 
 pub mod connections;
+pub mod metadata_source;
 
 use std::fmt;
 use std::str::FromStr;

@@ -16,6 +16,7 @@ use super::xml::{escape, has_dtd};
 /// Metadata files are a few KiB; anything far larger is not metadata.
 pub const MAX_METADATA_BYTES: usize = 1024 * 1024;
 
+const METADATA_NS: &str = "urn:oasis:names:tc:SAML:2.0:metadata";
 const HTTP_REDIRECT: &str = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect";
 
 /// What Seatgate needs from an IdP: who it is, where to send learners, which keys sign.
@@ -127,7 +128,24 @@ impl FromStr for IdpMetadata {
         if has_dtd(xml) {
             return Err(MetadataError::Dtd);
         }
-        super::xml::count_elements(xml, "", &[]).map_err(MetadataError::NotXml)?;
+        let [idp_descriptors] =
+            super::xml::count_elements(xml, [(METADATA_NS, "IDPSSODescriptor")])
+                .map_err(MetadataError::NotXml)?;
+        match super::xml::root_element(xml) {
+            Some((ns, name)) if ns == METADATA_NS && name == "EntityDescriptor" => {}
+            Some((_, name)) => {
+                return Err(MetadataError::NotXml(format!(
+                    "not SAML metadata: the root element is <{name}>, expected <EntityDescriptor> \
+                     (for an aggregate EntitiesDescriptor, upload the IdP's own entity)"
+                )));
+            }
+            None => return Err(MetadataError::NotXml("no root element".into())),
+        }
+        // Checked before the full parse: uploading the SP's own metadata by
+        // mistake should say so, not fail on some SP-only field.
+        if idp_descriptors == 0 {
+            return Err(MetadataError::NoIdpDescriptor);
+        }
         let descriptor: EntityDescriptor = xml
             .parse()
             .map_err(|e| MetadataError::NotXml(format!("not SAML metadata: {e}")))?;

@@ -201,12 +201,8 @@ impl Rejection {
 /// connection's certificates to verify with; never trusted beyond that. Runs
 /// the cheap screens (size, base64, UTF-8, DTD) first, so garbage is refused
 /// for what it is.
-pub fn claimed_issuer(encoded: &str) -> Result<Option<String>, Rejection> {
-    let xml = decode(encoded)?;
-    if has_dtd(&xml) {
-        return Err(Rejection::Dtd);
-    }
-    let mut reader = quick_xml::reader::NsReader::from_str(&xml);
+pub fn claimed_issuer(decoded: &Decoded) -> Result<Option<String>, Rejection> {
+    let mut reader = quick_xml::reader::NsReader::from_str(&decoded.0);
     let mut in_issuer = false;
     loop {
         match reader
@@ -228,7 +224,11 @@ pub fn claimed_issuer(encoded: &str) -> Result<Option<String>, Rejection> {
     }
 }
 
-fn decode(encoded: &str) -> Result<String, Rejection> {
+/// A posted `SAMLResponse`, bounded, decoded and free of DTDs; not yet trusted in any way.
+pub struct Decoded(String);
+
+/// Bounds, decodes and screens a base64 `SAMLResponse`.
+pub fn decode(encoded: &str) -> Result<Decoded, Rejection> {
     if encoded.len() > MAX_RESPONSE_BYTES {
         return Err(Rejection::TooLarge);
     }
@@ -237,45 +237,42 @@ fn decode(encoded: &str) -> Result<String, Rejection> {
         .filter(|c| !c.is_ascii_whitespace())
         .collect();
     let bytes = STANDARD.decode(compact).map_err(|_| Rejection::NotBase64)?;
-    String::from_utf8(bytes).map_err(|_| Rejection::NotUtf8)
-}
-
-/// Validates a base64 `SAMLResponse` as posted to our ACS.
-pub fn validate(
-    encoded: &str,
-    trust: &Trust,
-    expected: &Expected,
-) -> Result<VerifiedAssertion, Rejection> {
-    let xml = decode(encoded)?;
+    let xml = String::from_utf8(bytes).map_err(|_| Rejection::NotUtf8)?;
     if has_dtd(&xml) {
         return Err(Rejection::Dtd);
     }
-    let [responses] =
-        count_elements(&xml, PROTOCOL_NS, &["Response"]).map_err(Rejection::NotXml)?[..]
-    else {
-        unreachable!("one name asked, one count returned")
-    };
-    let [assertions, encrypted] =
-        count_elements(&xml, ASSERTION_NS, &["Assertion", "EncryptedAssertion"])
-            .map_err(Rejection::NotXml)?[..]
-    else {
-        unreachable!("two names asked, two counts returned")
-    };
-    if responses != 1 || !xml.trim_start_matches(|c: char| c != '<').starts_with('<') {
+    Ok(Decoded(xml))
+}
+
+/// Validates a decoded `SAMLResponse` as posted to our ACS.
+pub fn validate(
+    decoded: &Decoded,
+    trust: &Trust,
+    expected: &Expected,
+) -> Result<VerifiedAssertion, Rejection> {
+    let xml = &decoded.0;
+    let [responses, assertions, encrypted, outer_signatures] = count_elements(
+        xml,
+        [
+            (PROTOCOL_NS, "Response"),
+            (ASSERTION_NS, "Assertion"),
+            (ASSERTION_NS, "EncryptedAssertion"),
+            (DSIG_NS, "Signature"),
+        ],
+    )
+    .map_err(Rejection::NotXml)?;
+    if responses != 1
+        || root_element(xml).is_none_or(|(ns, name)| ns != PROTOCOL_NS || name != "Response")
+    {
         return Err(Rejection::NotAResponse);
     }
     if assertions + encrypted != 1 {
         return Err(Rejection::AssertionCount(assertions + encrypted));
     }
-    if !trust.allow_sha1 && uses_sha1(&xml) {
+    if !trust.allow_sha1 && uses_sha1(xml) {
         return Err(Rejection::Sha1Signature);
     }
 
-    let [outer_signatures] =
-        count_elements(&xml, DSIG_NS, &["Signature"]).map_err(Rejection::NotXml)?[..]
-    else {
-        unreachable!("one name asked, one count returned")
-    };
     let (response, assertion, assertion_signed) = if encrypted == 1 && outer_signatures == 0 {
         // Nothing outside is signed: the signature is inside the ciphertext.
         // The Response shell is not trusted for anything; only the decrypted,
@@ -291,13 +288,14 @@ pub fn validate(
         (None, assertion, signed)
     } else {
         // Every signature in the document verified, so a signature present in
-        // the raw assertion is the IdP's.
-        let raw_assertion_signed = xml
-            .parse::<Response>()
-            .ok()
-            .and_then(|raw| raw.assertion)
-            .is_some_and(|a| signs(a.signature.as_ref(), &a.id));
-        let reduced = verified_part(&xml, trust)?;
+        // the raw assertion is the IdP's. Parsed only when a policy needs it.
+        let raw_assertion_signed = || {
+            xml.parse::<Response>()
+                .ok()
+                .and_then(|raw| raw.assertion)
+                .is_some_and(|a| signs(a.signature.as_ref(), &a.id))
+        };
+        let reduced = verified_part(xml, trust)?;
         match root_element(&reduced)
             .as_ref()
             .map(|(ns, name)| (ns.as_str(), name.as_str()))
@@ -310,7 +308,10 @@ pub fn validate(
                 check_response(&response, trust, expected)?;
                 let (assertion, signed) = match (&response.assertion, &response.encrypted_assertion)
                 {
-                    (Some(assertion), None) => (assertion.clone(), raw_assertion_signed),
+                    (Some(assertion), None) => (
+                        assertion.clone(),
+                        trust.require_signed_assertion && raw_assertion_signed(),
+                    ),
                     (None, Some(encrypted)) => decrypt(encrypted, trust, expected, true)?,
                     _ => return Err(Rejection::AssertionCount(0)),
                 };
@@ -347,7 +348,7 @@ fn verified_part(xml: &str, trust: &Trust) -> Result<String, Rejection> {
     Crypto::reduce_xml_to_signed_with_allowed_algorithms(
         xml,
         &certificates,
-        ReduceMode::ValidateAndMarkNoAncestors,
+        ReduceMode::PreDigest,
         allowed,
     )
     .map_err(|_| Rejection::NoTrustedSignature)
@@ -395,11 +396,7 @@ fn decrypt(
     if has_dtd(&xml) {
         return Err(Rejection::Dtd);
     }
-    let [count] =
-        count_elements(&xml, ASSERTION_NS, &["Assertion"]).map_err(Rejection::NotXml)?[..]
-    else {
-        unreachable!("one name asked, one count returned")
-    };
+    let [count] = count_elements(&xml, [(ASSERTION_NS, "Assertion")]).map_err(Rejection::NotXml)?;
     if count != 1 {
         return Err(Rejection::AssertionCount(count));
     }

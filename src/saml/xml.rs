@@ -12,60 +12,45 @@ pub fn has_dtd(xml: &str) -> bool {
     upper.contains("<!DOCTYPE") || upper.contains("<!ENTITY")
 }
 
-/// Counts elements with a namespace and local name, and reports whether the
-/// text is well-formed XML at all. Entities are never expanded here (quick-xml
-/// does not read DTDs), so this is safe on hostile input.
-pub fn count_elements(
+/// Counts elements by (namespace, local name) in one pass, and reports
+/// whether the text is well-formed XML at all. Entities are never expanded
+/// here (quick-xml reads no DTD), so this is safe on hostile input.
+pub fn count_elements<const N: usize>(
     xml: &str,
-    namespace: &str,
-    local_names: &[&str],
-) -> Result<Vec<usize>, String> {
+    names: [(&str, &str); N],
+) -> Result<[usize; N], String> {
     let mut reader = NsReader::from_str(xml);
-    let mut counts = vec![0; local_names.len()];
+    let mut counts = [0; N];
     let mut depth = 0usize;
     let mut saw_root = false;
     loop {
-        match reader.read_resolved_event() {
+        let (ns, local) = match reader.read_resolved_event() {
             Ok((ns, Event::Start(e))) => {
                 depth += 1;
-                saw_root = true;
-                tally(
-                    &mut counts,
-                    &ns,
-                    e.local_name().as_ref(),
-                    namespace,
-                    local_names,
-                );
+                (ns, e.local_name().as_ref().to_vec())
             }
-            Ok((ns, Event::Empty(e))) => {
-                saw_root = true;
-                tally(
-                    &mut counts,
-                    &ns,
-                    e.local_name().as_ref(),
-                    namespace,
-                    local_names,
-                );
+            Ok((ns, Event::Empty(e))) => (ns, e.local_name().as_ref().to_vec()),
+            Ok((_, Event::End(_))) => {
+                depth = depth.saturating_sub(1);
+                continue;
             }
-            Ok((_, Event::End(_))) => depth = depth.saturating_sub(1),
             Ok((_, Event::Eof)) => break,
-            Ok(_) => {}
+            Ok(_) => continue,
             Err(e) => return Err(e.to_string()),
+        };
+        saw_root = true;
+        if let ResolveResult::Bound(bound) = ns
+            && let Some(i) = names.iter().position(|(n, l)| {
+                n.as_bytes() == bound.as_ref() && l.as_bytes() == local.as_slice()
+            })
+        {
+            counts[i] += 1;
         }
     }
     if !saw_root || depth != 0 {
         return Err("no complete root element".into());
     }
     Ok(counts)
-}
-
-fn tally(counts: &mut [usize], ns: &ResolveResult, local: &[u8], namespace: &str, names: &[&str]) {
-    if let ResolveResult::Bound(bound) = ns
-        && bound.as_ref() == namespace.as_bytes()
-        && let Some(i) = names.iter().position(|n| n.as_bytes() == local)
-    {
-        counts[i] += 1;
-    }
 }
 
 /// The namespace and local name of the root element, if the text has one.
@@ -113,10 +98,10 @@ mod tests {
     fn elements_are_counted_by_namespace() {
         let xml = r#"<r xmlns:a="urn:a" xmlns:b="urn:b"><a:x/><b:x/><a:x><a:y/></a:x></r>"#;
         assert_eq!(
-            count_elements(xml, "urn:a", &["x", "y"]).unwrap(),
-            vec![2, 1]
+            count_elements(xml, [("urn:a", "x"), ("urn:a", "y"), ("urn:b", "x")]).unwrap(),
+            [2, 1, 1]
         );
-        assert!(count_elements("<r><x></r>", "urn:a", &["x"]).is_err());
-        assert!(count_elements("not xml", "urn:a", &["x"]).is_err());
+        assert!(count_elements("<r><x></r>", [("urn:a", "x")]).is_err());
+        assert!(count_elements("not xml", [("urn:a", "x")]).is_err());
     }
 }

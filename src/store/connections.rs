@@ -30,6 +30,8 @@ struct ConnectionRow {
     attribute_overrides: String,
     metadata_url: Option<String>,
     created_at: NaiveDateTime,
+    metadata_fetched_at: Option<NaiveDateTime>,
+    metadata_error: Option<String>,
 }
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -60,10 +62,16 @@ pub fn insert(conn: &mut DbConn, connection: &IdpConnection) -> Result<(), Error
                 .expect("a map of strings serialises"),
             metadata_url: connection.metadata_url.clone(),
             created_at: connection.created_at,
+            metadata_fetched_at: connection.metadata_fetched_at,
+            metadata_error: connection.metadata_error.clone(),
         })
         .execute(conn)
         .map_err(unique)?;
-    // One statement per row: MultiConnection has no batch insert.
+    insert_certificates(conn, connection)
+}
+
+// One statement per row: MultiConnection has no batch insert.
+fn insert_certificates(conn: &mut DbConn, connection: &IdpConnection) -> Result<(), Error> {
     for cert in &connection.certificates {
         diesel::insert_into(idp_certificates::table)
             .values(CertificateRow {
@@ -128,6 +136,8 @@ fn with_certificates(
                 metadata_url: row.metadata_url,
                 certificates: certs,
                 created_at: row.created_at,
+                metadata_fetched_at: row.metadata_fetched_at,
+                metadata_error: row.metadata_error,
             })
         })
         .collect()
@@ -162,6 +172,56 @@ pub fn set_policy(conn: &mut DbConn, id: ConnectionId, policy: Policy) -> Result
             idp_connections::allow_idp_initiated.eq(policy.allow_idp_initiated),
             idp_connections::require_signed_assertion.eq(policy.require_signed_assertion),
             idp_connections::allow_sha1.eq(policy.allow_sha1),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Connections with a metadata URL last fetched before `before` (or never).
+pub fn due_for_refresh(
+    conn: &mut DbConn,
+    before: NaiveDateTime,
+) -> Result<Vec<IdpConnection>, Error> {
+    let rows = idp_connections::table
+        .filter(idp_connections::metadata_url.is_not_null())
+        .filter(
+            idp_connections::metadata_fetched_at
+                .is_null()
+                .or(idp_connections::metadata_fetched_at.lt(before)),
+        )
+        .select(ConnectionRow::as_select())
+        .load(conn)?;
+    with_certificates(conn, rows)
+}
+
+/// Replaces what came from metadata (SSO URL, certificates) after a good refresh.
+pub fn refreshed(conn: &mut DbConn, connection: &IdpConnection) -> Result<(), Error> {
+    diesel::update(idp_connections::table.find(connection.id.to_string()))
+        .set((
+            idp_connections::sso_url.eq(&connection.sso_url),
+            idp_connections::metadata_fetched_at.eq(connection.metadata_fetched_at),
+            idp_connections::metadata_error.eq(None::<String>),
+        ))
+        .execute(conn)?;
+    diesel::delete(
+        idp_certificates::table
+            .filter(idp_certificates::connection_id.eq(connection.id.to_string())),
+    )
+    .execute(conn)?;
+    insert_certificates(conn, connection)
+}
+
+/// Records a failed refresh; the last good metadata stays in force.
+pub fn refresh_failed(
+    conn: &mut DbConn,
+    id: ConnectionId,
+    at: NaiveDateTime,
+    error: &str,
+) -> Result<(), Error> {
+    diesel::update(idp_connections::table.find(id.to_string()))
+        .set((
+            idp_connections::metadata_fetched_at.eq(at),
+            idp_connections::metadata_error.eq(error),
         ))
         .execute(conn)?;
     Ok(())

@@ -92,6 +92,8 @@ diesel::table! {
         attribute_overrides -> Text,
         metadata_url -> Nullable<Text>,
         created_at -> Timestamp,
+        metadata_fetched_at -> Nullable<Timestamp>,
+        metadata_error -> Nullable<Text>,
     }
 }
 

@@ -74,7 +74,8 @@ fn routes(cfg: &mut web::ServiceConfig) {
     demo_idp::routes(cfg);
 }
 
-/// Periodic clean-up every ten minutes: expired sessions, SSO requests and replay-cache entries.
+/// Periodic work every ten minutes: purge expired sessions, SSO requests and
+/// replay-cache entries; refresh IdP metadata fetched from URLs more than a day ago.
 pub fn spawn_housekeeping(state: AppState) {
     actix_web::rt::spawn(async move {
         let mut interval = actix_web::rt::time::interval(std::time::Duration::from_secs(600));
@@ -93,6 +94,10 @@ pub fn spawn_housekeeping(state: AppState) {
             {
                 Ok(purged) => tracing::debug!(purged, "expired rows purged"),
                 Err(e) => tracing::warn!(reason = %e, "session purge failed"),
+            }
+            match crate::orgs::metadata_source::refresh_due(&state.store, &state.clock).await {
+                Ok(done) => tracing::debug!(?done, "IdP metadata refresh"),
+                Err(e) => tracing::warn!(reason = %e, "IdP metadata refresh failed"),
             }
         }
     });

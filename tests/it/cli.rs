@@ -6,7 +6,7 @@ use crate::common::{Backend, TestApp, TestDb};
 use crate::on_both_databases;
 
 /// Runs `seatgate` with a clean environment (no SEATGATE_* from the caller).
-fn seatgate(args: &[&str], env: &[(&str, &str)]) -> Output {
+pub fn seatgate(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_seatgate"));
     for (var, _) in std::env::vars() {
         if var.starts_with("SEATGATE_") {
@@ -20,18 +20,18 @@ fn seatgate(args: &[&str], env: &[(&str, &str)]) -> Output {
     command.output().expect("run the seatgate binary")
 }
 
-fn with_db(db: &TestDb, args: &[&str]) -> Output {
+pub fn with_db(db: &TestDb, args: &[&str]) -> Output {
     let url = db.url_text();
     let mut all = vec!["--database-url", url.as_str()];
     all.extend_from_slice(args);
     seatgate(&all, &[])
 }
 
-fn stdout(output: &Output) -> String {
+pub fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-fn stderr(output: &Output) -> String {
+pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 

@@ -7,6 +7,8 @@ mod admin_signin;
 mod browser;
 mod cli;
 mod health;
+mod idp_cli;
+mod metadata_url;
 mod sso;
 mod sso_attacks;
 mod storage;

@@ -1,0 +1,214 @@
+//! `seatgate idp` and `seatgate user`, as an operator scripts them.
+
+use openssl::asn1::Asn1Time;
+use openssl::hash::MessageDigest;
+use openssl::pkey::PKey;
+use openssl::rsa::Rsa;
+use openssl::x509::{X509, X509NameBuilder};
+use seatgate::saml::keys::KeyPair;
+use seatgate::saml::mint;
+
+use crate::cli::{stderr, stdout, with_db};
+use crate::common::idp::TestIdp;
+use crate::common::{Backend, TestApp, TestDb};
+use crate::on_both_databases;
+
+fn metadata_with_certificate(cert_base64: &str) -> String {
+    format!(
+        r#"<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="https://idp.example/"><md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol"><md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>{cert_base64}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor><md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="https://idp.example/sso"/></md:IDPSSODescriptor></md:EntityDescriptor>"#
+    )
+}
+
+fn expired_certificate() -> String {
+    use base64::Engine;
+    let key = PKey::from_rsa(Rsa::generate(2048).unwrap()).unwrap();
+    let mut name = X509NameBuilder::new().unwrap();
+    name.append_entry_by_text("CN", "Old IdP signing").unwrap();
+    let name = name.build();
+    let mut builder = X509::builder().unwrap();
+    builder.set_subject_name(&name).unwrap();
+    builder.set_issuer_name(&name).unwrap();
+    builder.set_pubkey(&key).unwrap();
+    let (start, end) = (
+        Asn1Time::from_unix(1_500_000_000).unwrap(),
+        Asn1Time::from_unix(1_600_000_000).unwrap(),
+    );
+    builder.set_not_before(&start).unwrap();
+    builder.set_not_after(&end).unwrap();
+    builder.sign(&key, MessageDigest::sha256()).unwrap();
+    base64::engine::general_purpose::STANDARD.encode(builder.build().to_der().unwrap())
+}
+
+async fn broken_metadata_is_refused_with_a_specific_message(backend: Backend) {
+    let db = TestDb::fresh(backend);
+    with_db(&db, &["org", "create", "acme", "--name", "Acme"]);
+    let good_key = KeyPair::generate("idp").unwrap();
+    let good = mint::idp_metadata("https://idp.example/", "https://idp.example/sso", &good_key);
+    let cases = [
+        ("not xml at all", "the metadata is not XML"),
+        (
+            "<?xml version=\"1.0\"?><!DOCTYPE x [<!ENTITY e \"x\">]><md:EntityDescriptor xmlns:md=\"urn:oasis:names:tc:SAML:2.0:metadata\" entityID=\"&e;\"/>",
+            "DTD",
+        ),
+        (
+            "<md:EntityDescriptor xmlns:md=\"urn:oasis:names:tc:SAML:2.0:metadata\" entityID=\"https://sp.example/\"><md:SPSSODescriptor protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:2.0:protocol\"/></md:EntityDescriptor>",
+            "no IDPSSODescriptor",
+        ),
+        (
+            &good.replace("HTTP-Redirect", "HTTP-Artifact"),
+            "no SingleSignOnService with the HTTP-Redirect binding",
+        ),
+        (
+            &good.replace("use=\"signing\"", "use=\"encryption\""),
+            "no signing certificate",
+        ),
+        (
+            &metadata_with_certificate("bm90IGEgY2VydGlmaWNhdGU="),
+            "certificate in the metadata cannot be read",
+        ),
+    ];
+    for (i, (xml, message)) in cases.iter().enumerate() {
+        let file = db.dir().join(format!("broken-{i}.xml"));
+        std::fs::write(&file, xml).unwrap();
+        let output = with_db(
+            &db,
+            &["idp", "add", "acme", "--metadata", file.to_str().unwrap()],
+        );
+        assert_eq!(output.status.code(), Some(1), "case {i}");
+        let text = stderr(&output);
+        assert!(
+            text.starts_with("error: ") && text.contains(message),
+            "case {i}: {text}"
+        );
+        assert_eq!(text.lines().count(), 1, "one line: {text}");
+    }
+    assert_eq!(
+        stdout(&with_db(&db, &["idp", "list", "acme"])),
+        "",
+        "nothing was added"
+    );
+
+    let expired = db.dir().join("expired.xml");
+    std::fs::write(&expired, metadata_with_certificate(&expired_certificate())).unwrap();
+    let output = with_db(
+        &db,
+        &[
+            "idp",
+            "add",
+            "acme",
+            "--metadata",
+            expired.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        output.status.success(),
+        "an expired certificate is accepted: {}",
+        stderr(&output)
+    );
+    assert!(
+        stderr(&output).starts_with("warning: certificate "),
+        "{}",
+        stderr(&output)
+    );
+    assert!(stderr(&output).contains("expired on 2020-09-13"));
+}
+
+async fn idp_and_user_commands_list_show_and_remove(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.org("acme");
+    let idp = TestIdp::new("https://idp.acme.example/saml");
+    let file = app.db.dir().join("metadata.xml");
+    std::fs::write(&file, idp.metadata()).unwrap();
+    let added = with_db(
+        &app.db,
+        &[
+            "idp",
+            "add",
+            "acme",
+            "--metadata",
+            file.to_str().unwrap(),
+            "--name",
+            "Acme Okta",
+            "--preset",
+            "okta",
+            "--map",
+            "email=workEmail",
+        ],
+    );
+    assert!(added.status.success(), "{}", stderr(&added));
+    assert!(stdout(&added).starts_with("added IdP connection "));
+    let duplicate = with_db(
+        &app.db,
+        &["idp", "add", "acme", "--metadata", file.to_str().unwrap()],
+    );
+    assert_eq!(
+        stderr(&duplicate),
+        "error: organization \"acme\" already has a connection for IdP \"https://idp.acme.example/saml\"\n"
+    );
+    let bad_map = with_db(
+        &app.db,
+        &[
+            "idp",
+            "add",
+            "acme",
+            "--metadata",
+            file.to_str().unwrap(),
+            "--map",
+            "shoe_size=x",
+        ],
+    );
+    assert!(stderr(&bad_map).starts_with("error: unknown profile field \"shoe_size\""));
+
+    let list = stdout(&with_db(&app.db, &["idp", "list", "acme"]));
+    let fields: Vec<&str> = list.trim_end().split('\t').collect();
+    assert_eq!(
+        fields[1..],
+        ["Acme Okta", "https://idp.acme.example/saml", "enabled"]
+    );
+    let id = fields[0].to_owned();
+
+    let mut spec = idp.spec(&app, "acme", "00u1");
+    spec.attributes = vec![
+        ("workEmail".into(), "ann@acme.example".into()),
+        ("firstName".into(), "Ann".into()),
+        ("lastName".into(), "Lee".into()),
+    ];
+    let (page, _) = app.post_response("acme", &idp.mint(&spec), None).await;
+    assert_eq!(
+        page.status.as_u16(),
+        303,
+        "the --map override is used: {:?}",
+        app.sso_errors("acme")
+    );
+
+    let users = stdout(&with_db(&app.db, &["user", "list", "acme"]));
+    assert!(
+        users.starts_with("ann@acme.example\tAnn Lee\t20"),
+        "{users}"
+    );
+    let shown = stdout(&with_db(
+        &app.db,
+        &["user", "show", "acme", "Ann@Acme.example"],
+    ));
+    assert!(shown.contains("email: ann@acme.example\n"), "{shown}");
+    assert!(shown.contains("identity: Acme Okta 00u1\n"), "{shown}");
+    let missing = with_db(&app.db, &["user", "show", "acme", "nobody@acme.example"]);
+    assert_eq!(
+        stderr(&missing),
+        "error: organization \"acme\" has no learner \"nobody@acme.example\"\n"
+    );
+
+    let removed = with_db(&app.db, &["idp", "remove", "acme", &id]);
+    assert!(stdout(&removed).starts_with(&format!("removed IdP connection {id}")));
+    assert_eq!(stdout(&with_db(&app.db, &["idp", "list", "acme"])), "");
+    let again = with_db(&app.db, &["idp", "remove", "acme", &id]);
+    assert_eq!(
+        stderr(&again),
+        format!("error: organization \"acme\" has no IdP connection \"{id}\"\n")
+    );
+}
+
+on_both_databases!(
+    broken_metadata_is_refused_with_a_specific_message,
+    idp_and_user_commands_list_show_and_remove,
+);
