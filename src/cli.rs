@@ -102,8 +102,17 @@ enum IdpCommand {
         /// The organization's slug
         org: String,
         /// Metadata XML file, or an http(s) URL (then refreshed daily)
-        #[arg(long, value_name = "FILE|URL")]
-        metadata: String,
+        #[arg(long, value_name = "FILE|URL", required_unless_present = "entity_id", conflicts_with_all = ["entity_id", "sso_url", "certificate"])]
+        metadata: Option<String>,
+        /// Without metadata: the IdP's entity ID (with --sso-url and --certificate)
+        #[arg(long, requires_all = ["sso_url", "certificate"])]
+        entity_id: Option<String>,
+        /// Without metadata: the IdP's HTTP-Redirect single sign-on URL
+        #[arg(long, requires = "entity_id")]
+        sso_url: Option<String>,
+        /// Without metadata: a PEM signing certificate file (repeat for rollover)
+        #[arg(long, value_name = "PEM_FILE", requires = "entity_id")]
+        certificate: Vec<PathBuf>,
         /// Display name (default: the IdP's entity ID)
         #[arg(long)]
         name: Option<String>,
@@ -330,21 +339,39 @@ fn idp_command(command: IdpCommand, store: &Store, clock: &Clock) -> anyhow::Res
         IdpCommand::Add {
             org,
             metadata,
+            entity_id,
+            sso_url,
+            certificate,
             name,
             preset,
             map,
         } => {
             let org = orgs::find(&mut conn, &org)?;
-            let (xml, metadata_url) = if metadata_source::is_url(&metadata) {
-                let text =
-                    actix_web::rt::System::new().block_on(metadata_source::fetch(&metadata))?;
-                (text, Some(metadata))
-            } else {
-                let text = std::fs::read_to_string(&metadata)
-                    .with_context(|| format!("cannot read metadata file {metadata}"))?;
-                (text, None)
+            let (parsed, metadata_url) = match (metadata, entity_id, sso_url) {
+                (Some(url), _, _) if metadata_source::is_url(&url) => {
+                    let text =
+                        actix_web::rt::System::new().block_on(metadata_source::fetch(&url))?;
+                    (text.parse::<IdpMetadata>()?, Some(url))
+                }
+                (Some(file), _, _) => {
+                    let text = std::fs::read_to_string(&file)
+                        .with_context(|| format!("cannot read metadata file {file}"))?;
+                    (text.parse::<IdpMetadata>()?, None)
+                }
+                (None, Some(entity_id), Some(sso_url)) => {
+                    let mut certificates = Vec::new();
+                    for path in &certificate {
+                        let pem = std::fs::read(path).with_context(|| {
+                            format!("cannot read certificate file {}", path.display())
+                        })?;
+                        certificates.push(Certificate::from_pem(&pem)?);
+                    }
+                    (IdpMetadata::manual(entity_id, sso_url, certificates)?, None)
+                }
+                _ => unreachable!(
+                    "clap requires --metadata or --entity-id with --sso-url and --certificate"
+                ),
             };
-            let parsed: IdpMetadata = xml.parse()?;
             let mut overrides = BTreeMap::new();
             for pair in map {
                 let (field, attribute) = pair

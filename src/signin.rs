@@ -5,7 +5,6 @@ use std::fmt;
 use std::str::FromStr;
 
 use chrono::TimeDelta;
-use diesel::Connection;
 use serde_json::json;
 
 use crate::accounts::Email;
@@ -208,7 +207,7 @@ fn attempt(
         },
     )?;
 
-    conn.transaction(|conn| {
+    store::write_transaction(conn, |conn| {
         let now = ctx.clock.now_naive();
         let return_to = match verified.in_response_to() {
             Some(request) => store::sso::take_request(conn, request, org.id, connection.id, now)?

@@ -1,7 +1,6 @@
 //! Local administrators: creation with a one-time sign-in link, password sign-in, throttling.
 
 use chrono::{NaiveDateTime, TimeDelta};
-use diesel::Connection;
 use serde_json::json;
 
 use super::Email;
@@ -74,7 +73,7 @@ pub fn create_with_link(
 ) -> Result<IssuedLink, Error> {
     let token = SecretToken::generate();
     let expires_at = clock.now_naive() + LINK_LIFETIME;
-    conn.transaction(|conn| {
+    store::write_transaction(conn, |conn| {
         let (admin, created) = match store::admins::by_email(conn, &email)? {
             Some(admin) if admin.org != org.id => {
                 return Err(Error::OtherOrganization {
@@ -141,7 +140,7 @@ pub fn redeem_link(
     }
     // Hash outside the transaction: it is slow on purpose and needs no lock.
     let digest = password.hash();
-    conn.transaction(|conn| {
+    store::write_transaction(conn, |conn| {
         let admin = link_holder(conn, clock, token)?;
         // The conditional update is what makes the link single-use when two
         // requests race: only one of them sees a row change.
@@ -215,7 +214,7 @@ pub fn sign_in(
     };
 
     match admin {
-        Some(admin) if verified => conn.transaction(|conn| {
+        Some(admin) if verified => store::write_transaction(conn, |conn| {
             store::admins::clear_failures(conn, &email_key)?;
             audit::record(
                 conn,
@@ -231,7 +230,7 @@ pub fn sign_in(
         }),
         admin => {
             // Committed on its own: the failure must count although the sign-in fails.
-            conn.transaction(|conn| {
+            store::write_transaction(conn, |conn| {
                 store::admins::record_failure(conn, &email_key, now)?;
                 store::admins::record_failure(conn, &client_key, now)?;
                 if let Some(admin) = admin {

@@ -3,7 +3,6 @@
 use std::collections::BTreeMap;
 
 use chrono::NaiveDateTime;
-use diesel::Connection as _;
 use serde_json::json;
 
 use super::Organization;
@@ -98,7 +97,7 @@ pub fn add(
         metadata_fetched_at: options.metadata_url.as_ref().map(|_| clock.now_naive()),
         metadata_error: None,
     };
-    conn.transaction(|conn| {
+    store::write_transaction(conn, |conn| {
         store::connections::insert(conn, &connection).map_err(|e| match e {
             store::Error::Duplicate => Error::Duplicate {
                 org: org.slug.to_string(),
@@ -137,7 +136,7 @@ pub fn remove(
         id: id.to_owned(),
     };
     let id: ConnectionId = id.parse().map_err(|_| not_found())?;
-    conn.transaction(|conn| {
+    store::write_transaction(conn, |conn| {
         let connection = store::connections::by_id(conn, id)?
             .filter(|c| c.org == org.id)
             .ok_or_else(not_found)?;
@@ -182,7 +181,7 @@ pub fn set_policy(
     id: ConnectionId,
     policy: Policy,
 ) -> Result<(), Error> {
-    conn.transaction(|conn| {
+    store::write_transaction(conn, |conn| {
         let connection = store::connections::by_id(conn, id)?
             .filter(|c| c.org == org.id)
             .ok_or_else(|| Error::NotFound {

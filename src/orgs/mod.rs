@@ -7,7 +7,6 @@ use std::fmt;
 use std::str::FromStr;
 
 use chrono::{NaiveDateTime, TimeDelta};
-use diesel::Connection;
 
 use crate::audit::{self, Action, Actor};
 use crate::clock::Clock;
@@ -159,7 +158,7 @@ pub fn create(
         created_at: clock.now_naive(),
         clock_skew: DEFAULT_CLOCK_SKEW,
     };
-    conn.transaction(|conn| {
+    store::write_transaction(conn, |conn| {
         store::orgs::insert(conn, &org).map_err(|e| match e {
             store::Error::Duplicate => Error::AlreadyExists(org.slug.to_string()),
             other => other.into(),

@@ -118,6 +118,30 @@ pub enum MetadataError {
     UnreadableCertificate(String),
 }
 
+impl IdpMetadata {
+    /// A connection configured by hand: entity ID, HTTP-Redirect SSO URL, certificates.
+    pub fn manual(
+        entity_id: String,
+        sso_url: String,
+        certificates: Vec<Certificate>,
+    ) -> Result<Self, MetadataError> {
+        if entity_id.trim().is_empty() {
+            return Err(MetadataError::NoEntityId);
+        }
+        if url::Url::parse(&sso_url).map_or(true, |u| !matches!(u.scheme(), "https" | "http")) {
+            return Err(MetadataError::NoSsoEndpoint);
+        }
+        if certificates.is_empty() {
+            return Err(MetadataError::NoSigningCertificate);
+        }
+        Ok(Self {
+            entity_id: entity_id.trim().to_owned(),
+            sso_url,
+            certificates,
+        })
+    }
+}
+
 impl FromStr for IdpMetadata {
     type Err = MetadataError;
 

@@ -16,6 +16,7 @@ pub mod sessions;
 pub mod sso;
 
 use std::path::PathBuf;
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
@@ -221,6 +222,30 @@ impl Store {
     pub fn url(&self) -> &DatabaseUrl {
         &self.url
     }
+}
+
+/// SQLite has one writer at a time. A writer that finds the lock taken waits
+/// in SQLite's busy handler, which sleeps in steps of up to 100 ms, so under
+/// load a few sign-ins would wait far longer than the writer ahead of them
+/// needs. Writers of this process queue here first instead; writers of other
+/// processes still meet the busy handler, and correctness never depends on
+/// this lock (the database transaction provides it).
+static SQLITE_WRITER: Mutex<()> = Mutex::new(());
+
+/// Runs `work` in a database transaction meant to write; every domain
+/// transaction goes through here.
+pub fn write_transaction<T, E>(
+    conn: &mut DbConn,
+    work: impl FnOnce(&mut DbConn) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    let _queued = match conn {
+        DbConn::Sqlite(_) => Some(SQLITE_WRITER.lock().unwrap_or_else(PoisonError::into_inner)),
+        DbConn::Postgres(_) => None,
+    };
+    conn.transaction(work)
 }
 
 fn migrate(conn: &mut DbConn) -> Result<Vec<String>, Error> {

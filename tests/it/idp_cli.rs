@@ -208,7 +208,68 @@ async fn idp_and_user_commands_list_show_and_remove(backend: Backend) {
     );
 }
 
+async fn a_connection_can_be_configured_by_hand(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.org("acme");
+    let idp = TestIdp::new("https://manual.idp.example/");
+    let pem = app.db.dir().join("signing.pem");
+    std::fs::write(&pem, idp.key.cert.to_pem().unwrap()).unwrap();
+    let added = with_db(
+        &app.db,
+        &[
+            "idp",
+            "add",
+            "acme",
+            "--entity-id",
+            "https://manual.idp.example/",
+            "--sso-url",
+            "https://manual.idp.example/sso",
+            "--certificate",
+            pem.to_str().unwrap(),
+        ],
+    );
+    assert!(added.status.success(), "{}", stderr(&added));
+    let (page, _) = app
+        .post_response(
+            "acme",
+            &idp.mint(&idp.spec(&app, "acme", "ann@acme.example")),
+            None,
+        )
+        .await;
+    assert_eq!(page.status.as_u16(), 303, "{:?}", app.sso_errors("acme"));
+
+    let incomplete = with_db(
+        &app.db,
+        &["idp", "add", "acme", "--entity-id", "https://x.example/"],
+    );
+    assert_eq!(
+        incomplete.status.code(),
+        Some(2),
+        "clap names the missing flags"
+    );
+    let not_pem = with_db(
+        &app.db,
+        &[
+            "idp",
+            "add",
+            "acme",
+            "--entity-id",
+            "https://y.example/",
+            "--sso-url",
+            "https://y.example/sso",
+            "--certificate",
+            pem.to_str().unwrap().trim_end_matches(".pem"),
+        ],
+    );
+    assert!(
+        stderr(&not_pem).starts_with("error: cannot read certificate file"),
+        "{}",
+        stderr(&not_pem)
+    );
+}
+
 on_both_databases!(
+    a_connection_can_be_configured_by_hand,
     broken_metadata_is_refused_with_a_specific_message,
     idp_and_user_commands_list_show_and_remove,
 );
