@@ -101,12 +101,6 @@ pub enum Failure {
     Store(#[from] store::Error),
 }
 
-impl From<diesel::result::Error> for Failure {
-    fn from(e: diesel::result::Error) -> Self {
-        Self::Store(e.into())
-    }
-}
-
 impl Failure {
     pub fn code(&self) -> &'static str {
         match self {
@@ -310,17 +304,13 @@ fn match_learner(
     if let Some(existing) = store::learners::by_email(conn, org.id, &email)? {
         let learner = refresh(existing);
         store::learners::update(conn, &learner)?;
-        store::learners::insert_identity(conn, connection.id, name_id, learner.id, now)?;
-        audit::record(
+        link_identity(
             conn,
             clock,
-            audit::NewEvent::new(
-                Some(org.id),
-                &Actor::Learner(learner.id),
-                Action::IdentityLinked,
-            )
-            .target(learner.email.as_str())
-            .details(json!({ "connection": connection.id.to_string(), "name_id": name_id })),
+            connection,
+            name_id,
+            &learner,
+            Action::IdentityLinked,
         )?;
         return Ok((learner, false));
     }
@@ -337,19 +327,34 @@ fn match_learner(
         last_sign_in_at: None,
     });
     store::learners::insert(conn, &learner).map_err(email_taken)?;
-    store::learners::insert_identity(conn, connection.id, name_id, learner.id, now)?;
+    link_identity(
+        conn,
+        clock,
+        connection,
+        name_id,
+        &learner,
+        Action::UserCreated,
+    )?;
+    Ok((learner, true))
+}
+
+/// Records that `name_id` of `connection` signs in as `learner`, and audits why.
+fn link_identity(
+    conn: &mut DbConn,
+    clock: &Clock,
+    connection: &IdpConnection,
+    name_id: &str,
+    learner: &Learner,
+    action: Action,
+) -> Result<(), store::Error> {
+    store::learners::insert_identity(conn, connection.id, name_id, learner.id, clock.now_naive())?;
     audit::record(
         conn,
         clock,
-        audit::NewEvent::new(
-            Some(org.id),
-            &Actor::Learner(learner.id),
-            Action::UserCreated,
-        )
-        .target(learner.email.as_str())
-        .details(json!({ "connection": connection.id.to_string(), "name_id": name_id })),
-    )?;
-    Ok((learner, true))
+        audit::NewEvent::new(Some(learner.org), &Actor::Learner(learner.id), action)
+            .target(learner.email.as_str())
+            .details(json!({ "connection": connection.id.to_string(), "name_id": name_id })),
+    )
 }
 
 #[cfg(test)]

@@ -55,12 +55,6 @@ pub enum Error {
     Store(#[from] store::Error),
 }
 
-impl From<diesel::result::Error> for Error {
-    fn from(e: diesel::result::Error) -> Self {
-        Self::Store(e.into())
-    }
-}
-
 /// Creates an admin of `org` (or finds the existing one) and issues a one-time
 /// link that signs them in and lets them set a password. Issuing a link for an
 /// existing admin is how an operator resets a forgotten password.
@@ -172,12 +166,6 @@ pub enum SignInError {
     Throttled,
     #[error(transparent)]
     Store(#[from] store::Error),
-}
-
-impl From<diesel::result::Error> for SignInError {
-    fn from(e: diesel::result::Error) -> Self {
-        Self::Store(e.into())
-    }
 }
 
 /// Checks an admin's email and password. After too many failures for the

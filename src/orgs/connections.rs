@@ -53,12 +53,6 @@ pub enum Error {
     Store(#[from] store::Error),
 }
 
-impl From<diesel::result::Error> for Error {
-    fn from(e: diesel::result::Error) -> Self {
-        Self::Store(e.into())
-    }
-}
-
 /// Options chosen when a connection is added.
 #[derive(Clone, Debug)]
 pub struct NewConnection {

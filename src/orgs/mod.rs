@@ -135,12 +135,6 @@ pub enum Error {
     Store(#[from] store::Error),
 }
 
-impl From<diesel::result::Error> for Error {
-    fn from(e: diesel::result::Error) -> Self {
-        Self::Store(e.into())
-    }
-}
-
 /// Creates an organization with default settings and records who did it.
 pub fn create(
     conn: &mut DbConn,

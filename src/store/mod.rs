@@ -233,19 +233,36 @@ impl Store {
 static SQLITE_WRITER: Mutex<()> = Mutex::new(());
 
 /// Runs `work` in a database transaction meant to write; every domain
-/// transaction goes through here.
+/// transaction goes through here. `work`'s error rolls the transaction back
+/// and comes out unchanged; a failure of the transaction itself comes out as
+/// [`Error::Query`].
 pub fn write_transaction<T, E>(
     conn: &mut DbConn,
     work: impl FnOnce(&mut DbConn) -> Result<T, E>,
 ) -> Result<T, E>
 where
-    E: From<diesel::result::Error>,
+    E: From<Error>,
 {
+    /// diesel needs an error type that can also carry its own errors.
+    enum Failed<E> {
+        Work(E),
+        Database(diesel::result::Error),
+    }
+    impl<E> From<diesel::result::Error> for Failed<E> {
+        fn from(e: diesel::result::Error) -> Self {
+            Failed::Database(e)
+        }
+    }
+
     let _queued = match conn {
         DbConn::Sqlite(_) => Some(SQLITE_WRITER.lock().unwrap_or_else(PoisonError::into_inner)),
         DbConn::Postgres(_) => None,
     };
-    conn.transaction(work)
+    conn.transaction(|conn| work(conn).map_err(Failed::Work))
+        .map_err(|failed| match failed {
+            Failed::Work(e) => e,
+            Failed::Database(e) => E::from(Error::Query(e)),
+        })
 }
 
 fn migrate(conn: &mut DbConn) -> Result<Vec<String>, Error> {

@@ -6,9 +6,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::csrf::Protected;
+use super::csrf::{NoFields, Protected};
 use super::pages::{render, render_with};
-use super::session::{AdminSession, MaybeSession, admin_of, cookie_for, removal_cookie};
+use super::session::{AdminSession, MaybeSession, admin_of, cookie_for, end, with_cookie};
 use super::{AppState, Error};
 use crate::accounts::admins::{self, SignInError};
 use crate::audit::{self, Action, Actor};
@@ -80,17 +80,12 @@ async fn login_form(
             .finish());
     }
     let (session, cookie) = session.or_start_anonymous(&state).await?;
-    let mut response = render(&LoginPage {
+    let page = render(&LoginPage {
         csrf_token: session.csrf.expose(),
         email: "",
         problem: None,
     })?;
-    if let Some(cookie) = cookie {
-        response
-            .add_cookie(&cookie)
-            .map_err(|e| Error::BadRequest(e.to_string()))?;
-    }
-    Ok(response)
+    with_cookie(page, cookie)
 }
 
 #[derive(Deserialize)]
@@ -145,20 +140,16 @@ async fn login(
     }
 }
 
-/// A form with nothing but its CSRF token.
-#[derive(Deserialize)]
-struct NoFields {}
-
 async fn logout(
     state: web::Data<AppState>,
     posted: Protected<NoFields>,
 ) -> Result<HttpResponse, Error> {
     let session = posted.session;
-    let clock = state.clock.clone();
+    let (clock, principal) = (state.clock.clone(), session.principal);
     state
         .store
         .run(move |conn| {
-            if let Principal::Admin(id) = session.principal
+            if let Principal::Admin(id) = principal
                 && let Some(admin) = admins::find(conn, id)?
             {
                 audit::record(
@@ -172,13 +163,10 @@ async fn logout(
                     .target(admin.email.as_str()),
                 )?;
             }
-            crate::store::sessions::delete(conn, &session.id)
+            Ok::<_, Error>(())
         })
         .await?;
-    Ok(HttpResponse::SeeOther()
-        .cookie(removal_cookie(&state.settings))
-        .insert_header((LOCATION, "/admin/login"))
-        .finish())
+    end(&state, session, "/admin/login").await
 }
 
 fn link_token(path: &str) -> Result<SecretToken, Error> {
@@ -197,19 +185,14 @@ async fn link_form(
         .run(move |conn| admins::link_holder(conn, &clock, &token))
         .await?;
     let (session, cookie) = session.or_start_anonymous(&state).await?;
-    let mut response = render(&LinkPage {
+    let page = render(&LinkPage {
         csrf_token: session.csrf.expose(),
         email: admin.email.as_str(),
         action: &format!("/admin/link/{}", path.as_str()),
         min_chars: MIN_PASSWORD_CHARS,
         problem: None,
     })?;
-    if let Some(cookie) = cookie {
-        response
-            .add_cookie(&cookie)
-            .map_err(|e| Error::BadRequest(e.to_string()))?;
-    }
-    Ok(response)
+    with_cookie(page, cookie)
 }
 
 #[derive(Deserialize)]

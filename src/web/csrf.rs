@@ -22,6 +22,10 @@ pub struct Protected<T> {
     pub form: T,
 }
 
+/// A form with nothing but its CSRF token (sign-out buttons).
+#[derive(Deserialize)]
+pub struct NoFields {}
+
 #[derive(Deserialize)]
 struct TokenField {
     csrf_token: Option<String>,

@@ -4,7 +4,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
-use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, dev::Payload, web};
 
 use super::{AppState, Error};
 use crate::accounts::admins::{self, AdminAccount};
@@ -147,4 +147,33 @@ pub async fn admin_of(state: &AppState, session: Session) -> Result<AdminSession
         admin,
         org,
     })
+}
+
+/// Adds the cookie of a newly started anonymous session, if there is one.
+pub fn with_cookie(
+    mut response: HttpResponse,
+    cookie: Option<Cookie<'static>>,
+) -> Result<HttpResponse, Error> {
+    if let Some(cookie) = cookie {
+        response
+            .add_cookie(&cookie)
+            .map_err(|e| Error::BadRequest(e.to_string()))?;
+    }
+    Ok(response)
+}
+
+/// Ends a session: deletes it and its cookie, and sends the browser to `location`.
+pub async fn end(
+    state: &AppState,
+    session: Session,
+    location: &'static str,
+) -> Result<HttpResponse, Error> {
+    state
+        .store
+        .run(move |conn| crate::store::sessions::delete(conn, &session.id))
+        .await?;
+    Ok(HttpResponse::SeeOther()
+        .cookie(removal_cookie(&state.settings))
+        .insert_header((actix_web::http::header::LOCATION, location))
+        .finish())
 }

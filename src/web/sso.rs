@@ -5,9 +5,9 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::csrf::Protected;
+use super::csrf::{NoFields, Protected};
 use super::pages::render;
-use super::session::{MaybeSession, cookie_for, removal_cookie};
+use super::session::{MaybeSession, cookie_for, end};
 use super::{AppState, Error};
 use crate::accounts::learners;
 use crate::orgs::{self, connections};
@@ -239,20 +239,9 @@ pub async fn learner_home(
     .map(Some)
 }
 
-#[derive(Deserialize)]
-struct NoFields {}
-
 async fn logout(
     state: web::Data<AppState>,
     posted: Protected<NoFields>,
 ) -> Result<HttpResponse, Error> {
-    let id = posted.session.id.clone();
-    state
-        .store
-        .run(move |conn| store::sessions::delete(conn, &id))
-        .await?;
-    Ok(HttpResponse::SeeOther()
-        .cookie(removal_cookie(&state.settings))
-        .insert_header((LOCATION, "/"))
-        .finish())
+    end(&state, posted.session, "/").await
 }
