@@ -204,6 +204,27 @@ fn bad_configuration_is_refused_with_the_key_named() {
 }
 
 #[test]
+fn json_log_format_writes_one_json_object_per_line() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = format!("sqlite://{}/x.db", dir.path().display());
+    let output = seatgate(
+        &["--database-url", &db, "--log-format", "json", "org", "list"],
+        &[("SEATGATE_LOG", "info")],
+    );
+    assert!(output.status.success());
+    let logs = stderr(&output);
+    assert!(!logs.is_empty(), "migrations are logged at info");
+    for line in logs.lines() {
+        let event: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert!(
+            event.get("level").is_some() && event.get("fields").is_some(),
+            "{line}"
+        );
+    }
+}
+
+#[test]
 fn version_and_help_are_printed() {
     let version = seatgate(&["--version"], &[]);
     assert_eq!(

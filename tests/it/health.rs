@@ -39,7 +39,53 @@ async fn pages_carry_security_headers_and_unknown_paths_get_a_404_page(backend: 
     assert!(header("content-type").starts_with("text/html"));
 }
 
+async fn session_cookie_is_host_prefixed_and_secure_behind_https(backend: Backend) {
+    let app = TestApp::spawn_with_base_url(
+        crate::common::TestDb::fresh(backend),
+        Some("https://sso.example.com"),
+    )
+    .await;
+    let response = awc::Client::new()
+        .get(format!("{}/admin/login", app.address))
+        .send()
+        .await
+        .expect("GET");
+    let cookie = response
+        .headers()
+        .get("set-cookie")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .expect("an anonymous session for the form");
+    assert!(cookie.starts_with("__Host-seatgate="), "{cookie}");
+    for flag in ["HttpOnly", "Secure", "SameSite=Lax", "Path=/"] {
+        assert!(cookie.contains(flag), "{flag} in {cookie}");
+    }
+    assert!(!cookie.contains("Domain="), "host-only: {cookie}");
+
+    let plain = app_over_http(backend).await;
+    assert!(
+        plain.starts_with("seatgate=") && !plain.contains("Secure"),
+        "{plain}"
+    );
+}
+
+async fn app_over_http(backend: Backend) -> String {
+    let app = TestApp::spawn(backend).await;
+    let response = awc::Client::new()
+        .get(format!("{}/admin/login", app.address))
+        .send()
+        .await
+        .expect("GET");
+    response
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
 on_both_databases!(
+    session_cookie_is_host_prefixed_and_secure_behind_https,
     healthz_answers_ok_while_the_database_answers,
     healthz_is_503_when_the_database_is_gone,
     pages_carry_security_headers_and_unknown_paths_get_a_404_page,

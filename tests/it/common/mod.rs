@@ -156,15 +156,22 @@ impl TestApp {
     }
 
     pub async fn spawn_on(db: TestDb) -> Self {
+        Self::spawn_with_base_url(db, None).await
+    }
+
+    /// The app with a public base URL other than its own address (as behind a
+    /// TLS-terminating proxy).
+    pub async fn spawn_with_base_url(db: TestDb, base_url: Option<&str>) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
         let bind = listener.local_addr().expect("local address");
         let address = format!("http://{bind}");
+        let public = base_url.unwrap_or(&address);
         let store = Store::connect(&db.url).expect("connect to the test database");
         store.migrate().expect("migrate the test database");
         let settings = Arc::new(Settings {
             bind,
             database_url: db.url.clone(),
-            base_url: BaseUrl::parse(&address).expect("valid base URL"),
+            base_url: BaseUrl::parse(public).expect("valid base URL"),
             certs_dir: db.dir().join("certs"),
             demo_idp: true,
         });
