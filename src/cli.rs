@@ -17,7 +17,7 @@ use crate::audit::Actor;
 use crate::clock::Clock;
 use crate::config::{DatabaseUrl, Layer, Settings};
 use crate::demo_idp::DemoIdp;
-use crate::orgs::connections::{self, NewConnection};
+use crate::orgs::connections::{self, NewConnection, Policy};
 use crate::orgs::metadata_source;
 use crate::orgs::{self, DisplayName, OrgSlug, Organization};
 use crate::saml::attributes::{Field, Preset};
@@ -127,6 +127,36 @@ enum IdpCommand {
     List { org: String },
     /// Remove an IdP connection (its learners keep their accounts)
     Remove { org: String, id: String },
+    /// Change a connection's switches; those not given stay as they are
+    Set {
+        org: String,
+        id: String,
+        /// Accept sign-ins through this connection
+        #[arg(long, value_name = "on|off")]
+        enabled: Option<Switch>,
+        /// Accept IdP-initiated (unsolicited) sign-ins, as app tiles need
+        #[arg(long, value_name = "on|off")]
+        idp_initiated: Option<Switch>,
+        /// Refuse responses whose Assertion is not itself signed
+        #[arg(long, value_name = "on|off")]
+        require_signed_assertion: Option<Switch>,
+        /// Accept SHA-1 signatures (legacy IdPs only)
+        #[arg(long, value_name = "on|off")]
+        allow_sha1: Option<Switch>,
+    },
+}
+
+/// An on/off command-line value.
+#[derive(Clone, Copy, ValueEnum)]
+enum Switch {
+    On,
+    Off,
+}
+
+impl Switch {
+    fn or(switch: Option<Switch>, current: bool) -> bool {
+        switch.map_or(current, |s| matches!(s, Switch::On))
+    }
 }
 
 #[derive(Subcommand)]
@@ -422,6 +452,44 @@ fn idp_command(command: IdpCommand, store: &Store, clock: &Clock) -> anyhow::Res
                 let state = if c.enabled { "enabled" } else { "disabled" };
                 writeln!(out, "{}\t{}\t{}\t{state}", c.id, c.name, c.entity_id)?;
             }
+        }
+        IdpCommand::Set {
+            org,
+            id,
+            enabled,
+            idp_initiated,
+            require_signed_assertion,
+            allow_sha1,
+        } => {
+            let org = orgs::find(&mut conn, &org)?;
+            let connection = connections::list(&mut conn, org.id)?
+                .into_iter()
+                .find(|c| c.id.to_string() == id)
+                .ok_or_else(|| connections::Error::NotFound {
+                    org: org.slug.to_string(),
+                    id: id.clone(),
+                })?;
+            let current = connection.policy();
+            let policy = Policy {
+                enabled: Switch::or(enabled, current.enabled),
+                allow_idp_initiated: Switch::or(idp_initiated, current.allow_idp_initiated),
+                require_signed_assertion: Switch::or(
+                    require_signed_assertion,
+                    current.require_signed_assertion,
+                ),
+                allow_sha1: Switch::or(allow_sha1, current.allow_sha1),
+            };
+            connections::set_policy(&mut conn, clock, &Actor::Cli, &org, connection.id, policy)?;
+            let on_off = |on: bool| if on { "on" } else { "off" };
+            writeln!(
+                out,
+                "{}: enabled {}, idp-initiated {}, require-signed-assertion {}, allow-sha1 {}",
+                connection.id,
+                on_off(policy.enabled),
+                on_off(policy.allow_idp_initiated),
+                on_off(policy.require_signed_assertion),
+                on_off(policy.allow_sha1)
+            )?;
         }
         IdpCommand::Remove { org, id } => {
             let org = orgs::find(&mut conn, &org)?;

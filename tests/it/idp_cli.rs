@@ -198,6 +198,29 @@ async fn idp_and_user_commands_list_show_and_remove(backend: Backend) {
         "error: organization \"acme\" has no learner \"nobody@acme.example\"\n"
     );
 
+    let disabled = with_db(&app.db, &["idp", "set", "acme", &id, "--enabled", "off"]);
+    assert_eq!(
+        stdout(&disabled),
+        format!(
+            "{id}: enabled off, idp-initiated on, require-signed-assertion off, allow-sha1 off\n"
+        )
+    );
+    assert!(
+        stdout(&with_db(&app.db, &["idp", "list", "acme"]))
+            .trim_end()
+            .ends_with("\tdisabled")
+    );
+    let mut later = idp.spec(&app, "acme", "00u1");
+    later.attributes = spec.attributes.clone();
+    let (refused, _) = app.post_response("acme", &idp.mint(&later), None).await;
+    assert_eq!(
+        refused.status.as_u16(),
+        403,
+        "a disabled connection signs nobody in"
+    );
+    let bad_switch = with_db(&app.db, &["idp", "set", "acme", &id, "--enabled", "maybe"]);
+    assert_eq!(bad_switch.status.code(), Some(2));
+
     let removed = with_db(&app.db, &["idp", "remove", "acme", &id]);
     assert!(stdout(&removed).starts_with(&format!("removed IdP connection {id}")));
     assert_eq!(stdout(&with_db(&app.db, &["idp", "list", "acme"])), "");
