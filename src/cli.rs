@@ -12,11 +12,13 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use std::collections::BTreeMap;
 
+use crate::accounts::learners::Learner;
 use crate::accounts::{admins, learners};
 use crate::audit::Actor;
 use crate::clock::Clock;
 use crate::config::{DatabaseUrl, Layer, Settings};
 use crate::demo_idp::DemoIdp;
+use crate::licensing::{self, LicenseCause, LicenseType};
 use crate::orgs::connections::{self, NewConnection, Policy};
 use crate::orgs::metadata_source;
 use crate::orgs::{self, DisplayName, OrgSlug, Organization};
@@ -93,6 +95,40 @@ enum Command {
     /// Manage the service provider's keys and certificates
     #[command(subcommand)]
     Certs(CertsCommand),
+    /// Manage license pools and seats
+    #[command(subcommand)]
+    License(LicenseCommand),
+}
+
+#[derive(Subcommand)]
+enum LicenseCommand {
+    /// Create a license pool or change its number of seats
+    Set {
+        org: String,
+        /// License type, e.g. "Learning"
+        #[arg(long = "type", value_name = "TYPE")]
+        license_type: String,
+        #[arg(long)]
+        seats: u32,
+    },
+    /// One line per pool: <type> <assigned>/<seats>
+    Show { org: String },
+    /// Give a learner a seat
+    Assign {
+        org: String,
+        email: String,
+        /// License type (default: the only pool, or the auto-assign pool)
+        #[arg(long = "type", value_name = "TYPE")]
+        license_type: Option<String>,
+    },
+    /// Take a learner's seat back (auto-assign will not hand it back)
+    Revoke {
+        org: String,
+        email: String,
+        /// License type (default: the only pool, or the auto-assign pool)
+        #[arg(long = "type", value_name = "TYPE")]
+        license_type: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -187,6 +223,16 @@ enum OrgCommand {
     List,
     /// Show one organization and its settings
     Show { slug: String },
+    /// Change an organization's settings
+    Set {
+        slug: String,
+        /// Automatically assign licenses at first sign-in
+        #[arg(long, value_name = "on|off")]
+        auto_assign: Option<Switch>,
+        /// The license pool automatic assignment draws from
+        #[arg(long, value_name = "TYPE")]
+        license_type: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -301,6 +347,25 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
                     }
                 }
                 OrgCommand::Show { slug } => show_org(&mut out, &orgs::find(&mut conn, &slug)?)?,
+                OrgCommand::Set {
+                    slug,
+                    auto_assign,
+                    license_type,
+                } => {
+                    let org = orgs::find(&mut conn, &slug)?;
+                    let license_type =
+                        license_type.map(|t| t.parse::<LicenseType>()).transpose()?;
+                    let on = Switch::or(auto_assign, org.auto_assign_licenses);
+                    licensing::set_auto_assign(
+                        &mut conn,
+                        &clock,
+                        &Actor::Cli,
+                        &org,
+                        on,
+                        license_type,
+                    )?;
+                    show_org(&mut out, &orgs::find(&mut conn, &slug)?)?;
+                }
             }
             Ok(())
         }
@@ -311,6 +376,10 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::User(command) => {
             let settings = settings(&cli.global)?;
             user_command(command, &open_store(&settings)?)
+        }
+        Command::License(command) => {
+            let settings = settings(&cli.global)?;
+            license_command(command, &open_store(&settings)?, &clock)
         }
         Command::Certs(CertsCommand::Rotate) => {
             let settings = settings(&cli.global)?;
@@ -525,12 +594,7 @@ fn user_command(command: UserCommand, store: &Store) -> anyhow::Result<()> {
         }
         UserCommand::Show { org, email } => {
             let org = orgs::find(&mut conn, &org)?;
-            let learner = learners::find(&mut conn, org.id, &email).map_err(|_| {
-                anyhow::anyhow!(
-                    "organization {:?} has no learner {email:?}",
-                    org.slug.as_str()
-                )
-            })?;
+            let learner = learner(&mut conn, &org, &email)?;
             writeln!(out, "email: {}", learner.email)?;
             writeln!(out, "name: {}", learner.display_name)?;
             writeln!(out, "id: {}", learner.id)?;
@@ -541,6 +605,16 @@ fn user_command(command: UserCommand, store: &Store) -> anyhow::Result<()> {
                 learner.created_at.and_utc().to_rfc3339()
             )?;
             writeln!(out, "last_sign_in: {}", when(learner.last_sign_in_at))?;
+            match licensing::license_of(&mut conn, &learner)? {
+                Some(license) => writeln!(
+                    out,
+                    "license: {} since {} ({})",
+                    license.license_type,
+                    license.since.and_utc().to_rfc3339(),
+                    license.cause.as_str()
+                )?,
+                None => writeln!(out, "license: none")?,
+            }
             for identity in learners::identities(&mut conn, learner.id)? {
                 writeln!(
                     out,
@@ -553,6 +627,124 @@ fn user_command(command: UserCommand, store: &Store) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn license_command(command: LicenseCommand, store: &Store, clock: &Clock) -> anyhow::Result<()> {
+    let mut conn = store.connection()?;
+    let mut out = std::io::stdout().lock();
+    // The pool a command means when no --type is given: the only one, else the auto-assign one.
+    let pick = |conn: &mut crate::store::DbConn,
+                org: &Organization,
+                given: Option<String>|
+     -> anyhow::Result<LicenseType> {
+        if let Some(text) = given {
+            return Ok(text.parse()?);
+        }
+        let pools = licensing::pools(conn, org.id)?;
+        match (pools.as_slice(), &org.auto_assign_license_type) {
+            ([only], _) => Ok(only.license_type.clone()),
+            (_, Some(auto)) => Ok(auto.clone()),
+            ([], None) => anyhow::bail!(
+                "organization {:?} has no license pool: create one with license set",
+                org.slug.as_str()
+            ),
+            _ => anyhow::bail!(
+                "organization {:?} has several license pools: name one with --type",
+                org.slug.as_str()
+            ),
+        }
+    };
+    match command {
+        LicenseCommand::Set {
+            org,
+            license_type,
+            seats,
+        } => {
+            let org = orgs::find(&mut conn, &org)?;
+            let pool = licensing::set_pool(
+                &mut conn,
+                clock,
+                &Actor::Cli,
+                &org,
+                &license_type.parse()?,
+                seats,
+            )?;
+            writeln!(
+                out,
+                "{} {}/{}",
+                pool.license_type, pool.assigned, pool.seats
+            )?;
+            if pool.over_allocated() {
+                eprintln!(
+                    "warning: {} seats are in use: the pool is over-allocated and assigns no new seats",
+                    pool.assigned
+                );
+            }
+        }
+        LicenseCommand::Show { org } => {
+            let org = orgs::find(&mut conn, &org)?;
+            for pool in licensing::pools(&mut conn, org.id)? {
+                writeln!(
+                    out,
+                    "{} {}/{}",
+                    pool.license_type, pool.assigned, pool.seats
+                )?;
+            }
+        }
+        LicenseCommand::Assign {
+            org,
+            email,
+            license_type,
+        } => {
+            let org = orgs::find(&mut conn, &org)?;
+            let learner = learner(&mut conn, &org, &email)?;
+            let license_type = pick(&mut conn, &org, license_type)?;
+            licensing::assign(
+                &mut conn,
+                clock,
+                &Actor::Cli,
+                LicenseCause::Cli,
+                &org,
+                &learner,
+                &license_type,
+            )?;
+            writeln!(out, "assigned a {license_type} seat to {}", learner.email)?;
+        }
+        LicenseCommand::Revoke {
+            org,
+            email,
+            license_type,
+        } => {
+            let org = orgs::find(&mut conn, &org)?;
+            let learner = learner(&mut conn, &org, &email)?;
+            let license_type = pick(&mut conn, &org, license_type)?;
+            licensing::revoke(
+                &mut conn,
+                clock,
+                &Actor::Cli,
+                LicenseCause::Cli,
+                &org,
+                &learner,
+                &license_type,
+            )?;
+            writeln!(out, "revoked the {license_type} seat of {}", learner.email)?;
+        }
+    }
+    Ok(())
+}
+
+/// The learner with this email, or the one-line error operators expect.
+fn learner(
+    conn: &mut crate::store::DbConn,
+    org: &Organization,
+    email: &str,
+) -> anyhow::Result<Learner> {
+    learners::find(conn, org.id, email).map_err(|_| {
+        anyhow::anyhow!(
+            "organization {:?} has no learner {email:?}",
+            org.slug.as_str()
+        )
+    })
+}
+
 fn show_org(out: &mut impl Write, org: &Organization) -> std::io::Result<()> {
     let on_off = |on: bool| if on { "on" } else { "off" };
     writeln!(out, "slug: {}", org.slug)?;
@@ -563,6 +755,13 @@ fn show_org(out: &mut impl Write, org: &Organization) -> std::io::Result<()> {
         out,
         "auto_assign_licenses: {}",
         on_off(org.auto_assign_licenses)
+    )?;
+    writeln!(
+        out,
+        "auto_assign_license_type: {}",
+        org.auto_assign_license_type
+            .as_ref()
+            .map_or("none", |t| t.as_str())
     )?;
     writeln!(
         out,

@@ -7,6 +7,7 @@ pub mod clock; // the only place that reads the time
 pub mod config; // settings from file, environment and flags
 pub mod demo_idp; // the built-in development IdP (demo only)
 pub mod ids; // newtype identifiers
+pub mod licensing; // license pools, seats and the seat invariant
 pub mod orgs; // organizations and their settings
 pub mod saml; // SAML: metadata, AuthnRequests, response validation (pure)
 pub mod secret; // tokens, token hashes, passwords

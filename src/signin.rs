@@ -13,6 +13,7 @@ use crate::audit::{self, Action, Actor};
 use crate::clock::Clock;
 use crate::config::BaseUrl;
 use crate::ids::{ConnectionId, UserId};
+use crate::licensing::{self, AutoAssign};
 use crate::orgs::Organization;
 use crate::orgs::connections::{self, IdpConnection};
 use crate::saml::SpEndpoints;
@@ -78,6 +79,8 @@ pub struct SignedIn {
     pub return_to: LocalPath,
     /// Whether this sign-in created the account.
     pub created: bool,
+    /// The learner's license after "Automatically assign licenses" had its say.
+    pub license: AutoAssign,
 }
 
 /// Why a sign-in failed. Messages are precise, for logs and the IdP admin.
@@ -97,6 +100,8 @@ pub enum Failure {
     NoEmail { tried: String },
     #[error("the email {0:?} sent by the IdP belongs to another learner of this organization")]
     EmailTaken(String),
+    #[error("license assignment failed: {0}")]
+    Licensing(#[from] crate::licensing::Error),
     #[error(transparent)]
     Store(#[from] store::Error),
 }
@@ -110,6 +115,7 @@ impl Failure {
             Failure::Replay(_) => "replay",
             Failure::NoEmail { .. } => "no_email",
             Failure::EmailTaken(_) => "email_taken",
+            Failure::Licensing(_) => "licensing",
             Failure::Store(_) => "storage",
         }
     }
@@ -223,6 +229,7 @@ fn attempt(
             other => other.into(),
         })?;
         let (learner, created) = match_learner(conn, ctx.clock, org, &connection, &verified)?;
+        let license = licensing::auto_assign(conn, ctx.clock, org, &learner)?;
         audit::record(
             conn,
             ctx.clock,
@@ -240,6 +247,7 @@ fn attempt(
             started,
             return_to,
             created,
+            license,
         })
     })
 }

@@ -114,6 +114,8 @@ pub struct Organization {
     pub created_at: NaiveDateTime,
     /// Tolerance for the IdP's clock in SAML time checks.
     pub clock_skew: TimeDelta,
+    /// The license type "Automatically assign licenses" draws from.
+    pub auto_assign_license_type: Option<crate::licensing::LicenseType>,
 }
 
 /// The default tolerance for IdP clocks: three minutes.
@@ -151,6 +153,7 @@ pub fn create(
         profile_binding_policy: ProfileBindingPolicy::Optional,
         created_at: clock.now_naive(),
         clock_skew: DEFAULT_CLOCK_SKEW,
+        auto_assign_license_type: None,
     };
     store::write_transaction(conn, |conn| {
         store::orgs::insert(conn, &org).map_err(|e| match e {

@@ -10,6 +10,7 @@ pub mod admins;
 pub mod audit;
 pub mod connections;
 pub mod learners;
+pub mod licensing;
 pub mod orgs;
 mod schema;
 pub mod sessions;

@@ -18,6 +18,7 @@ struct OrgRow {
     profile_binding_policy: String,
     created_at: NaiveDateTime,
     clock_skew_seconds: i32,
+    auto_assign_license_type: Option<String>,
 }
 
 impl TryFrom<OrgRow> for Organization {
@@ -32,6 +33,10 @@ impl TryFrom<OrgRow> for Organization {
             profile_binding_policy: decode("profile binding policy", row.profile_binding_policy)?,
             created_at: row.created_at,
             clock_skew: TimeDelta::seconds(row.clock_skew_seconds.into()),
+            auto_assign_license_type: row
+                .auto_assign_license_type
+                .map(|t| decode("license type", t))
+                .transpose()?,
         })
     }
 }
@@ -47,6 +52,10 @@ pub fn insert(conn: &mut DbConn, org: &Organization) -> Result<(), Error> {
             profile_binding_policy: org.profile_binding_policy.as_str().to_owned(),
             created_at: org.created_at,
             clock_skew_seconds: i32::try_from(org.clock_skew.num_seconds()).unwrap_or(i32::MAX),
+            auto_assign_license_type: org
+                .auto_assign_license_type
+                .as_ref()
+                .map(ToString::to_string),
         })
         .execute(conn)
         .map_err(unique)?;
@@ -81,4 +90,20 @@ pub fn list(conn: &mut DbConn) -> Result<Vec<Organization>, Error> {
         .into_iter()
         .map(Organization::try_from)
         .collect()
+}
+
+/// Sets "Automatically assign licenses" and the license type it draws from.
+pub fn set_auto_assign(
+    conn: &mut DbConn,
+    org: OrgId,
+    on: bool,
+    license_type: Option<&crate::licensing::LicenseType>,
+) -> Result<(), Error> {
+    diesel::update(organizations::table.find(org.to_string()))
+        .set((
+            organizations::auto_assign_licenses.eq(on),
+            organizations::auto_assign_license_type.eq(license_type.map(|t| t.as_str().to_owned())),
+        ))
+        .execute(conn)?;
+    Ok(())
 }

@@ -9,6 +9,7 @@ diesel::table! {
         profile_binding_policy -> Text,
         created_at -> Timestamp,
         clock_skew_seconds -> Integer,
+        auto_assign_license_type -> Nullable<Text>,
     }
 }
 
@@ -147,6 +148,30 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    license_pools (id) {
+        id -> Text,
+        org_id -> Text,
+        license_type -> Text,
+        seats -> Integer,
+        assigned -> Integer,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    license_assignments (id) {
+        id -> Text,
+        pool_id -> Text,
+        user_id -> Text,
+        cause -> Text,
+        assigned_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+        revoke_cause -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(license_assignments -> license_pools (pool_id));
 diesel::joinable!(users -> organizations (org_id));
 diesel::joinable!(idp_connections -> organizations (org_id));
 diesel::joinable!(idp_certificates -> idp_connections (connection_id));
@@ -170,4 +195,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     used_assertions,
     identities,
     sso_errors,
+    license_pools,
+    license_assignments,
 );

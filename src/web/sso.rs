@@ -10,6 +10,7 @@ use super::pages::render;
 use super::session::{MaybeSession, cookie_for, end};
 use super::{AppState, Error};
 use crate::accounts::learners;
+use crate::licensing;
 use crate::orgs::{self, connections};
 use crate::saml::validate::MAX_RESPONSE_BYTES;
 use crate::saml::{SpEndpoints, metadata, request};
@@ -191,6 +192,7 @@ async fn acs(
             .map_err(Error::SignInRefused)
         })
         .await?;
+    tracing::info!(created = signed_in.created, license = ?signed_in.license, "learner signed in");
     Ok(HttpResponse::SeeOther()
         .cookie(cookie_for(&state.settings, &signed_in.started))
         .insert_header((LOCATION, signed_in.return_to.as_str().to_owned()))
@@ -204,6 +206,7 @@ struct LearnerHome<'a> {
     name: &'a str,
     email: &'a str,
     org_name: &'a str,
+    license_line: &'a str,
 }
 
 /// The learner home, for a signed-in learner; `None` for anyone else.
@@ -224,17 +227,28 @@ pub async fn learner_home(
                 return Ok(None);
             };
             let org = orgs::find_by_id(conn, learner.org)?;
-            Ok::<_, Error>(Some((learner, org)))
+            let license = licensing::license_of(conn, &learner)?;
+            Ok::<_, Error>(Some((learner, org, license)))
         })
         .await?;
-    let Some((learner, org)) = found else {
+    let Some((learner, org, license)) = found else {
         return Ok(None);
+    };
+    let license_line = match (license, org.auto_assign_licenses) {
+        (Some(license), _) => format!("License: {}", license.license_type),
+        (None, true) => {
+            "No license is available yet; your administrator has been notified.".to_owned()
+        }
+        (None, false) => {
+            "Your account is ready; an administrator will assign your license.".to_owned()
+        }
     };
     render(&LearnerHome {
         csrf_token: session.csrf.expose(),
         name: &learner.display_name,
         email: learner.email.as_str(),
         org_name: &org.display_name,
+        license_line: &license_line,
     })
     .map(Some)
 }

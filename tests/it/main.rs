@@ -8,6 +8,7 @@ mod browser;
 mod cli;
 mod health;
 mod idp_cli;
+mod licensing;
 mod metadata_url;
 mod sso;
 mod sso_attacks;

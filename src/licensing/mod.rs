@@ -1,0 +1,360 @@
+//! License pools and seats: who holds a license, and the seat invariant.
+//!
+//! A new seat is taken only by `UPDATE license_pools SET assigned = assigned + 1
+//! WHERE id = ? AND assigned < seats` inside the assignment's transaction: the
+//! database decides, so the count is exact across threads and processes
+//! (docs/licensing.md).
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::NaiveDateTime;
+use serde_json::json;
+
+use crate::accounts::learners::Learner;
+use crate::audit::{self, Action, Actor};
+use crate::clock::Clock;
+use crate::ids::OrgId;
+use crate::orgs::Organization;
+use crate::store::{self, DbConn};
+
+/// The name of a kind of license, e.g. "Learning": 1 to 64 characters.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct LicenseType(String);
+
+impl FromStr for LicenseType {
+    type Err = Error;
+
+    fn from_str(text: &str) -> Result<Self, Error> {
+        let trimmed = text.trim();
+        if (1..=64).contains(&trimmed.chars().count()) && !trimmed.chars().any(char::is_control) {
+            Ok(Self(trimmed.to_owned()))
+        } else {
+            Err(Error::InvalidType(text.to_owned()))
+        }
+    }
+}
+
+impl fmt::Display for LicenseType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl LicenseType {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Why a license was assigned or revoked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LicenseCause {
+    SsoAutoAssign,
+    Admin,
+    Cli,
+    Reclaim,
+}
+
+impl LicenseCause {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::SsoAutoAssign => "sso_auto_assign",
+            Self::Admin => "admin",
+            Self::Cli => "cli",
+            Self::Reclaim => "reclaim",
+        }
+    }
+
+    /// A revocation by a person: auto-assign does not hand that seat back.
+    pub fn is_deliberate(self) -> bool {
+        matches!(self, Self::Admin | Self::Cli)
+    }
+}
+
+impl FromStr for LicenseCause {
+    type Err = ();
+
+    fn from_str(text: &str) -> Result<Self, ()> {
+        [Self::SsoAutoAssign, Self::Admin, Self::Cli, Self::Reclaim]
+            .into_iter()
+            .find(|c| c.as_str() == text)
+            .ok_or(())
+    }
+}
+
+/// A pool of seats of one license type in one organization.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pool {
+    pub id: String,
+    pub org: OrgId,
+    pub license_type: LicenseType,
+    pub seats: u32,
+    pub assigned: u32,
+}
+
+impl Pool {
+    /// More seats in use than the pool holds (after it was made smaller).
+    pub fn over_allocated(&self) -> bool {
+        self.assigned > self.seats
+    }
+}
+
+/// A learner's active license.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct License {
+    pub license_type: LicenseType,
+    pub since: NaiveDateTime,
+    pub cause: LicenseCause,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0:?} is not a valid license type: use 1 to 64 characters")]
+    InvalidType(String),
+    #[error("organization {org:?} has no {license_type:?} license pool")]
+    NoPool { org: String, license_type: String },
+    #[error("{email} already holds a {license_type:?} license")]
+    AlreadyHolds { email: String, license_type: String },
+    #[error("{email} holds no {license_type:?} license")]
+    NotHeld { email: String, license_type: String },
+    #[error("no {license_type:?} seat is free ({assigned} of {seats} assigned)")]
+    NoSeatFree {
+        license_type: String,
+        assigned: u32,
+        seats: u32,
+    },
+    #[error(transparent)]
+    Store(#[from] store::Error),
+}
+
+/// Creates the pool of `license_type` or changes its size. Making it smaller
+/// than its use revokes nothing: the pool is then over-allocated and new
+/// assignments wait until it is back under.
+pub fn set_pool(
+    conn: &mut DbConn,
+    clock: &Clock,
+    actor: &Actor,
+    org: &Organization,
+    license_type: &LicenseType,
+    seats: u32,
+) -> Result<Pool, Error> {
+    store::write_transaction(conn, |conn| {
+        let pool = match store::licensing::pool_by_type(conn, org.id, license_type)? {
+            Some(pool) => {
+                store::licensing::resize(conn, &pool.id, seats)?;
+                Pool { seats, ..pool }
+            }
+            None => {
+                let pool = Pool {
+                    id: uuid::Uuid::new_v4().to_string(),
+                    org: org.id,
+                    license_type: license_type.clone(),
+                    seats,
+                    assigned: 0,
+                };
+                store::licensing::insert_pool(conn, &pool, clock.now_naive())?;
+                pool
+            }
+        };
+        audit::record(
+            conn,
+            clock,
+            audit::NewEvent::new(Some(org.id), actor, Action::LicensePoolSet)
+                .target(license_type.as_str())
+                .details(json!({ "seats": seats })),
+        )?;
+        Ok(pool)
+    })
+}
+
+/// The organization's pools, by type.
+pub fn pools(conn: &mut DbConn, org: OrgId) -> Result<Vec<Pool>, store::Error> {
+    store::licensing::pools(conn, org)
+}
+
+/// The learner's active license, if any.
+pub fn license_of(conn: &mut DbConn, learner: &Learner) -> Result<Option<License>, store::Error> {
+    store::licensing::active_license(conn, learner.id)
+}
+
+fn pool(conn: &mut DbConn, org: &Organization, license_type: &LicenseType) -> Result<Pool, Error> {
+    store::licensing::pool_by_type(conn, org.id, license_type)?.ok_or_else(|| Error::NoPool {
+        org: org.slug.to_string(),
+        license_type: license_type.to_string(),
+    })
+}
+
+/// Gives `learner` a seat of `license_type`, if one is free. Call inside a
+/// write transaction when combined with other work; it opens none itself.
+fn take_seat(
+    conn: &mut DbConn,
+    clock: &Clock,
+    actor: &Actor,
+    cause: LicenseCause,
+    org: &Organization,
+    learner: &Learner,
+    pool: &Pool,
+) -> Result<(), Error> {
+    if store::licensing::active_assignment(conn, &pool.id, learner.id)? {
+        return Err(Error::AlreadyHolds {
+            email: learner.email.to_string(),
+            license_type: pool.license_type.to_string(),
+        });
+    }
+    if !store::licensing::take_seat(conn, &pool.id)? {
+        return Err(Error::NoSeatFree {
+            license_type: pool.license_type.to_string(),
+            assigned: pool.assigned,
+            seats: pool.seats,
+        });
+    }
+    store::licensing::insert_assignment(conn, &pool.id, learner.id, cause, clock.now_naive())?;
+    audit::record(
+        conn,
+        clock,
+        audit::NewEvent::new(Some(org.id), actor, Action::LicenseAssigned)
+            .target(learner.email.as_str())
+            .details(
+                json!({ "license_type": pool.license_type.as_str(), "cause": cause.as_str() }),
+            ),
+    )?;
+    Ok(())
+}
+
+/// Assigns a seat by hand (admin or CLI).
+pub fn assign(
+    conn: &mut DbConn,
+    clock: &Clock,
+    actor: &Actor,
+    cause: LicenseCause,
+    org: &Organization,
+    learner: &Learner,
+    license_type: &LicenseType,
+) -> Result<(), Error> {
+    store::write_transaction(conn, |conn| {
+        let pool = pool(conn, org, license_type)?;
+        take_seat(conn, clock, actor, cause, org, learner, &pool)
+    })
+}
+
+/// Revokes the learner's seat of `license_type` and frees it.
+pub fn revoke(
+    conn: &mut DbConn,
+    clock: &Clock,
+    actor: &Actor,
+    cause: LicenseCause,
+    org: &Organization,
+    learner: &Learner,
+    license_type: &LicenseType,
+) -> Result<(), Error> {
+    store::write_transaction(conn, |conn| {
+        let pool = pool(conn, org, license_type)?;
+        if !store::licensing::revoke_assignment(
+            conn,
+            &pool.id,
+            learner.id,
+            cause,
+            clock.now_naive(),
+        )? {
+            return Err(Error::NotHeld {
+                email: learner.email.to_string(),
+                license_type: license_type.to_string(),
+            });
+        }
+        store::licensing::release_seat(conn, &pool.id)?;
+        audit::record(
+            conn,
+            clock,
+            audit::NewEvent::new(Some(org.id), actor, Action::LicenseRevoked)
+                .target(learner.email.as_str())
+                .details(json!({ "license_type": license_type.as_str(), "cause": cause.as_str() })),
+        )?;
+        Ok(())
+    })
+}
+
+/// What automatic assignment did at a sign-in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AutoAssign {
+    /// The learner holds this license (newly assigned or from before).
+    Licensed(LicenseType),
+    /// Automatic assignment is on but no seat is free.
+    NoSeat,
+    /// Automatic assignment is off, has no pool, or an admin revoked this
+    /// learner's seat: an administrator assigns the license.
+    ByAdministrator,
+}
+
+/// Applies "Automatically assign licenses" for a learner who just signed in;
+/// runs inside the sign-in's transaction.
+pub fn auto_assign(
+    conn: &mut DbConn,
+    clock: &Clock,
+    org: &Organization,
+    learner: &Learner,
+) -> Result<AutoAssign, Error> {
+    if let Some(license) = store::licensing::active_license(conn, learner.id)? {
+        return Ok(AutoAssign::Licensed(license.license_type));
+    }
+    let Some(license_type) = org
+        .auto_assign_license_type
+        .as_ref()
+        .filter(|_| org.auto_assign_licenses)
+    else {
+        return Ok(AutoAssign::ByAdministrator);
+    };
+    let Some(pool) = store::licensing::pool_by_type(conn, org.id, license_type)? else {
+        return Ok(AutoAssign::ByAdministrator);
+    };
+    if store::licensing::last_revoke_cause(conn, &pool.id, learner.id)?
+        .is_some_and(LicenseCause::is_deliberate)
+    {
+        return Ok(AutoAssign::ByAdministrator);
+    }
+    match take_seat(
+        conn,
+        clock,
+        &Actor::System,
+        LicenseCause::SsoAutoAssign,
+        org,
+        learner,
+        &pool,
+    ) {
+        Ok(()) => Ok(AutoAssign::Licensed(license_type.clone())),
+        Err(Error::NoSeatFree { .. }) => Ok(AutoAssign::NoSeat),
+        Err(other) => Err(other),
+    }
+}
+
+/// Turns automatic assignment on (drawing from `license_type`, which must have a pool) or off.
+pub fn set_auto_assign(
+    conn: &mut DbConn,
+    clock: &Clock,
+    actor: &Actor,
+    org: &Organization,
+    on: bool,
+    license_type: Option<LicenseType>,
+) -> Result<(), Error> {
+    store::write_transaction(conn, |conn| {
+        let license_type = license_type.or_else(|| org.auto_assign_license_type.clone());
+        if on {
+            let Some(license_type) = &license_type else {
+                return Err(Error::NoPool {
+                    org: org.slug.to_string(),
+                    license_type: "(none given: use --license-type)".into(),
+                });
+            };
+            pool(conn, org, license_type)?;
+        }
+        store::orgs::set_auto_assign(conn, org.id, on, license_type.as_ref())?;
+        audit::record(
+            conn,
+            clock,
+            audit::NewEvent::new(Some(org.id), actor, Action::AutoAssignChanged)
+                .target(org.slug.as_str())
+                .details(json!({ "on": on, "license_type": license_type.as_ref().map(LicenseType::as_str) })),
+        )?;
+        Ok(())
+    })
+}

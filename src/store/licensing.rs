@@ -1,0 +1,211 @@
+//! Queries on license pools and assignments.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::{license_assignments, license_pools};
+use super::{DbConn, Error, decode, unique};
+use crate::ids::{OrgId, UserId};
+use crate::licensing::{License, LicenseCause, LicenseType, Pool};
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = license_pools)]
+struct PoolRow {
+    id: String,
+    org_id: String,
+    license_type: String,
+    seats: i32,
+    assigned: i32,
+}
+
+impl TryFrom<PoolRow> for Pool {
+    type Error = Error;
+
+    fn try_from(row: PoolRow) -> Result<Self, Error> {
+        let count = |what: &'static str, n: i32| {
+            u32::try_from(n).map_err(|_| Error::Corrupt {
+                what,
+                value: n.to_string(),
+            })
+        };
+        Ok(Pool {
+            org: decode("organization id", row.org_id)?,
+            license_type: decode("license type", row.license_type)?,
+            seats: count("seat count", row.seats)?,
+            assigned: count("assigned count", row.assigned)?,
+            id: row.id,
+        })
+    }
+}
+
+fn seats(n: u32) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
+
+pub fn insert_pool(conn: &mut DbConn, pool: &Pool, at: NaiveDateTime) -> Result<(), Error> {
+    diesel::insert_into(license_pools::table)
+        .values((
+            license_pools::id.eq(&pool.id),
+            license_pools::org_id.eq(pool.org.to_string()),
+            license_pools::license_type.eq(pool.license_type.as_str()),
+            license_pools::seats.eq(seats(pool.seats)),
+            license_pools::assigned.eq(0),
+            license_pools::created_at.eq(at),
+        ))
+        .execute(conn)
+        .map_err(unique)?;
+    Ok(())
+}
+
+pub fn resize(conn: &mut DbConn, pool: &str, count: u32) -> Result<(), Error> {
+    diesel::update(license_pools::table.find(pool))
+        .set(license_pools::seats.eq(seats(count)))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn pool_by_type(
+    conn: &mut DbConn,
+    org: OrgId,
+    license_type: &LicenseType,
+) -> Result<Option<Pool>, Error> {
+    license_pools::table
+        .filter(license_pools::org_id.eq(org.to_string()))
+        .filter(license_pools::license_type.eq(license_type.as_str()))
+        .select(PoolRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(Pool::try_from)
+        .transpose()
+}
+
+pub fn pools(conn: &mut DbConn, org: OrgId) -> Result<Vec<Pool>, Error> {
+    license_pools::table
+        .filter(license_pools::org_id.eq(org.to_string()))
+        .order(license_pools::license_type)
+        .select(PoolRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(Pool::try_from)
+        .collect()
+}
+
+/// Takes one seat if one is free; false when the pool is full. The condition
+/// is evaluated by the database on the current row, so concurrent takers
+/// (threads or processes) can never exceed the pool.
+pub fn take_seat(conn: &mut DbConn, pool: &str) -> Result<bool, Error> {
+    let taken = diesel::update(
+        license_pools::table
+            .find(pool)
+            .filter(license_pools::assigned.lt(license_pools::seats)),
+    )
+    .set(license_pools::assigned.eq(license_pools::assigned + 1))
+    .execute(conn)?;
+    Ok(taken == 1)
+}
+
+pub fn release_seat(conn: &mut DbConn, pool: &str) -> Result<(), Error> {
+    diesel::update(
+        license_pools::table
+            .find(pool)
+            .filter(license_pools::assigned.gt(0)),
+    )
+    .set(license_pools::assigned.eq(license_pools::assigned - 1))
+    .execute(conn)?;
+    Ok(())
+}
+
+pub fn active_assignment(conn: &mut DbConn, pool: &str, user: UserId) -> Result<bool, Error> {
+    let count: i64 = license_assignments::table
+        .filter(license_assignments::pool_id.eq(pool))
+        .filter(license_assignments::user_id.eq(user.to_string()))
+        .filter(license_assignments::revoked_at.is_null())
+        .count()
+        .get_result(conn)?;
+    Ok(count > 0)
+}
+
+/// Inserts an active assignment; the partial unique index refuses a second one.
+pub fn insert_assignment(
+    conn: &mut DbConn,
+    pool: &str,
+    user: UserId,
+    cause: LicenseCause,
+    at: NaiveDateTime,
+) -> Result<(), Error> {
+    diesel::insert_into(license_assignments::table)
+        .values((
+            license_assignments::id.eq(uuid::Uuid::new_v4().to_string()),
+            license_assignments::pool_id.eq(pool),
+            license_assignments::user_id.eq(user.to_string()),
+            license_assignments::cause.eq(cause.as_str()),
+            license_assignments::assigned_at.eq(at),
+        ))
+        .execute(conn)
+        .map_err(unique)?;
+    Ok(())
+}
+
+/// Ends the active assignment; false when there was none.
+pub fn revoke_assignment(
+    conn: &mut DbConn,
+    pool: &str,
+    user: UserId,
+    cause: LicenseCause,
+    at: NaiveDateTime,
+) -> Result<bool, Error> {
+    let changed = diesel::update(
+        license_assignments::table
+            .filter(license_assignments::pool_id.eq(pool))
+            .filter(license_assignments::user_id.eq(user.to_string()))
+            .filter(license_assignments::revoked_at.is_null()),
+    )
+    .set((
+        license_assignments::revoked_at.eq(at),
+        license_assignments::revoke_cause.eq(cause.as_str()),
+    ))
+    .execute(conn)?;
+    Ok(changed == 1)
+}
+
+/// Why the learner's latest seat of this pool was revoked, if it was.
+pub fn last_revoke_cause(
+    conn: &mut DbConn,
+    pool: &str,
+    user: UserId,
+) -> Result<Option<LicenseCause>, Error> {
+    let latest: Option<Option<String>> = license_assignments::table
+        .filter(license_assignments::pool_id.eq(pool))
+        .filter(license_assignments::user_id.eq(user.to_string()))
+        .order(license_assignments::assigned_at.desc())
+        .select(license_assignments::revoke_cause)
+        .first(conn)
+        .optional()?;
+    latest
+        .flatten()
+        .map(|cause| decode("license cause", cause))
+        .transpose()
+}
+
+pub fn active_license(conn: &mut DbConn, user: UserId) -> Result<Option<License>, Error> {
+    let row: Option<(String, NaiveDateTime, String)> = license_assignments::table
+        .inner_join(license_pools::table)
+        .filter(license_assignments::user_id.eq(user.to_string()))
+        .filter(license_assignments::revoked_at.is_null())
+        .order(license_assignments::assigned_at)
+        .select((
+            license_pools::license_type,
+            license_assignments::assigned_at,
+            license_assignments::cause,
+        ))
+        .first(conn)
+        .optional()?;
+    row.map(|(license_type, since, cause)| {
+        Ok(License {
+            license_type: decode("license type", license_type)?,
+            since,
+            cause: decode("license cause", cause)?,
+        })
+    })
+    .transpose()
+}

@@ -1,0 +1,278 @@
+//! License pools, manual and automatic assignment, and the seat invariant under concurrency.
+
+use seatgate::licensing;
+use seatgate::saml::attributes::Preset;
+
+use crate::cli::{stderr, stdout, with_db};
+use crate::common::idp::TestIdp;
+use crate::common::{Backend, TestApp};
+use crate::on_both_databases;
+
+const IDP: &str = "https://idp.acme.example/saml";
+
+async fn sign_in(app: &TestApp, idp: &TestIdp, email: &str) -> String {
+    let (page, mut visitor) = app
+        .post_response("acme", &idp.mint(&idp.spec(app, "acme", email)), None)
+        .await;
+    assert_eq!(page.status.as_u16(), 303, "{:?}", app.sso_errors("acme"));
+    visitor.get("/").await.body
+}
+
+fn pool_line(app: &TestApp) -> String {
+    stdout(&with_db(&app.db, &["license", "show", "acme"]))
+}
+
+async fn license_commands_set_show_assign_and_revoke(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let idp = TestIdp::new(IDP);
+    app.connect("acme", &idp, Preset::Generic);
+    assert_eq!(
+        stdout(&with_db(
+            &app.db,
+            &[
+                "license", "set", "acme", "--type", "Learning", "--seats", "2"
+            ]
+        )),
+        "Learning 0/2\n"
+    );
+    let home = sign_in(&app, &idp, "ann@acme.example").await;
+    assert!(
+        home.contains("Your account is ready; an administrator will assign your license."),
+        "{home}"
+    );
+
+    let assigned = with_db(&app.db, &["license", "assign", "acme", "ann@acme.example"]);
+    assert_eq!(
+        stdout(&assigned),
+        "assigned a Learning seat to ann@acme.example\n",
+        "{}",
+        stderr(&assigned)
+    );
+    assert_eq!(pool_line(&app), "Learning 1/2\n");
+    let shown = stdout(&with_db(
+        &app.db,
+        &["user", "show", "acme", "ann@acme.example"],
+    ));
+    assert!(
+        shown.contains("license: Learning since 20") && shown.contains("(cli)"),
+        "{shown}"
+    );
+    let twice = with_db(&app.db, &["license", "assign", "acme", "ann@acme.example"]);
+    assert_eq!(
+        stderr(&twice),
+        "error: ann@acme.example already holds a \"Learning\" license\n"
+    );
+    assert!(
+        sign_in(&app, &idp, "ann@acme.example")
+            .await
+            .contains("License: Learning")
+    );
+
+    let revoked = with_db(&app.db, &["license", "revoke", "acme", "ann@acme.example"]);
+    assert_eq!(
+        stdout(&revoked),
+        "revoked the Learning seat of ann@acme.example\n"
+    );
+    assert_eq!(pool_line(&app), "Learning 0/2\n");
+    let again = with_db(&app.db, &["license", "revoke", "acme", "ann@acme.example"]);
+    assert_eq!(
+        stderr(&again),
+        "error: ann@acme.example holds no \"Learning\" license\n"
+    );
+    let nobody = with_db(
+        &app.db,
+        &["license", "assign", "acme", "nobody@acme.example"],
+    );
+    assert_eq!(
+        stderr(&nobody),
+        "error: organization \"acme\" has no learner \"nobody@acme.example\"\n"
+    );
+}
+
+async fn auto_assign_is_first_come_first_served_and_respects_revocations(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let idp = TestIdp::new(IDP);
+    app.connect("acme", &idp, Preset::Generic);
+    let no_pool = with_db(
+        &app.db,
+        &[
+            "org",
+            "set",
+            "acme",
+            "--auto-assign",
+            "on",
+            "--license-type",
+            "Learning",
+        ],
+    );
+    assert_eq!(
+        stderr(&no_pool),
+        "error: organization \"acme\" has no \"Learning\" license pool\n"
+    );
+    with_db(
+        &app.db,
+        &[
+            "license", "set", "acme", "--type", "Learning", "--seats", "1",
+        ],
+    );
+    let on = with_db(
+        &app.db,
+        &[
+            "org",
+            "set",
+            "acme",
+            "--auto-assign",
+            "on",
+            "--license-type",
+            "Learning",
+        ],
+    );
+    assert!(
+        stdout(&on).contains("auto_assign_licenses: on\nauto_assign_license_type: Learning\n"),
+        "{}",
+        stderr(&on)
+    );
+
+    assert!(
+        sign_in(&app, &idp, "first@acme.example")
+            .await
+            .contains("License: Learning")
+    );
+    let second = sign_in(&app, &idp, "second@acme.example").await;
+    assert!(
+        second.contains("No license is available yet; your administrator has been notified."),
+        "{second}"
+    );
+    assert_eq!(pool_line(&app), "Learning 1/1\n");
+
+    // An admin takes the first seat back: the next sign-in of the second learner gets it,
+    // and the revoked learner is not handed one again automatically.
+    with_db(
+        &app.db,
+        &["license", "revoke", "acme", "first@acme.example"],
+    );
+    with_db(
+        &app.db,
+        &[
+            "license", "set", "acme", "--type", "Learning", "--seats", "3",
+        ],
+    );
+    assert!(
+        sign_in(&app, &idp, "second@acme.example")
+            .await
+            .contains("License: Learning")
+    );
+    assert!(
+        !sign_in(&app, &idp, "first@acme.example")
+            .await
+            .contains("License: Learning"),
+        "revocation is sticky"
+    );
+    assert_eq!(pool_line(&app), "Learning 1/3\n");
+
+    // Shrinking below use revokes nothing and stops new assignments.
+    assert!(
+        sign_in(&app, &idp, "third@acme.example")
+            .await
+            .contains("License: Learning")
+    );
+    let shrunk = with_db(
+        &app.db,
+        &[
+            "license", "set", "acme", "--type", "Learning", "--seats", "1",
+        ],
+    );
+    assert_eq!(stdout(&shrunk), "Learning 2/1\n");
+    assert!(stderr(&shrunk).contains("over-allocated"));
+    assert!(
+        !sign_in(&app, &idp, "fourth@acme.example")
+            .await
+            .contains("License: Learning")
+    );
+    assert!(
+        sign_in(&app, &idp, "third@acme.example")
+            .await
+            .contains("License: Learning"),
+        "nobody loses a seat"
+    );
+}
+
+async fn concurrent_first_sign_ins_never_take_more_seats_than_the_pool_holds(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let idp = TestIdp::new(IDP);
+    app.connect("acme", &idp, Preset::Generic);
+    with_db(
+        &app.db,
+        &[
+            "license", "set", "acme", "--type", "Learning", "--seats", "50",
+        ],
+    );
+    with_db(
+        &app.db,
+        &[
+            "org",
+            "set",
+            "acme",
+            "--auto-assign",
+            "on",
+            "--license-type",
+            "Learning",
+        ],
+    );
+
+    let responses: Vec<String> = (0..200)
+        .map(|i| {
+            seatgate::saml::mint::encode(&idp.mint(&idp.spec(
+                &app,
+                "acme",
+                &format!("learner{i}@acme.example"),
+            )))
+        })
+        .collect();
+    let address = app.address.clone();
+    let tasks: Vec<_> = responses
+        .into_iter()
+        .map(|encoded| {
+            let address = address.clone();
+            actix_rt::spawn(async move {
+                let mut visitor = crate::common::Visitor::new(&address);
+                let page = visitor
+                    .post("/sso/acme/acs", &[("SAMLResponse", encoded.as_str())])
+                    .await;
+                assert_eq!(page.status.as_u16(), 303, "{}", page.body);
+                visitor.get("/").await.body
+            })
+        })
+        .collect();
+    let mut licensed = 0;
+    let mut waiting = 0;
+    for task in tasks {
+        let home = task.await.expect("sign-in task");
+        if home.contains("License: Learning") {
+            licensed += 1;
+        } else if home.contains("No license is available yet") {
+            waiting += 1;
+        }
+    }
+    assert_eq!((licensed, waiting), (50, 150));
+    assert_eq!(pool_line(&app), "Learning 50/50\n");
+    let org = app.org("acme");
+    let mut conn = app.store.connection().unwrap();
+    let holders = app
+        .learners("acme")
+        .iter()
+        .filter(|l| licensing::license_of(&mut conn, l).unwrap().is_some())
+        .count();
+    assert_eq!(holders, 50, "exactly as many active assignments as seats");
+    assert_eq!(licensing::pools(&mut conn, org.id).unwrap()[0].assigned, 50);
+    assert!(
+        app.sso_errors("acme").is_empty(),
+        "no errors under concurrency"
+    );
+}
+
+on_both_databases!(
+    license_commands_set_show_assign_and_revoke,
+    auto_assign_is_first_come_first_served_and_respects_revocations,
+    concurrent_first_sign_ins_never_take_more_seats_than_the_pool_holds,
+);
