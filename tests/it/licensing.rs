@@ -276,3 +276,132 @@ on_both_databases!(
     auto_assign_is_first_come_first_served_and_respects_revocations,
     concurrent_first_sign_ins_never_take_more_seats_than_the_pool_holds,
 );
+
+/// A `seatgate serve` process on its own port, killed when dropped.
+struct Server {
+    child: std::process::Child,
+    address: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn start_server(db: &crate::common::TestDb, base_url: &str) -> Server {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_seatgate"))
+        .env("SEATGATE_LOG", "warn")
+        .args([
+            "--database-url",
+            &db.url_text(),
+            "--base-url",
+            base_url,
+            "--bind",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .args([
+            "--certs-dir",
+            db.dir().join("certs").to_str().unwrap(),
+            "serve",
+        ])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start seatgate serve");
+    let address = format!("http://127.0.0.1:{port}");
+    for _ in 0..100 {
+        if awc::Client::new()
+            .get(format!("{address}/healthz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            return Server { child, address };
+        }
+        actix_rt::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("seatgate serve did not answer on {address}");
+}
+
+#[actix_rt::test]
+async fn two_processes_on_one_postgres_never_take_more_seats_than_the_pool_holds() {
+    let db = crate::common::TestDb::fresh(Backend::Postgres);
+    let idp = TestIdp::new(IDP);
+    let metadata = db.dir().join("idp.xml");
+    std::fs::write(&metadata, idp.metadata()).unwrap();
+    for args in [
+        &["org", "create", "acme", "--name", "Acme"][..],
+        &[
+            "idp",
+            "add",
+            "acme",
+            "--metadata",
+            metadata.to_str().unwrap(),
+        ],
+        &[
+            "license", "set", "acme", "--type", "Learning", "--seats", "50",
+        ],
+        &[
+            "org",
+            "set",
+            "acme",
+            "--auto-assign",
+            "on",
+            "--license-type",
+            "Learning",
+        ],
+    ] {
+        let output = with_db(&db, args);
+        assert!(output.status.success(), "{args:?}: {}", stderr(&output));
+    }
+    // Two processes behind one public URL, as behind a load balancer.
+    let public = "http://seatgate.test";
+    let servers = [
+        start_server(&db, public).await,
+        start_server(&db, public).await,
+    ];
+    let sp = seatgate::saml::SpEndpoints::for_org(
+        &seatgate::config::BaseUrl::parse(public).unwrap(),
+        &"acme".parse().unwrap(),
+    );
+    let now = seatgate::clock::Clock::system().now();
+    let tasks: Vec<_> = (0..200)
+        .map(|i| {
+            let email = format!("learner{i}@acme.example");
+            let mut spec = seatgate::saml::mint::ResponseSpec::new(IDP, &sp, &email, now);
+            spec.attributes = vec![("email".into(), email)];
+            let encoded = seatgate::saml::mint::encode(&idp.mint(&spec));
+            let address = servers[i % 2].address.clone();
+            actix_rt::spawn(async move {
+                let mut visitor = crate::common::Visitor::new(&address);
+                let page = visitor
+                    .post("/sso/acme/acs", &[("SAMLResponse", encoded.as_str())])
+                    .await;
+                assert_eq!(page.status.as_u16(), 303, "{}", page.body);
+                visitor.get("/").await.body
+            })
+        })
+        .collect();
+    let mut licensed = 0;
+    let mut waiting = 0;
+    for task in tasks {
+        let home = task.await.expect("sign-in task");
+        if home.contains("License: Learning") {
+            licensed += 1;
+        } else if home.contains("No license is available yet") {
+            waiting += 1;
+        }
+    }
+    assert_eq!((licensed, waiting), (50, 150));
+    assert_eq!(
+        stdout(&with_db(&db, &["license", "show", "acme"])),
+        "Learning 50/50\n"
+    );
+    drop(servers);
+}

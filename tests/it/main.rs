@@ -9,6 +9,7 @@ mod cli;
 mod health;
 mod idp_cli;
 mod licensing;
+mod licensing_props;
 mod metadata_url;
 mod sso;
 mod sso_attacks;
