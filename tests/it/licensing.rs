@@ -314,19 +314,23 @@ async fn start_server(db: &crate::common::TestDb, base_url: &str) -> Server {
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("start seatgate serve");
-    let address = format!("http://127.0.0.1:{port}");
+    // Owned by `Server` at once, so every path below kills and reaps it.
+    let server = Server {
+        child,
+        address: format!("http://127.0.0.1:{port}"),
+    };
     for _ in 0..100 {
         if awc::Client::new()
-            .get(format!("{address}/healthz"))
+            .get(format!("{}/healthz", server.address))
             .send()
             .await
             .is_ok_and(|r| r.status().is_success())
         {
-            return Server { child, address };
+            return server;
         }
         actix_rt::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    panic!("seatgate serve did not answer on {address}");
+    panic!("seatgate serve did not answer on {}", server.address);
 }
 
 #[actix_rt::test]
