@@ -63,12 +63,13 @@ pub enum Action {
     LicenseAssigned,
     LicenseRevoked,
     AutoAssignChanged,
+    LicensePoolExhausted,
     UserCreated,
     IdentityLinked,
     UserSignedIn,
 }
 
-const ACTIONS: [Action; 17] = [
+const ACTIONS: [Action; 18] = [
     Action::OrgCreated,
     Action::AdminCreated,
     Action::AdminSignInLinkIssued,
@@ -83,6 +84,7 @@ const ACTIONS: [Action; 17] = [
     Action::LicenseAssigned,
     Action::LicenseRevoked,
     Action::AutoAssignChanged,
+    Action::LicensePoolExhausted,
     Action::UserCreated,
     Action::IdentityLinked,
     Action::UserSignedIn,
@@ -105,6 +107,7 @@ impl Action {
             Action::LicenseAssigned => "license_assigned",
             Action::LicenseRevoked => "license_revoked",
             Action::AutoAssignChanged => "auto_assign_changed",
+            Action::LicensePoolExhausted => "license_pool_exhausted",
             Action::UserCreated => "user_created",
             Action::IdentityLinked => "identity_linked",
             Action::UserSignedIn => "user_signed_in",

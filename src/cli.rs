@@ -121,6 +121,15 @@ enum LicenseCommand {
         #[arg(long = "type", value_name = "TYPE")]
         license_type: Option<String>,
     },
+    /// Revoke the seats of learners who have not signed in for N days, listing them first
+    Reclaim {
+        org: String,
+        #[arg(long)]
+        inactive_days: u32,
+        /// List only; change nothing
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Take a learner's seat back (auto-assign will not hand it back)
     Revoke {
         org: String,
@@ -688,6 +697,24 @@ fn license_command(command: LicenseCommand, store: &Store, clock: &Clock) -> any
                     pool.license_type, pool.assigned, pool.seats
                 )?;
             }
+        }
+        LicenseCommand::Reclaim {
+            org,
+            inactive_days,
+            dry_run,
+        } => {
+            let org = orgs::find(&mut conn, &org)?;
+            let reclaimed =
+                licensing::reclaim(&mut conn, clock, &Actor::Cli, &org, inactive_days, dry_run)?;
+            for (email, license_type) in &reclaimed {
+                writeln!(out, "{email}\t{license_type}")?;
+            }
+            let verb = if dry_run {
+                "would reclaim"
+            } else {
+                "reclaimed"
+            };
+            writeln!(out, "{verb} {} seats", reclaimed.len())?;
         }
         LicenseCommand::Assign {
             org,

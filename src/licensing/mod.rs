@@ -91,6 +91,8 @@ pub struct Pool {
     pub license_type: LicenseType,
     pub seats: u32,
     pub assigned: u32,
+    /// When automatic assignment first found the pool full (cleared once a seat is free).
+    pub exhausted_since: Option<NaiveDateTime>,
 }
 
 impl Pool {
@@ -143,6 +145,7 @@ pub fn set_pool(
         let pool = match store::licensing::pool_by_type(conn, org.id, license_type)? {
             Some(pool) => {
                 store::licensing::resize(conn, &pool.id, seats)?;
+                store::licensing::clear_exhausted_if_free(conn, &pool.id)?;
                 Pool { seats, ..pool }
             }
             None => {
@@ -152,6 +155,7 @@ pub fn set_pool(
                     license_type: license_type.clone(),
                     seats,
                     assigned: 0,
+                    exhausted_since: None,
                 };
                 store::licensing::insert_pool(conn, &pool, clock.now_naive())?;
                 pool
@@ -263,6 +267,7 @@ pub fn revoke(
             });
         }
         store::licensing::release_seat(conn, &pool.id)?;
+        store::licensing::clear_exhausted_if_free(conn, &pool.id)?;
         audit::record(
             conn,
             clock,
@@ -322,7 +327,28 @@ pub fn auto_assign(
         &pool,
     ) {
         Ok(()) => Ok(AutoAssign::Licensed(license_type.clone())),
-        Err(Error::NoSeatFree { .. }) => Ok(AutoAssign::NoSeat),
+        Err(Error::NoSeatFree { .. }) => {
+            // One alert per exhaustion episode, not one per learner turned away.
+            if store::licensing::mark_exhausted(conn, &pool.id, clock.now_naive())? {
+                audit::record(
+                    conn,
+                    clock,
+                    audit::NewEvent::new(
+                        Some(org.id),
+                        &Actor::System,
+                        Action::LicensePoolExhausted,
+                    )
+                    .target(pool.license_type.as_str())
+                    .details(json!({ "seats": pool.seats, "learner": learner.email.as_str() })),
+                )?;
+                tracing::warn!(
+                    org = org.slug.as_str(),
+                    license_type = pool.license_type.as_str(),
+                    "license pool out of seats"
+                );
+            }
+            Ok(AutoAssign::NoSeat)
+        }
         Err(other) => Err(other),
     }
 }
@@ -357,4 +383,43 @@ pub fn set_auto_assign(
         )?;
         Ok(())
     })
+}
+
+/// Revokes the seats of learners who have not signed in for `inactive_days`
+/// (cause `reclaim`, not sticky: they get a seat again at a later sign-in if
+/// one is free). With `dry_run` nothing changes. Returns `(email, license type)`.
+pub fn reclaim(
+    conn: &mut DbConn,
+    clock: &Clock,
+    actor: &Actor,
+    org: &Organization,
+    inactive_days: u32,
+    dry_run: bool,
+) -> Result<Vec<(String, LicenseType)>, Error> {
+    let before = clock.now_naive() - chrono::TimeDelta::days(i64::from(inactive_days));
+    let holders: Vec<(String, LicenseType)> =
+        store::licensing::inactive_holders(conn, org.id, before)?
+            .into_iter()
+            .map(|(email, license_type)| Ok((email, store::decode("license type", license_type)?)))
+            .collect::<Result<_, store::Error>>()?;
+    if !dry_run {
+        for (email, license_type) in &holders {
+            let learner =
+                store::learners::by_email(conn, org.id, &store::decode("email", email.clone())?)?
+                    .ok_or_else(|| Error::NotHeld {
+                    email: email.clone(),
+                    license_type: license_type.to_string(),
+                })?;
+            revoke(
+                conn,
+                clock,
+                actor,
+                LicenseCause::Reclaim,
+                org,
+                &learner,
+                license_type,
+            )?;
+        }
+    }
+    Ok(holders)
 }

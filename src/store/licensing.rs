@@ -16,6 +16,7 @@ struct PoolRow {
     license_type: String,
     seats: i32,
     assigned: i32,
+    exhausted_since: Option<NaiveDateTime>,
 }
 
 impl TryFrom<PoolRow> for Pool {
@@ -33,6 +34,7 @@ impl TryFrom<PoolRow> for Pool {
             license_type: decode("license type", row.license_type)?,
             seats: count("seat count", row.seats)?,
             assigned: count("assigned count", row.assigned)?,
+            exhausted_since: row.exhausted_since,
             id: row.id,
         })
     }
@@ -208,4 +210,51 @@ pub fn active_license(conn: &mut DbConn, user: UserId) -> Result<Option<License>
         })
     })
     .transpose()
+}
+
+/// Marks the pool exhausted; true only for the call that starts the episode.
+pub fn mark_exhausted(conn: &mut DbConn, pool: &str, at: NaiveDateTime) -> Result<bool, Error> {
+    let changed = diesel::update(
+        license_pools::table
+            .find(pool)
+            .filter(license_pools::exhausted_since.is_null()),
+    )
+    .set(license_pools::exhausted_since.eq(at))
+    .execute(conn)?;
+    Ok(changed == 1)
+}
+
+/// Ends an exhaustion episode once a seat is free again.
+pub fn clear_exhausted_if_free(conn: &mut DbConn, pool: &str) -> Result<(), Error> {
+    diesel::update(
+        license_pools::table
+            .find(pool)
+            .filter(license_pools::assigned.lt(license_pools::seats)),
+    )
+    .set(license_pools::exhausted_since.eq(None::<NaiveDateTime>))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Active assignments of the organization's pools whose learner has not signed
+/// in since `before` (or never, and was created before it): `(email, license type)`.
+pub fn inactive_holders(
+    conn: &mut DbConn,
+    org: OrgId,
+    before: NaiveDateTime,
+) -> Result<Vec<(String, String)>, Error> {
+    use super::schema::users;
+    Ok(license_assignments::table
+        .inner_join(license_pools::table)
+        .inner_join(users::table.on(users::id.eq(license_assignments::user_id)))
+        .filter(license_pools::org_id.eq(org.to_string()))
+        .filter(license_assignments::revoked_at.is_null())
+        .filter(
+            users::last_sign_in_at.lt(before).or(users::last_sign_in_at
+                .is_null()
+                .and(users::created_at.lt(before))),
+        )
+        .order((license_pools::license_type, users::email))
+        .select((users::email, license_pools::license_type))
+        .load(conn)?)
 }

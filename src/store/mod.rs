@@ -236,7 +236,8 @@ static SQLITE_WRITER: Mutex<()> = Mutex::new(());
 /// Runs `work` in a database transaction meant to write; every domain
 /// transaction goes through here. `work`'s error rolls the transaction back
 /// and comes out unchanged; a failure of the transaction itself comes out as
-/// [`Error::Query`].
+/// [`Error::Query`]. Not reentrant: domain functions that run inside another
+/// one's transaction take the connection and open none of their own.
 pub fn write_transaction<T, E>(
     conn: &mut DbConn,
     work: impl FnOnce(&mut DbConn) -> Result<T, E>,

@@ -156,6 +156,7 @@ diesel::table! {
         seats -> Integer,
         assigned -> Integer,
         created_at -> Timestamp,
+        exhausted_since -> Nullable<Timestamp>,
     }
 }
 

@@ -271,7 +271,125 @@ async fn concurrent_first_sign_ins_never_take_more_seats_than_the_pool_holds(bac
     );
 }
 
+fn exhaustion_alerts(app: &TestApp) -> usize {
+    let org = app.org("acme");
+    let mut conn = app.store.connection().unwrap();
+    seatgate::audit::recent(&mut conn, org.id, 500)
+        .unwrap()
+        .iter()
+        .filter(|e| e.action == seatgate::audit::Action::LicensePoolExhausted)
+        .count()
+}
+
+async fn out_of_seats_is_alerted_once_per_exhaustion_episode(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let idp = TestIdp::new(IDP);
+    app.connect("acme", &idp, Preset::Generic);
+    with_db(
+        &app.db,
+        &[
+            "license", "set", "acme", "--type", "Learning", "--seats", "1",
+        ],
+    );
+    with_db(
+        &app.db,
+        &[
+            "org",
+            "set",
+            "acme",
+            "--auto-assign",
+            "on",
+            "--license-type",
+            "Learning",
+        ],
+    );
+    sign_in(&app, &idp, "a@acme.example").await;
+    sign_in(&app, &idp, "b@acme.example").await;
+    sign_in(&app, &idp, "c@acme.example").await;
+    assert_eq!(
+        exhaustion_alerts(&app),
+        1,
+        "two learners turned away, one alert"
+    );
+    with_db(&app.db, &["license", "revoke", "acme", "a@acme.example"]);
+    assert!(
+        sign_in(&app, &idp, "b@acme.example")
+            .await
+            .contains("License: Learning")
+    );
+    sign_in(&app, &idp, "d@acme.example").await;
+    assert_eq!(exhaustion_alerts(&app), 2, "a new episode, a new alert");
+}
+
+async fn reclaim_revokes_the_seats_of_inactive_learners_after_listing_them(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let idp = TestIdp::new(IDP);
+    app.connect("acme", &idp, Preset::Generic);
+    with_db(
+        &app.db,
+        &[
+            "license", "set", "acme", "--type", "Learning", "--seats", "5",
+        ],
+    );
+    with_db(
+        &app.db,
+        &[
+            "org",
+            "set",
+            "acme",
+            "--auto-assign",
+            "on",
+            "--license-type",
+            "Learning",
+        ],
+    );
+    app.clock.advance(chrono::TimeDelta::days(-40));
+    sign_in(&app, &idp, "idle@acme.example").await;
+    app.clock.advance(chrono::TimeDelta::days(40));
+    sign_in(&app, &idp, "busy@acme.example").await;
+    assert_eq!(pool_line(&app), "Learning 2/5\n");
+
+    let dry = stdout(&with_db(
+        &app.db,
+        &[
+            "license",
+            "reclaim",
+            "acme",
+            "--inactive-days",
+            "30",
+            "--dry-run",
+        ],
+    ));
+    assert_eq!(dry, "idle@acme.example\tLearning\nwould reclaim 1 seats\n");
+    assert_eq!(
+        pool_line(&app),
+        "Learning 2/5\n",
+        "a dry run changes nothing"
+    );
+    let done = stdout(&with_db(
+        &app.db,
+        &["license", "reclaim", "acme", "--inactive-days", "30"],
+    ));
+    assert_eq!(done, "idle@acme.example\tLearning\nreclaimed 1 seats\n");
+    assert_eq!(pool_line(&app), "Learning 1/5\n");
+    assert!(
+        stdout(&with_db(
+            &app.db,
+            &["user", "show", "acme", "idle@acme.example"]
+        ))
+        .contains("license: none")
+    );
+    assert!(
+        sign_in(&app, &idp, "idle@acme.example")
+            .await
+            .contains("License: Learning"),
+        "reclaim is not sticky"
+    );
+}
+
 on_both_databases!(
+    out_of_seats_is_alerted_once_per_exhaustion_episode,
+    reclaim_revokes_the_seats_of_inactive_learners_after_listing_them,
     license_commands_set_show_assign_and_revoke,
     auto_assign_is_first_come_first_served_and_respects_revocations,
     concurrent_first_sign_ins_never_take_more_seats_than_the_pool_holds,

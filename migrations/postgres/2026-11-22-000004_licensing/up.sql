@@ -9,6 +9,9 @@ CREATE TABLE license_pools (
     seats INTEGER NOT NULL CHECK (seats >= 0),
     assigned INTEGER NOT NULL CHECK (assigned >= 0),
     created_at TIMESTAMP NOT NULL,
+    -- Set when auto-assign first finds the pool full, cleared when a seat is
+    -- free again: one "out of seats" alert per exhaustion episode.
+    exhausted_since TIMESTAMP,
     UNIQUE (org_id, license_type)
 );
 
