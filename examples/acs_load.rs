@@ -1,10 +1,14 @@
-//! Load generator for `POST /sso/{org}/acs`, driven by `scripts/load-acs`.
+//! Load generator for `POST /sso/{org}/acs`, driven by `scripts/load-acs` and `scripts/load-storm`.
 //!
 //! `acs_load prepare DIR` writes an IdP key pair and its metadata (DIR/idp-metadata.xml).
-//! `acs_load run DIR BASE_URL ORG COUNT CONCURRENCY` pre-mints COUNT distinct signed
-//! responses (one new learner each), posts them with CONCURRENCY requests in
-//! flight, and prints throughput, latency percentiles and status counts.
+//! `acs_load run DIR BASE_URL ORG COUNT CONCURRENCY [SERVER...]` pre-mints COUNT
+//! distinct signed responses for BASE_URL (one new learner each), posts them with
+//! CONCURRENCY requests in flight, round-robin over the SERVERs (default:
+//! BASE_URL itself), and prints throughput, latency percentiles and status counts.
+//! `acs_load storm ...` (same arguments) also opens each learner's home page after
+//! the sign-in and counts the "License:" and "No license" pages.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::rc::Rc;
@@ -18,6 +22,16 @@ use seatgate::saml::mint::{self, ResponseSpec};
 
 const IDP: &str = "https://load-idp.example/";
 
+struct Load {
+    dir: PathBuf,
+    base: String,
+    org: String,
+    count: usize,
+    concurrency: usize,
+    servers: Vec<String>,
+    storm: bool,
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args
@@ -27,16 +41,30 @@ fn main() {
         .as_slice()
     {
         ["prepare", dir] => prepare(PathBuf::from(dir)),
-        ["run", dir, base, org, count, concurrency] => run(
-            PathBuf::from(dir),
+        [
+            mode @ ("run" | "storm"),
+            dir,
             base,
             org,
-            count.parse().expect("COUNT is a number"),
-            concurrency.parse().expect("CONCURRENCY is a number"),
-        ),
+            count,
+            concurrency,
+            servers @ ..,
+        ] => run(Load {
+            dir: PathBuf::from(dir),
+            base: base.to_string(),
+            org: org.to_string(),
+            count: count.parse().expect("COUNT is a number"),
+            concurrency: concurrency.parse().expect("CONCURRENCY is a number"),
+            servers: if servers.is_empty() {
+                vec![base.to_string()]
+            } else {
+                servers.iter().map(|s| s.to_string()).collect()
+            },
+            storm: *mode == "storm",
+        }),
         _ => {
             eprintln!(
-                "usage: acs_load prepare DIR | acs_load run DIR BASE_URL ORG COUNT CONCURRENCY"
+                "usage: acs_load prepare DIR | acs_load run|storm DIR BASE_URL ORG COUNT CONCURRENCY [SERVER...]"
             );
             std::process::exit(2);
         }
@@ -52,17 +80,32 @@ fn prepare(dir: PathBuf) {
     .expect("write metadata");
 }
 
-fn run(dir: PathBuf, base: &str, org: &str, count: usize, concurrency: usize) {
-    let key = KeyPair::load(&dir, "load-idp")
+/// Which page a learner saw after signing in.
+fn classify(body: &[u8]) -> &'static str {
+    let has = |needle: &[u8]| body.windows(needle.len()).any(|w| w == needle);
+    if has(b"License:") {
+        "licensed"
+    } else if has(b"No license is available yet") {
+        "no license"
+    } else {
+        "other"
+    }
+}
+
+fn run(load: Load) {
+    let key = KeyPair::load(&load.dir, "load-idp")
         .expect("IdP key")
         .expect("run prepare first");
-    let sp = SpEndpoints::for_org(
-        &BaseUrl::parse(base).expect("base URL"),
-        &org.parse().expect("slug"),
-    );
+    let base = BaseUrl::parse(&load.base).expect("base URL");
+    let sp = SpEndpoints::for_org(&base, &load.org.parse().expect("slug"));
+    let acs_path = sp
+        .acs_url
+        .strip_prefix(base.as_str())
+        .expect("ACS under BASE_URL")
+        .to_owned();
     let now = Clock::system().now();
     let minting = Instant::now();
-    let bodies: Vec<String> = (0..count)
+    let bodies: Vec<String> = (0..load.count)
         .map(|i| {
             let email = format!("learner{i}-{}@load.example", now.timestamp());
             let mut spec = ResponseSpec::new(IDP, &sp, &email, now);
@@ -77,11 +120,12 @@ fn run(dir: PathBuf, base: &str, org: &str, count: usize, concurrency: usize) {
         })
         .collect();
     eprintln!(
-        "minted {count} responses in {:.1} s",
+        "minted {} responses in {:.1} s",
+        load.count,
         minting.elapsed().as_secs_f64()
     );
 
-    let acs = sp.acs_url.clone();
+    let (concurrency, storm) = (load.concurrency, load.storm);
     actix_rt::System::new().block_on(async move {
         let client = Rc::new(
             awc::Client::builder()
@@ -90,27 +134,54 @@ fn run(dir: PathBuf, base: &str, org: &str, count: usize, concurrency: usize) {
                 .connector(awc::Connector::new().limit(concurrency * 2))
                 .finish(),
         );
-        let queue = Rc::new(std::cell::RefCell::new(bodies.into_iter()));
-        let results = Rc::new(std::cell::RefCell::new(Vec::with_capacity(count)));
+        let queue = Rc::new(RefCell::new(bodies.into_iter().enumerate()));
+        let servers = Rc::new(load.servers);
+        let results = Rc::new(RefCell::new(Vec::with_capacity(load.count)));
+        let pages = Rc::new(RefCell::new(BTreeMap::<&'static str, usize>::new()));
         let started = Instant::now();
         let workers: Vec<_> = (0..concurrency)
             .map(|_| {
-                let (client, queue, results, acs) =
-                    (client.clone(), queue.clone(), results.clone(), acs.clone());
+                let (client, queue, servers) = (client.clone(), queue.clone(), servers.clone());
+                let (results, pages, acs_path) = (results.clone(), pages.clone(), acs_path.clone());
                 actix_rt::spawn(async move {
                     loop {
-                        let Some(body) = queue.borrow_mut().next() else {
+                        let Some((i, body)) = queue.borrow_mut().next() else {
                             break;
                         };
+                        let server = &servers[i % servers.len()];
                         let sent = Instant::now();
-                        let status = client
-                            .post(&acs)
+                        let response = client
+                            .post(format!("{server}{acs_path}"))
                             .insert_header(("Content-Type", "application/x-www-form-urlencoded"))
                             .send_body(body)
+                            .await;
+                        let elapsed = sent.elapsed();
+                        let status = response.as_ref().map(|r| r.status().as_u16()).unwrap_or(0);
+                        results.borrow_mut().push((status, elapsed));
+                        if !(storm && status == 303) {
+                            continue;
+                        }
+                        let cookie = response
+                            .ok()
+                            .and_then(|r| {
+                                r.headers()
+                                    .get("set-cookie")?
+                                    .to_str()
+                                    .ok()
+                                    .map(str::to_owned)
+                            })
+                            .and_then(|c| c.split(';').next().map(str::to_owned))
+                            .unwrap_or_default();
+                        let page = match client
+                            .get(format!("{server}/"))
+                            .insert_header(("Cookie", cookie))
+                            .send()
                             .await
-                            .map(|r| r.status().as_u16())
-                            .unwrap_or(0);
-                        results.borrow_mut().push((status, sent.elapsed()));
+                        {
+                            Ok(mut home) => home.body().await.map_or("other", |b| classify(&b)),
+                            Err(_) => "other",
+                        };
+                        *pages.borrow_mut().entry(page).or_insert(0) += 1;
                     }
                 })
             })
@@ -140,13 +211,20 @@ fn run(dir: PathBuf, base: &str, org: &str, count: usize, concurrency: usize) {
             ok as f64 / elapsed.as_secs_f64()
         );
         println!(
-            "latency p50 {:.1} ms  p90 {:.1} ms  p99 {:.1} ms  max {:.1} ms",
+            "sign-in latency p50 {:.1} ms  p90 {:.1} ms  p99 {:.1} ms  max {:.1} ms",
             pct(0.50).as_secs_f64() * 1e3,
             pct(0.90).as_secs_f64() * 1e3,
             pct(0.99).as_secs_f64() * 1e3,
-            latencies.last().unwrap().as_secs_f64() * 1e3
+            latencies
+                .last()
+                .expect("at least one request")
+                .as_secs_f64()
+                * 1e3
         );
         println!("statuses: {statuses:?}");
+        if storm {
+            println!("home pages: {:?}", pages.borrow());
+        }
         if ok != results.len() {
             std::process::exit(1);
         }
