@@ -864,6 +864,10 @@ fn demo(global: &GlobalArgs, clock: Clock) -> anyhow::Result<()> {
     let idp =
         DemoIdp::load_or_generate(&settings.certs_dir, &settings.base_url).context("certs_dir")?;
     crate::demo_idp::connect(&mut conn, &clock, &org, &idp)?;
+    // Five seats, assigned at first sign-in, so the demo shows the product's promise.
+    let learning: LicenseType = "Learning".parse()?;
+    licensing::set_pool(&mut conn, &clock, &Actor::Cli, &org, &learning, 5)?;
+    licensing::set_auto_assign(&mut conn, &clock, &Actor::Cli, &org, true, Some(learning))?;
     let issued = admins::create_with_link(
         &mut conn,
         &clock,
