@@ -18,6 +18,36 @@ async fn sign_in(app: &TestApp, idp: &TestIdp, email: &str) -> String {
     visitor.get("/").await.body
 }
 
+/// Posts each encoded response from a visitor of its own, all at once, round-robin over
+/// `servers`, and counts the home pages: `(licensed, "no license")`.
+async fn sign_in_concurrently(servers: &[String], responses: Vec<String>) -> (usize, usize) {
+    let tasks: Vec<_> = responses
+        .into_iter()
+        .enumerate()
+        .map(|(i, encoded)| {
+            let address = servers[i % servers.len()].clone();
+            actix_rt::spawn(async move {
+                let mut visitor = crate::common::Visitor::new(&address);
+                let page = visitor
+                    .post("/sso/acme/acs", &[("SAMLResponse", encoded.as_str())])
+                    .await;
+                assert_eq!(page.status.as_u16(), 303, "{}", page.body);
+                visitor.get("/").await.body
+            })
+        })
+        .collect();
+    let (mut licensed, mut waiting) = (0, 0);
+    for task in tasks {
+        let home = task.await.expect("sign-in task");
+        if home.contains("License: Learning") {
+            licensed += 1;
+        } else if home.contains("No license is available yet") {
+            waiting += 1;
+        }
+    }
+    (licensed, waiting)
+}
+
 fn pool_line(app: &TestApp) -> String {
     stdout(&with_db(&app.db, &["license", "show", "acme"]))
 }
@@ -229,31 +259,8 @@ async fn concurrent_first_sign_ins_never_take_more_seats_than_the_pool_holds(bac
             )))
         })
         .collect();
-    let address = app.address.clone();
-    let tasks: Vec<_> = responses
-        .into_iter()
-        .map(|encoded| {
-            let address = address.clone();
-            actix_rt::spawn(async move {
-                let mut visitor = crate::common::Visitor::new(&address);
-                let page = visitor
-                    .post("/sso/acme/acs", &[("SAMLResponse", encoded.as_str())])
-                    .await;
-                assert_eq!(page.status.as_u16(), 303, "{}", page.body);
-                visitor.get("/").await.body
-            })
-        })
-        .collect();
-    let mut licensed = 0;
-    let mut waiting = 0;
-    for task in tasks {
-        let home = task.await.expect("sign-in task");
-        if home.contains("License: Learning") {
-            licensed += 1;
-        } else if home.contains("No license is available yet") {
-            waiting += 1;
-        }
-    }
+    let (licensed, waiting) =
+        sign_in_concurrently(std::slice::from_ref(&app.address), responses).await;
     assert_eq!((licensed, waiting), (50, 150));
     assert_eq!(pool_line(&app), "Learning 50/50\n");
     let org = app.org("acme");
@@ -493,33 +500,16 @@ async fn two_processes_on_one_postgres_never_take_more_seats_than_the_pool_holds
         &"acme".parse().unwrap(),
     );
     let now = seatgate::clock::Clock::system().now();
-    let tasks: Vec<_> = (0..200)
+    let responses: Vec<String> = (0..200)
         .map(|i| {
             let email = format!("learner{i}@acme.example");
             let mut spec = seatgate::saml::mint::ResponseSpec::new(IDP, &sp, &email, now);
             spec.attributes = vec![("email".into(), email)];
-            let encoded = seatgate::saml::mint::encode(&idp.mint(&spec));
-            let address = servers[i % 2].address.clone();
-            actix_rt::spawn(async move {
-                let mut visitor = crate::common::Visitor::new(&address);
-                let page = visitor
-                    .post("/sso/acme/acs", &[("SAMLResponse", encoded.as_str())])
-                    .await;
-                assert_eq!(page.status.as_u16(), 303, "{}", page.body);
-                visitor.get("/").await.body
-            })
+            seatgate::saml::mint::encode(&idp.mint(&spec))
         })
         .collect();
-    let mut licensed = 0;
-    let mut waiting = 0;
-    for task in tasks {
-        let home = task.await.expect("sign-in task");
-        if home.contains("License: Learning") {
-            licensed += 1;
-        } else if home.contains("No license is available yet") {
-            waiting += 1;
-        }
-    }
+    let addresses: Vec<String> = servers.iter().map(|s| s.address.clone()).collect();
+    let (licensed, waiting) = sign_in_concurrently(&addresses, responses).await;
     assert_eq!((licensed, waiting), (50, 150));
     assert_eq!(
         stdout(&with_db(&db, &["license", "show", "acme"])),

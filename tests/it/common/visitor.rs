@@ -28,7 +28,11 @@ impl Page {
 impl Visitor {
     pub fn new(base: &str) -> Self {
         Self {
-            client: Client::builder().disable_redirects().finish(),
+            // Generous: concurrency tests queue hundreds of sign-ins on two busy cores.
+            client: Client::builder()
+                .disable_redirects()
+                .timeout(std::time::Duration::from_secs(120))
+                .finish(),
             base: base.to_owned(),
             cookie: None,
         }
