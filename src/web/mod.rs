@@ -36,6 +36,8 @@ pub struct AppState {
     pub demo_idp: Option<Arc<crate::demo_idp::DemoIdp>>,
 }
 
+const BLOCKING_THREADS_PER_WORKER: usize = 4;
+
 /// Largest form body we read; sign-in forms are tiny.
 const FORM_LIMIT: usize = 16 * 1024;
 
@@ -62,6 +64,15 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
             )
             .wrap(telemetry::request_logger())
     })
+    // Database work and signature checks run on each worker's blocking pool.
+    // A few threads per worker keep both cores busy; hundreds (actix's
+    // default) would starve the workers that read requests, and slow clients'
+    // requests would then time out under load.
+    .worker_max_blocking_threads(BLOCKING_THREADS_PER_WORKER)
+    // actix's 5 s to receive a request is short for learners on slow mobile
+    // links and for bursts on a busy machine; 30 s still bounds idle
+    // connections (a reverse proxy in front adds its own limits).
+    .client_request_timeout(std::time::Duration::from_secs(30))
     .listen(listener)?
     .run();
     Ok(server)
