@@ -437,10 +437,34 @@ async fn non_success_status_is_refused(backend: Backend) {
 
 async fn sha1_signature_is_refused_unless_allowed(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let idp = setup(&app);
+    let idp = TestIdp::new(IDP);
+    let connection = app.connect("acme", &idp, Preset::Generic);
     let mut spec = idp.spec(&app, "acme", ATTACKER);
     spec.sha1 = true;
     expect_refused(&app, &idp.mint(&spec), "sha1_signature").await;
+
+    let mut conn = app.store.connection().unwrap();
+    connections::set_policy(
+        &mut conn,
+        &app.clock.clock(),
+        &seatgate::audit::Actor::Cli,
+        &app.org("acme"),
+        connection.id,
+        Policy {
+            allow_sha1: true,
+            ..connection.policy()
+        },
+    )
+    .unwrap();
+    let mut legacy = idp.spec(&app, "acme", "legacy@acme.example");
+    legacy.sha1 = true;
+    let (page, _) = app.post_response("acme", &idp.mint(&legacy), None).await;
+    assert_eq!(
+        page.status.as_u16(),
+        303,
+        "allowed for a legacy IdP: {:?}",
+        app.sso_errors("acme")
+    );
 }
 
 async fn dtd_and_external_entities_are_refused(backend: Backend) {
