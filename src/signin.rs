@@ -20,7 +20,7 @@ use crate::saml::SpEndpoints;
 use crate::saml::attributes::Field;
 use crate::saml::keys::SpKeys;
 use crate::saml::validate::{self, Expected, Rejection, Trust, VerifiedAssertion};
-use crate::sessions::{self, Principal, Started};
+use crate::sessions::{self, Principal, Session, Started};
 use crate::store::{self, DbConn};
 
 /// How long an SP-initiated request waits for its response.
@@ -128,6 +128,15 @@ pub struct Refusal {
     pub reference: String,
 }
 
+/// What the browser posted to the ACS.
+pub struct Posted<'a> {
+    pub saml_response: &'a str,
+    pub relay_state: Option<&'a str>,
+    /// The session the browser already had, if its cookie came along; it is
+    /// replaced, never promoted.
+    pub previous_session: Option<&'a Session>,
+}
+
 /// Completes a sign-in from a posted `SAMLResponse`. On failure the reason is
 /// logged and recorded for the organization's IdP admin, and nothing else is
 /// written.
@@ -135,18 +144,10 @@ pub fn complete(
     conn: &mut DbConn,
     ctx: &SsoContext,
     org: &Organization,
-    saml_response: &str,
-    relay_state: Option<&str>,
+    posted: &Posted,
 ) -> Result<SignedIn, Refusal> {
     let mut connection_id = None;
-    let outcome = attempt(
-        conn,
-        ctx,
-        org,
-        saml_response,
-        relay_state,
-        &mut connection_id,
-    );
+    let outcome = attempt(conn, ctx, org, posted, &mut connection_id);
     outcome.map_err(|failure| {
         let reference = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
         tracing::warn!(
@@ -176,11 +177,10 @@ fn attempt(
     conn: &mut DbConn,
     ctx: &SsoContext,
     org: &Organization,
-    saml_response: &str,
-    relay_state: Option<&str>,
+    posted: &Posted,
     connection_id: &mut Option<ConnectionId>,
 ) -> Result<SignedIn, Failure> {
-    let decoded = validate::decode(saml_response)?;
+    let decoded = validate::decode(posted.saml_response)?;
     let issuer = validate::claimed_issuer(&decoded)?;
     let connection = connections::list(conn, org.id)?
         .into_iter()
@@ -214,7 +214,8 @@ fn attempt(
                 .and_then(|path| path.parse().ok())
                 .ok_or_else(|| Failure::UnknownRequest(request.to_owned()))?,
             // IdP-initiated: RelayState, when the IdP sends one, is honoured only as a local path.
-            None => relay_state
+            None => posted
+                .relay_state
                 .and_then(|r| r.parse().ok())
                 .unwrap_or_else(LocalPath::home),
         };
@@ -241,7 +242,12 @@ fn attempt(
             .target(learner.email.as_str())
             .details(json!({ "connection": connection.id.to_string() })),
         )?;
-        let started = sessions::start(conn, ctx.clock, Principal::Learner(learner.id))?;
+        let started = sessions::rotate(
+            conn,
+            ctx.clock,
+            posted.previous_session,
+            Principal::Learner(learner.id),
+        )?;
         Ok(SignedIn {
             learner,
             started,

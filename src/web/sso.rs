@@ -168,6 +168,7 @@ struct AcsForm {
 async fn acs(
     state: web::Data<AppState>,
     org: web::Path<String>,
+    previous: MaybeSession,
     form: web::Form<AcsForm>,
 ) -> Result<HttpResponse, Error> {
     let form = form.into_inner();
@@ -182,14 +183,12 @@ async fn acs(
                 keys: &app.sp_keys,
                 clock: &app.clock,
             };
-            signin::complete(
-                conn,
-                &ctx,
-                &org,
-                &form.saml_response,
-                form.relay_state.as_deref(),
-            )
-            .map_err(Error::SignInRefused)
+            let posted = signin::Posted {
+                saml_response: &form.saml_response,
+                relay_state: form.relay_state.as_deref(),
+                previous_session: previous.0.as_ref(),
+            };
+            signin::complete(conn, &ctx, &org, &posted).map_err(Error::SignInRefused)
         })
         .await?;
     tracing::info!(created = signed_in.created, license = ?signed_in.license, "learner signed in");

@@ -358,7 +358,30 @@ async fn sp_metadata_describes_our_endpoints_and_certificate(backend: Backend) {
     );
 }
 
+async fn a_session_the_browser_already_had_is_replaced_at_sign_in(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let idp = TestIdp::new(IDP);
+    app.connect("acme", &idp, Preset::Generic);
+    let mut visitor = app.visitor();
+    visitor.get("/admin/login").await;
+    let before = visitor.cookie.clone().expect("an anonymous session");
+    let xml = idp.mint(&idp.spec(&app, "acme", "ann@acme.example"));
+    let page = visitor
+        .post(
+            "/sso/acme/acs",
+            &[("SAMLResponse", seatgate::saml::mint::encode(&xml).as_str())],
+        )
+        .await;
+    assert_eq!(page.status.as_u16(), 303);
+    assert_ne!(visitor.cookie.as_ref(), Some(&before), "a new token");
+    let old = seatgate::secret::SecretToken::from_presented(&before).expect("token");
+    let mut conn = app.store.connection().unwrap();
+    let resumed = seatgate::sessions::resume(&mut conn, &app.clock.clock(), &old).unwrap();
+    assert!(resumed.is_none(), "the earlier session is gone");
+}
+
 on_both_databases!(
+    a_session_the_browser_already_had_is_replaced_at_sign_in,
     signed_response_and_assertion_create_the_learner,
     signed_response_alone_is_accepted,
     signed_assertion_alone_is_accepted,
