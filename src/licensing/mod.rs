@@ -291,6 +291,43 @@ pub enum AutoAssign {
     ByAdministrator,
 }
 
+/// What a learner without a seat can expect, or their license.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Standing {
+    Licensed(License),
+    /// Automatic assignment would give a seat, but the pool is full.
+    WaitingForSeat,
+    /// Only an administrator assigns this learner's license.
+    ByAdministrator,
+}
+
+/// The learner's license standing, by the same rules as [`auto_assign`].
+pub fn standing(
+    conn: &mut DbConn,
+    org: &Organization,
+    learner: &Learner,
+) -> Result<Standing, store::Error> {
+    if let Some(license) = store::licensing::active_license(conn, learner.id)? {
+        return Ok(Standing::Licensed(license));
+    }
+    let Some(license_type) = org
+        .auto_assign_license_type
+        .as_ref()
+        .filter(|_| org.auto_assign_licenses)
+    else {
+        return Ok(Standing::ByAdministrator);
+    };
+    let Some(pool) = store::licensing::pool_by_type(conn, org.id, license_type)? else {
+        return Ok(Standing::ByAdministrator);
+    };
+    if store::licensing::last_revoke_cause(conn, &pool.id, learner.id)?
+        .is_some_and(LicenseCause::is_deliberate)
+    {
+        return Ok(Standing::ByAdministrator);
+    }
+    Ok(Standing::WaitingForSeat)
+}
+
 /// Applies "Automatically assign licenses" for a learner who just signed in;
 /// runs inside the sign-in's transaction.
 pub fn auto_assign(
@@ -299,24 +336,15 @@ pub fn auto_assign(
     org: &Organization,
     learner: &Learner,
 ) -> Result<AutoAssign, Error> {
-    if let Some(license) = store::licensing::active_license(conn, learner.id)? {
-        return Ok(AutoAssign::Licensed(license.license_type));
-    }
-    let Some(license_type) = org
-        .auto_assign_license_type
-        .as_ref()
-        .filter(|_| org.auto_assign_licenses)
-    else {
-        return Ok(AutoAssign::ByAdministrator);
+    let license_type = match standing(conn, org, learner)? {
+        Standing::Licensed(license) => return Ok(AutoAssign::Licensed(license.license_type)),
+        Standing::ByAdministrator => return Ok(AutoAssign::ByAdministrator),
+        Standing::WaitingForSeat => org
+            .auto_assign_license_type
+            .clone()
+            .expect("waiting for a seat implies an auto-assign license type"),
     };
-    let Some(pool) = store::licensing::pool_by_type(conn, org.id, license_type)? else {
-        return Ok(AutoAssign::ByAdministrator);
-    };
-    if store::licensing::last_revoke_cause(conn, &pool.id, learner.id)?
-        .is_some_and(LicenseCause::is_deliberate)
-    {
-        return Ok(AutoAssign::ByAdministrator);
-    }
+    let pool = pool(conn, org, &license_type)?;
     match take_seat(
         conn,
         clock,

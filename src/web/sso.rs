@@ -10,7 +10,7 @@ use super::pages::render;
 use super::session::{MaybeSession, cookie_for, end};
 use super::{AppState, Error};
 use crate::accounts::learners;
-use crate::licensing;
+use crate::licensing::{self, Standing};
 use crate::orgs::{self, connections};
 use crate::saml::validate::MAX_RESPONSE_BYTES;
 use crate::saml::{SpEndpoints, metadata, request};
@@ -226,19 +226,19 @@ pub async fn learner_home(
                 return Ok(None);
             };
             let org = orgs::find_by_id(conn, learner.org)?;
-            let license = licensing::license_of(conn, &learner)?;
+            let license = licensing::standing(conn, &org, &learner)?;
             Ok::<_, Error>(Some((learner, org, license)))
         })
         .await?;
     let Some((learner, org, license)) = found else {
         return Ok(None);
     };
-    let license_line = match (license, org.auto_assign_licenses) {
-        (Some(license), _) => format!("License: {}", license.license_type),
-        (None, true) => {
+    let license_line = match license {
+        Standing::Licensed(license) => format!("License: {}", license.license_type),
+        Standing::WaitingForSeat => {
             "No license is available yet; your administrator has been notified.".to_owned()
         }
-        (None, false) => {
+        Standing::ByAdministrator => {
             "Your account is ready; an administrator will assign your license.".to_owned()
         }
     };
