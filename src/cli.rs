@@ -636,31 +636,40 @@ fn user_command(command: UserCommand, store: &Store) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The organization, learner and license type a `license assign|revoke` names.
+/// Without `--type`: the only pool, else the auto-assign one.
+fn seat_of(
+    conn: &mut crate::store::DbConn,
+    org: &str,
+    email: &str,
+    given: Option<String>,
+) -> anyhow::Result<(Organization, Learner, LicenseType)> {
+    let org = orgs::find(conn, org)?;
+    let learner = learner(conn, &org, email)?;
+    let license_type = match given {
+        Some(text) => text.parse()?,
+        None => {
+            let pools = licensing::pools(conn, org.id)?;
+            match (pools.as_slice(), &org.auto_assign_license_type) {
+                ([only], _) => only.license_type.clone(),
+                (_, Some(auto)) => auto.clone(),
+                ([], None) => anyhow::bail!(
+                    "organization {:?} has no license pool: create one with license set",
+                    org.slug.as_str()
+                ),
+                _ => anyhow::bail!(
+                    "organization {:?} has several license pools: name one with --type",
+                    org.slug.as_str()
+                ),
+            }
+        }
+    };
+    Ok((org, learner, license_type))
+}
+
 fn license_command(command: LicenseCommand, store: &Store, clock: &Clock) -> anyhow::Result<()> {
     let mut conn = store.connection()?;
     let mut out = std::io::stdout().lock();
-    // The pool a command means when no --type is given: the only one, else the auto-assign one.
-    let pick = |conn: &mut crate::store::DbConn,
-                org: &Organization,
-                given: Option<String>|
-     -> anyhow::Result<LicenseType> {
-        if let Some(text) = given {
-            return Ok(text.parse()?);
-        }
-        let pools = licensing::pools(conn, org.id)?;
-        match (pools.as_slice(), &org.auto_assign_license_type) {
-            ([only], _) => Ok(only.license_type.clone()),
-            (_, Some(auto)) => Ok(auto.clone()),
-            ([], None) => anyhow::bail!(
-                "organization {:?} has no license pool: create one with license set",
-                org.slug.as_str()
-            ),
-            _ => anyhow::bail!(
-                "organization {:?} has several license pools: name one with --type",
-                org.slug.as_str()
-            ),
-        }
-    };
     match command {
         LicenseCommand::Set {
             org,
@@ -721,9 +730,7 @@ fn license_command(command: LicenseCommand, store: &Store, clock: &Clock) -> any
             email,
             license_type,
         } => {
-            let org = orgs::find(&mut conn, &org)?;
-            let learner = learner(&mut conn, &org, &email)?;
-            let license_type = pick(&mut conn, &org, license_type)?;
+            let (org, learner, license_type) = seat_of(&mut conn, &org, &email, license_type)?;
             licensing::assign(
                 &mut conn,
                 clock,
@@ -740,9 +747,7 @@ fn license_command(command: LicenseCommand, store: &Store, clock: &Clock) -> any
             email,
             license_type,
         } => {
-            let org = orgs::find(&mut conn, &org)?;
-            let learner = learner(&mut conn, &org, &email)?;
-            let license_type = pick(&mut conn, &org, license_type)?;
+            let (org, learner, license_type) = seat_of(&mut conn, &org, &email, license_type)?;
             licensing::revoke(
                 &mut conn,
                 clock,

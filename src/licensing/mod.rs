@@ -295,8 +295,8 @@ pub enum AutoAssign {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Standing {
     Licensed(License),
-    /// Automatic assignment would give a seat, but the pool is full.
-    WaitingForSeat,
+    /// Automatic assignment gives a seat of this pool when one is free.
+    WaitingForSeat(Pool),
     /// Only an administrator assigns this learner's license.
     ByAdministrator,
 }
@@ -325,7 +325,7 @@ pub fn standing(
     {
         return Ok(Standing::ByAdministrator);
     }
-    Ok(Standing::WaitingForSeat)
+    Ok(Standing::WaitingForSeat(pool))
 }
 
 /// Applies "Automatically assign licenses" for a learner who just signed in;
@@ -336,15 +336,11 @@ pub fn auto_assign(
     org: &Organization,
     learner: &Learner,
 ) -> Result<AutoAssign, Error> {
-    let license_type = match standing(conn, org, learner)? {
+    let pool = match standing(conn, org, learner)? {
         Standing::Licensed(license) => return Ok(AutoAssign::Licensed(license.license_type)),
         Standing::ByAdministrator => return Ok(AutoAssign::ByAdministrator),
-        Standing::WaitingForSeat => org
-            .auto_assign_license_type
-            .clone()
-            .expect("waiting for a seat implies an auto-assign license type"),
+        Standing::WaitingForSeat(pool) => pool,
     };
-    let pool = pool(conn, org, &license_type)?;
     match take_seat(
         conn,
         clock,
@@ -354,7 +350,7 @@ pub fn auto_assign(
         learner,
         &pool,
     ) {
-        Ok(()) => Ok(AutoAssign::Licensed(license_type.clone())),
+        Ok(()) => Ok(AutoAssign::Licensed(pool.license_type.clone())),
         Err(Error::NoSeatFree { .. }) => {
             // One alert per exhaustion episode, not one per learner turned away.
             if store::licensing::mark_exhausted(conn, &pool.id, clock.now_naive())? {

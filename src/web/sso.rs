@@ -235,7 +235,7 @@ pub async fn learner_home(
     };
     let license_line = match license {
         Standing::Licensed(license) => format!("License: {}", license.license_type),
-        Standing::WaitingForSeat => {
+        Standing::WaitingForSeat(_) => {
             "No license is available yet; your administrator has been notified.".to_owned()
         }
         Standing::ByAdministrator => {

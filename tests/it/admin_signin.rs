@@ -214,7 +214,12 @@ async fn signing_out_ends_the_session(backend: Backend) {
     let mut visitor = app.visitor();
     sign_in(&mut visitor, PASSWORD).await;
     let token = visitor.cookie.clone().expect("admin session");
-    let csrf = visitor.get("/admin").await.csrf_token();
+    let console = visitor.get("/admin").await;
+    assert!(
+        console.body.contains(r#"action="/admin/logout""#),
+        "the sign-out button posts there"
+    );
+    let csrf = console.csrf_token();
     let out = visitor
         .post("/admin/logout", &[("csrf_token", &csrf)])
         .await;

@@ -48,6 +48,31 @@ async fn sign_in_concurrently(servers: &[String], responses: Vec<String>) -> (us
     (licensed, waiting)
 }
 
+/// Organization "acme" wired to a test IdP, with `seats` "Learning" seats assigned automatically.
+fn auto_assigned_pool(app: &TestApp, seats: u32) -> TestIdp {
+    let idp = TestIdp::new(IDP);
+    app.connect("acme", &idp, Preset::Generic);
+    let seats = seats.to_string();
+    for args in [
+        &[
+            "license", "set", "acme", "--type", "Learning", "--seats", &seats,
+        ][..],
+        &[
+            "org",
+            "set",
+            "acme",
+            "--auto-assign",
+            "on",
+            "--license-type",
+            "Learning",
+        ],
+    ] {
+        let output = with_db(&app.db, args);
+        assert!(output.status.success(), "{args:?}: {}", stderr(&output));
+    }
+    idp
+}
+
 fn pool_line(app: &TestApp) -> String {
     stdout(&with_db(&app.db, &["license", "show", "acme"]))
 }
@@ -228,26 +253,7 @@ async fn auto_assign_is_first_come_first_served_and_respects_revocations(backend
 
 async fn concurrent_first_sign_ins_never_take_more_seats_than_the_pool_holds(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let idp = TestIdp::new(IDP);
-    app.connect("acme", &idp, Preset::Generic);
-    with_db(
-        &app.db,
-        &[
-            "license", "set", "acme", "--type", "Learning", "--seats", "50",
-        ],
-    );
-    with_db(
-        &app.db,
-        &[
-            "org",
-            "set",
-            "acme",
-            "--auto-assign",
-            "on",
-            "--license-type",
-            "Learning",
-        ],
-    );
+    let idp = auto_assigned_pool(&app, 50);
 
     let responses: Vec<String> = (0..200)
         .map(|i| {
@@ -289,26 +295,7 @@ fn exhaustion_alerts(app: &TestApp) -> usize {
 
 async fn out_of_seats_is_alerted_once_per_exhaustion_episode(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let idp = TestIdp::new(IDP);
-    app.connect("acme", &idp, Preset::Generic);
-    with_db(
-        &app.db,
-        &[
-            "license", "set", "acme", "--type", "Learning", "--seats", "1",
-        ],
-    );
-    with_db(
-        &app.db,
-        &[
-            "org",
-            "set",
-            "acme",
-            "--auto-assign",
-            "on",
-            "--license-type",
-            "Learning",
-        ],
-    );
+    let idp = auto_assigned_pool(&app, 1);
     sign_in(&app, &idp, "a@acme.example").await;
     sign_in(&app, &idp, "b@acme.example").await;
     sign_in(&app, &idp, "c@acme.example").await;
@@ -329,26 +316,7 @@ async fn out_of_seats_is_alerted_once_per_exhaustion_episode(backend: Backend) {
 
 async fn reclaim_revokes_the_seats_of_inactive_learners_after_listing_them(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let idp = TestIdp::new(IDP);
-    app.connect("acme", &idp, Preset::Generic);
-    with_db(
-        &app.db,
-        &[
-            "license", "set", "acme", "--type", "Learning", "--seats", "5",
-        ],
-    );
-    with_db(
-        &app.db,
-        &[
-            "org",
-            "set",
-            "acme",
-            "--auto-assign",
-            "on",
-            "--license-type",
-            "Learning",
-        ],
-    );
+    let idp = auto_assigned_pool(&app, 5);
     app.clock.advance(chrono::TimeDelta::days(-40));
     sign_in(&app, &idp, "idle@acme.example").await;
     app.clock.advance(chrono::TimeDelta::days(40));

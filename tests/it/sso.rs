@@ -32,6 +32,10 @@ async fn expect_sign_in(
     assert!(visitor.cookie.is_some(), "a session cookie is set");
     let home = visitor.get("/").await;
     assert!(home.body.contains("Welcome, Ann Lee"), "{}", home.body);
+    assert!(
+        home.body.contains(r#"action="/logout""#),
+        "the sign-out button posts there"
+    );
     visitor
 }
 
