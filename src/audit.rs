@@ -3,7 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::NaiveDateTime;
+use chrono::{NaiveDate, NaiveDateTime};
 use serde_json::Value;
 
 use crate::clock::Clock;
@@ -67,9 +67,14 @@ pub enum Action {
     UserCreated,
     IdentityLinked,
     UserSignedIn,
+    OperatorGranted,
+    OrgSettingsChanged,
+    SsoAdminGranted,
+    SsoAdminRevoked,
+    SsoTestSignIn,
 }
 
-const ACTIONS: [Action; 18] = [
+pub const ACTIONS: [Action; 23] = [
     Action::OrgCreated,
     Action::AdminCreated,
     Action::AdminSignInLinkIssued,
@@ -88,6 +93,11 @@ const ACTIONS: [Action; 18] = [
     Action::UserCreated,
     Action::IdentityLinked,
     Action::UserSignedIn,
+    Action::OperatorGranted,
+    Action::OrgSettingsChanged,
+    Action::SsoAdminGranted,
+    Action::SsoAdminRevoked,
+    Action::SsoTestSignIn,
 ];
 
 impl Action {
@@ -111,6 +121,11 @@ impl Action {
             Action::UserCreated => "user_created",
             Action::IdentityLinked => "identity_linked",
             Action::UserSignedIn => "user_signed_in",
+            Action::OperatorGranted => "operator_granted",
+            Action::OrgSettingsChanged => "org_settings_changed",
+            Action::SsoAdminGranted => "sso_admin_granted",
+            Action::SsoAdminRevoked => "sso_admin_revoked",
+            Action::SsoTestSignIn => "sso_test_sign_in",
         }
     }
 }
@@ -187,6 +202,72 @@ pub fn record(conn: &mut DbConn, clock: &Clock, event: NewEvent) -> Result<(), s
 /// The most recent events of an organization, newest first.
 pub fn recent(conn: &mut DbConn, org: OrgId, limit: i64) -> Result<Vec<Event>, store::Error> {
     store::audit::recent_for_org(conn, org, limit)
+}
+
+/// Whose events the audit log shows.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum ActorFilter {
+    #[default]
+    Any,
+    /// Any administrator.
+    Admins,
+    /// Any learner.
+    Learners,
+    Exactly(Actor),
+}
+
+impl FromStr for ActorFilter {
+    type Err = ();
+
+    fn from_str(text: &str) -> Result<Self, ()> {
+        match text {
+            "" | "any" => Ok(Self::Any),
+            "admins" => Ok(Self::Admins),
+            "learners" => Ok(Self::Learners),
+            other => other.parse().map(Self::Exactly),
+        }
+    }
+}
+
+impl fmt::Display for ActorFilter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Any => f.write_str("any"),
+            Self::Admins => f.write_str("admins"),
+            Self::Learners => f.write_str("learners"),
+            Self::Exactly(actor) => actor.fmt(f),
+        }
+    }
+}
+
+/// Which events the audit log shows; the dates are inclusive, in UTC.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    pub actor: ActorFilter,
+    pub action: Option<Action>,
+    /// Events about this target (a learner's email) only.
+    pub target: Option<String>,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+}
+
+/// One page of an organization's events matching `filter`, newest first.
+pub struct EventPage {
+    pub events: Vec<Event>,
+    pub total: i64,
+}
+
+/// The events matching `filter`, `per_page` at a time from page `page` (1-based).
+pub fn search(
+    conn: &mut DbConn,
+    org: OrgId,
+    filter: &AuditFilter,
+    page: u32,
+    per_page: u32,
+) -> Result<EventPage, store::Error> {
+    let offset = i64::from(page.saturating_sub(1)) * i64::from(per_page);
+    let (events, total) = store::audit::search(conn, org, filter, offset, i64::from(per_page))?;
+    Ok(EventPage { events, total })
 }
 
 #[cfg(test)]

@@ -253,6 +253,9 @@ enum AdminCommand {
         org: String,
         #[arg(long)]
         email: String,
+        /// An operator of the whole service: sees and manages every organization in the console
+        #[arg(long)]
+        operator: bool,
     },
 }
 
@@ -410,7 +413,11 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::Admin(AdminCommand::Create { org, email }) => {
+        Command::Admin(AdminCommand::Create {
+            org,
+            email,
+            operator,
+        }) => {
             let settings = settings(&cli.global)?;
             let store = open_store(&settings)?;
             let mut conn = store.connection()?;
@@ -421,6 +428,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
                 &settings.base_url,
                 &org,
                 email.parse()?,
+                operator,
             )?;
             let mut out = std::io::stdout().lock();
             let what = if issued.created {
@@ -428,7 +436,12 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
             } else {
                 "new sign-in link for administrator"
             };
-            writeln!(out, "{what} {} of {}", issued.admin.email, org.slug)?;
+            let role = if issued.admin.operator {
+                " (operator: sees every organization)"
+            } else {
+                ""
+            };
+            writeln!(out, "{what} {} of {}{role}", issued.admin.email, org.slug)?;
             writeln!(
                 out,
                 "one-time sign-in link (valid until {} UTC):",
@@ -614,6 +627,11 @@ fn user_command(command: UserCommand, store: &Store) -> anyhow::Result<()> {
                 learner.created_at.and_utc().to_rfc3339()
             )?;
             writeln!(out, "last_sign_in: {}", when(learner.last_sign_in_at))?;
+            writeln!(
+                out,
+                "console_admin: {}",
+                if learner.is_admin { "yes" } else { "no" }
+            )?;
             match licensing::license_of(&mut conn, &learner)? {
                 Some(license) => writeln!(
                     out,
@@ -799,7 +817,13 @@ fn show_org(out: &mut impl Write, org: &Organization) -> std::io::Result<()> {
         out,
         "profile_binding_policy: {}",
         org.profile_binding_policy.as_str()
-    )
+    )?;
+    writeln!(
+        out,
+        "learner_session_minutes: {}",
+        org.learner_session.minutes()
+    )?;
+    writeln!(out, "clock_skew_seconds: {}", org.clock_skew.num_seconds())
 }
 
 fn serve(settings: Settings, store: Store, clock: Clock) -> anyhow::Result<()> {
@@ -879,6 +903,7 @@ fn demo(global: &GlobalArgs, clock: Clock) -> anyhow::Result<()> {
         &settings.base_url,
         &org,
         "admin@demo.example".parse()?,
+        false,
     )?;
     drop(conn);
     println!();

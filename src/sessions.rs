@@ -37,6 +37,8 @@ pub struct Session {
     pub csrf: SecretToken,
     pub principal: Principal,
     pub expires_at: NaiveDateTime,
+    /// A message for the next page ("Settings saved"), shown once.
+    pub flash: Option<String>,
 }
 
 /// A new session and the token for its cookie.
@@ -44,23 +46,39 @@ pub struct Session {
 pub struct Started {
     pub token: SecretToken,
     pub session: Session,
+    /// How long the session lives (for the cookie's Max-Age).
+    pub lifetime: TimeDelta,
 }
 
-/// Starts a new session for `principal`.
+/// Starts a new session for `principal`, living the default time for its kind.
 pub fn start(
     conn: &mut DbConn,
     clock: &Clock,
     principal: Principal,
+) -> Result<Started, store::Error> {
+    start_for(conn, clock, principal, principal.lifetime())
+}
+
+fn start_for(
+    conn: &mut DbConn,
+    clock: &Clock,
+    principal: Principal,
+    lifetime: TimeDelta,
 ) -> Result<Started, store::Error> {
     let token = SecretToken::generate();
     let session = Session {
         id: token.hash(),
         csrf: SecretToken::generate(),
         principal,
-        expires_at: clock.now_naive() + principal.lifetime(),
+        expires_at: clock.now_naive() + lifetime,
+        flash: None,
     };
     store::sessions::insert(conn, &session, clock.now_naive())?;
-    Ok(Started { token, session })
+    Ok(Started {
+        token,
+        session,
+        lifetime,
+    })
 }
 
 /// Replaces `previous` (if any) with a new session for `principal`: called at
@@ -71,10 +89,34 @@ pub fn rotate(
     previous: Option<&Session>,
     principal: Principal,
 ) -> Result<Started, store::Error> {
+    rotate_for(conn, clock, previous, principal, principal.lifetime())
+}
+
+/// [`rotate`] with a lifetime of the organization's choosing (learner sessions).
+pub fn rotate_for(
+    conn: &mut DbConn,
+    clock: &Clock,
+    previous: Option<&Session>,
+    principal: Principal,
+    lifetime: TimeDelta,
+) -> Result<Started, store::Error> {
     if let Some(previous) = previous {
         store::sessions::delete(conn, &previous.id)?;
     }
-    start(conn, clock, principal)
+    start_for(conn, clock, principal, lifetime)
+}
+
+/// Leaves a message for the session's next page.
+pub fn flash(conn: &mut DbConn, session: &Session, message: &str) -> Result<(), store::Error> {
+    store::sessions::set_flash(conn, &session.id, Some(message))
+}
+
+/// The session's pending message, if any, which is thereby used up.
+pub fn take_flash(conn: &mut DbConn, session: &Session) -> Result<Option<String>, store::Error> {
+    if session.flash.is_some() {
+        store::sessions::set_flash(conn, &session.id, None)?;
+    }
+    Ok(session.flash.clone())
 }
 
 /// The live session for a presented token, if there is one.

@@ -71,6 +71,29 @@ pub struct SsoContext<'a> {
     pub clock: &'a Clock,
 }
 
+/// What a completed response did.
+#[derive(Debug)]
+pub enum Completed {
+    SignedIn(Box<SignedIn>),
+    /// A test sign-in from the console: everything checked, nobody signed in.
+    Tested(TestReport),
+}
+
+/// What a test sign-in found: who the IdP said the person is, and what
+/// Seatgate would make of it.
+#[derive(Debug)]
+pub struct TestReport {
+    pub connection_name: String,
+    pub name_id: String,
+    pub attributes: Vec<(String, String)>,
+    pub email: Email,
+    pub display_name: String,
+    /// Whether a learner with this identity or email exists already.
+    pub existing: bool,
+    /// The console page that started the test.
+    pub return_to: LocalPath,
+}
+
 /// A learner signed in.
 #[derive(Debug)]
 pub struct SignedIn {
@@ -145,7 +168,7 @@ pub fn complete(
     ctx: &SsoContext,
     org: &Organization,
     posted: &Posted,
-) -> Result<SignedIn, Refusal> {
+) -> Result<Completed, Refusal> {
     let mut connection_id = None;
     let outcome = attempt(conn, ctx, org, posted, &mut connection_id);
     outcome.map_err(|failure| {
@@ -179,7 +202,7 @@ fn attempt(
     org: &Organization,
     posted: &Posted,
     connection_id: &mut Option<ConnectionId>,
-) -> Result<SignedIn, Failure> {
+) -> Result<Completed, Failure> {
     let decoded = validate::decode(posted.saml_response)?;
     let issuer = validate::claimed_issuer(&decoded)?;
     let connection = connections::list(conn, org.id)?
@@ -209,15 +232,18 @@ fn attempt(
 
     store::write_transaction(conn, |conn| {
         let now = ctx.clock.now_naive();
-        let return_to = match verified.in_response_to() {
+        let (return_to, test) = match verified.in_response_to() {
             Some(request) => store::sso::take_request(conn, request, org.id, connection.id, now)?
-                .and_then(|path| path.parse().ok())
+                .and_then(|(path, test)| Some((path.parse().ok()?, test)))
                 .ok_or_else(|| Failure::UnknownRequest(request.to_owned()))?,
             // IdP-initiated: RelayState, when the IdP sends one, is honoured only as a local path.
-            None => posted
-                .relay_state
-                .and_then(|r| r.parse().ok())
-                .unwrap_or_else(LocalPath::home),
+            None => (
+                posted
+                    .relay_state
+                    .and_then(|r| r.parse().ok())
+                    .unwrap_or_else(LocalPath::home),
+                false,
+            ),
         };
         store::sso::remember_assertion(
             conn,
@@ -229,6 +255,10 @@ fn attempt(
             store::Error::Duplicate => Failure::Replay(verified.assertion_id().to_owned()),
             other => other.into(),
         })?;
+        if test {
+            return test_report(conn, ctx.clock, org, &connection, &verified, return_to)
+                .map(Completed::Tested);
+        }
         let (learner, created) = match_learner(conn, ctx.clock, org, &connection, &verified)?;
         let license = licensing::auto_assign(conn, ctx.clock, org, &learner)?;
         audit::record(
@@ -242,32 +272,65 @@ fn attempt(
             .target(learner.email.as_str())
             .details(json!({ "connection": connection.id.to_string() })),
         )?;
-        let started = sessions::rotate(
+        let started = sessions::rotate_for(
             conn,
             ctx.clock,
             posted.previous_session,
             Principal::Learner(learner.id),
+            org.learner_session.duration(),
         )?;
-        Ok(SignedIn {
+        Ok(Completed::SignedIn(Box::new(SignedIn {
             learner,
             started,
             return_to,
             created,
             license,
-        })
+        })))
     })
 }
 
-/// Just-in-time matching: the identity seen before; else the learner of this
-/// organization with the same email, who gets the identity linked; else a new
-/// learner. Never across organizations. The profile is refreshed every time.
-fn match_learner(
+/// A test sign-in: what the IdP sent and whom it would sign in; audited, and
+/// the assertion spent, but no account or session touched.
+fn test_report(
     conn: &mut DbConn,
     clock: &Clock,
     org: &Organization,
     connection: &IdpConnection,
     verified: &VerifiedAssertion,
-) -> Result<(Learner, bool), Failure> {
+    return_to: LocalPath,
+) -> Result<TestReport, Failure> {
+    let identified = identify(connection, verified)?;
+    let existing = store::learners::by_identity(conn, connection.id, verified.name_id())?.is_some()
+        || store::learners::by_email(conn, org.id, &identified.email)?.is_some();
+    audit::record(
+        conn,
+        clock,
+        audit::NewEvent::new(Some(org.id), &Actor::System, Action::SsoTestSignIn)
+            .target(identified.email.as_str())
+            .details(json!({ "connection": connection.id.to_string(), "existing": existing })),
+    )?;
+    Ok(TestReport {
+        connection_name: connection.name.clone(),
+        name_id: verified.name_id().to_owned(),
+        attributes: verified.attributes().to_vec(),
+        email: identified.email,
+        display_name: identified.display_name,
+        existing,
+        return_to,
+    })
+}
+
+/// Who an assertion names, by the connection's attribute mapping.
+struct Identified {
+    email: Email,
+    display_name: String,
+    profile: crate::saml::attributes::Profile,
+}
+
+fn identify(
+    connection: &IdpConnection,
+    verified: &VerifiedAssertion,
+) -> Result<Identified, Failure> {
     let profile = connection.mapping.profile(verified.attributes());
     let email = profile
         .email
@@ -277,8 +340,6 @@ fn match_learner(
         .ok_or_else(|| Failure::NoEmail {
             tried: connection.mapping.names(Field::Email).join(", "),
         })?;
-    let now = clock.now_naive();
-    let name_id = verified.name_id();
     let display_name = profile
         .display_name
         .clone()
@@ -295,6 +356,30 @@ fn match_learner(
                 .unwrap_or_default()
                 .to_owned()
         });
+    Ok(Identified {
+        email,
+        display_name,
+        profile,
+    })
+}
+
+/// Just-in-time matching: the identity seen before; else the learner of this
+/// organization with the same email, who gets the identity linked; else a new
+/// learner. Never across organizations. The profile is refreshed every time.
+fn match_learner(
+    conn: &mut DbConn,
+    clock: &Clock,
+    org: &Organization,
+    connection: &IdpConnection,
+    verified: &VerifiedAssertion,
+) -> Result<(Learner, bool), Failure> {
+    let Identified {
+        email,
+        display_name,
+        profile,
+    } = identify(connection, verified)?;
+    let now = clock.now_naive();
+    let name_id = verified.name_id();
     let refresh = |learner: Learner| Learner {
         email: email.clone(),
         display_name: display_name.clone(),
@@ -339,6 +424,7 @@ fn match_learner(
         employee_id: None,
         created_at: now,
         last_sign_in_at: None,
+        is_admin: false,
     });
     store::learners::insert(conn, &learner).map_err(email_taken)?;
     link_identity(

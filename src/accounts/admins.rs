@@ -29,6 +29,8 @@ pub struct AdminAccount {
     pub email: Email,
     pub password: Option<PasswordDigest>,
     pub created_at: NaiveDateTime,
+    /// An operator of the whole service: sees every organization in the console.
+    pub operator: bool,
 }
 
 /// A freshly issued one-time sign-in link.
@@ -57,13 +59,16 @@ pub enum Error {
 
 /// Creates an admin of `org` (or finds the existing one) and issues a one-time
 /// link that signs them in and lets them set a password. Issuing a link for an
-/// existing admin is how an operator resets a forgotten password.
+/// existing admin is how an operator resets a forgotten password. With
+/// `operator` the account sees every organization (and an existing account
+/// becomes an operator); without it an existing operator stays one.
 pub fn create_with_link(
     conn: &mut DbConn,
     clock: &Clock,
     base_url: &BaseUrl,
     org: &Organization,
     email: Email,
+    operator: bool,
 ) -> Result<IssuedLink, Error> {
     let token = SecretToken::generate();
     let expires_at = clock.now_naive() + LINK_LIFETIME;
@@ -74,6 +79,16 @@ pub fn create_with_link(
                     email: email.to_string(),
                 });
             }
+            Some(admin) if operator && !admin.operator => {
+                store::admins::make_operator(conn, admin.id)?;
+                audit::record(
+                    conn,
+                    clock,
+                    audit::NewEvent::new(Some(org.id), &Actor::Cli, Action::OperatorGranted)
+                        .target(email.as_str()),
+                )?;
+                (AdminAccount { operator, ..admin }, false)
+            }
             Some(admin) => (admin, false),
             None => {
                 let admin = AdminAccount {
@@ -82,13 +97,15 @@ pub fn create_with_link(
                     email: email.clone(),
                     password: None,
                     created_at: clock.now_naive(),
+                    operator,
                 };
                 store::admins::insert(conn, &admin)?;
                 audit::record(
                     conn,
                     clock,
                     audit::NewEvent::new(Some(org.id), &Actor::Cli, Action::AdminCreated)
-                        .target(email.as_str()),
+                        .target(email.as_str())
+                        .details(json!({ "operator": operator })),
                 )?;
                 (admin, true)
             }
@@ -239,6 +256,11 @@ pub fn sign_in(
             Err(SignInError::BadCredentials)
         }
     }
+}
+
+/// The administrators of an organization (local accounts), by email.
+pub fn list(conn: &mut DbConn, org: OrgId) -> Result<Vec<AdminAccount>, store::Error> {
+    store::admins::for_org(conn, org)
 }
 
 /// The admin account with this id.

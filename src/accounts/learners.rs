@@ -3,6 +3,8 @@
 use chrono::NaiveDateTime;
 
 use super::Email;
+use crate::audit::{self, Action, Actor};
+use crate::clock::Clock;
 use crate::ids::{ConnectionId, OrgId, UserId};
 use crate::store::{self, DbConn};
 
@@ -18,6 +20,8 @@ pub struct Learner {
     pub employee_id: Option<String>,
     pub created_at: NaiveDateTime,
     pub last_sign_in_at: Option<NaiveDateTime>,
+    /// An SSO admin: an administrator promoted this learner to open the console.
+    pub is_admin: bool,
 }
 
 /// A (connection, NameID) pair that signs in as a learner.
@@ -57,4 +61,87 @@ pub fn find_by_id(conn: &mut DbConn, id: UserId) -> Result<Option<Learner>, stor
 /// How the learner signs in.
 pub fn identities(conn: &mut DbConn, learner: UserId) -> Result<Vec<Identity>, store::Error> {
     store::learners::identities(conn, learner)
+}
+
+/// Which learners the console lists.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LearnerFilter {
+    /// Part of the email or name, any case.
+    pub text: Option<String>,
+    pub license: LicenseFilter,
+    /// Learners with an identity from this IdP connection.
+    pub source: Option<ConnectionId>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LicenseFilter {
+    #[default]
+    Any,
+    Licensed,
+    Unlicensed,
+}
+
+impl LicenseFilter {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Any => "any",
+            Self::Licensed => "licensed",
+            Self::Unlicensed => "unlicensed",
+        }
+    }
+}
+
+impl std::str::FromStr for LicenseFilter {
+    type Err = ();
+
+    fn from_str(text: &str) -> Result<Self, ()> {
+        [Self::Any, Self::Licensed, Self::Unlicensed]
+            .into_iter()
+            .find(|f| f.as_str() == text)
+            .ok_or(())
+    }
+}
+
+/// One page of a learner search.
+pub struct LearnerPage {
+    pub learners: Vec<Learner>,
+    pub total: i64,
+}
+
+/// The learners matching `filter`, `per_page` at a time from page `page` (1-based).
+pub fn search(
+    conn: &mut DbConn,
+    org: OrgId,
+    filter: &LearnerFilter,
+    page: u32,
+    per_page: u32,
+) -> Result<LearnerPage, store::Error> {
+    let offset = i64::from(page.saturating_sub(1)) * i64::from(per_page);
+    let (learners, total) =
+        store::learners::search(conn, org, filter, offset, i64::from(per_page))?;
+    Ok(LearnerPage { learners, total })
+}
+
+/// Makes a learner an SSO admin (they open the console after signing in with
+/// their company account) or takes that away; audited.
+pub fn set_admin(
+    conn: &mut DbConn,
+    clock: &Clock,
+    actor: &Actor,
+    learner: &Learner,
+    is_admin: bool,
+) -> Result<(), store::Error> {
+    store::write_transaction(conn, |conn| {
+        store::learners::set_admin(conn, learner.id, is_admin)?;
+        let action = if is_admin {
+            Action::SsoAdminGranted
+        } else {
+            Action::SsoAdminRevoked
+        };
+        audit::record(
+            conn,
+            clock,
+            audit::NewEvent::new(Some(learner.org), actor, action).target(learner.email.as_str()),
+        )
+    })
 }

@@ -409,6 +409,45 @@ pub fn set_auto_assign(
     })
 }
 
+/// Seats of the pool held at the end of each of the last `days` days (UTC),
+/// oldest first, for the console's chart.
+pub fn usage_by_day(
+    conn: &mut DbConn,
+    clock: &Clock,
+    pool: &Pool,
+    days: u32,
+) -> Result<Vec<(chrono::NaiveDate, u32)>, store::Error> {
+    let today = clock.now_naive().date();
+    let first = today - chrono::TimeDelta::days(i64::from(days.saturating_sub(1)));
+    let ends: Vec<_> = first
+        .iter_days()
+        .take(days as usize)
+        .map(|day| {
+            (
+                day,
+                day.succ_opt()
+                    .unwrap_or(day)
+                    .and_time(chrono::NaiveTime::MIN),
+            )
+        })
+        .collect();
+    let spans =
+        store::licensing::assignment_spans(conn, &pool.id, first.and_time(chrono::NaiveTime::MIN))?;
+    Ok(ends
+        .into_iter()
+        .map(|(day, end)| (day, held_at(&spans, end)))
+        .collect())
+}
+
+/// How many of the (assigned, revoked) spans hold a seat just before `instant`.
+fn held_at(spans: &[(NaiveDateTime, Option<NaiveDateTime>)], instant: NaiveDateTime) -> u32 {
+    let held = spans
+        .iter()
+        .filter(|(assigned, revoked)| *assigned < instant && revoked.is_none_or(|r| r >= instant))
+        .count();
+    u32::try_from(held).unwrap_or(u32::MAX)
+}
+
 /// Revokes the seats of learners who have not signed in for `inactive_days`
 /// (cause `reclaim`, not sticky: they get a seat again at a later sign-in if
 /// one is free). With `dry_run` nothing changes. Returns `(email, license type)`.
@@ -446,4 +485,40 @@ pub fn reclaim(
         }
     }
     Ok(holders)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(day: u32, hour: u32) -> NaiveDateTime {
+        chrono::NaiveDate::from_ymd_opt(2026, 11, day)
+            .unwrap()
+            .and_hms_opt(hour, 0, 0)
+            .unwrap()
+    }
+
+    #[test]
+    fn seats_held_count_assignments_live_at_the_instant() {
+        let spans = [
+            (at(1, 9), None),
+            (at(1, 10), Some(at(2, 10))),
+            (at(3, 8), Some(at(3, 9))),
+            (at(4, 9), None),
+        ];
+        assert_eq!(held_at(&spans, at(1, 9)), 0, "taken exactly then: not yet");
+        assert_eq!(held_at(&spans, at(2, 0)), 2);
+        assert_eq!(
+            held_at(&spans, at(2, 10)),
+            2,
+            "given back exactly then: still held"
+        );
+        assert_eq!(held_at(&spans, at(3, 0)), 1);
+        assert_eq!(
+            held_at(&spans, at(4, 0)),
+            1,
+            "a seat held for an hour on day 3 is gone"
+        );
+        assert_eq!(held_at(&spans, at(5, 0)), 2);
+    }
 }

@@ -116,6 +116,45 @@ pub struct Organization {
     pub clock_skew: TimeDelta,
     /// The license type "Automatically assign licenses" draws from.
     pub auto_assign_license_type: Option<crate::licensing::LicenseType>,
+    /// How long a learner stays signed in after single sign-on.
+    pub learner_session: SessionLifetime,
+}
+
+/// How long a learner's session lasts: 15 minutes to 30 days.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SessionLifetime(i64);
+
+impl SessionLifetime {
+    pub const DEFAULT: SessionLifetime = SessionLifetime(8 * 60);
+    const MINUTES: std::ops::RangeInclusive<i64> = 15..=30 * 24 * 60;
+
+    pub fn from_minutes(minutes: i64) -> Result<Self, Error> {
+        if Self::MINUTES.contains(&minutes) {
+            Ok(Self(minutes))
+        } else {
+            Err(Error::InvalidSessionLifetime)
+        }
+    }
+
+    pub fn minutes(self) -> i64 {
+        self.0
+    }
+
+    pub fn duration(self) -> TimeDelta {
+        TimeDelta::minutes(self.0)
+    }
+}
+
+/// The longest clock skew an admin may allow: beyond ten minutes an
+/// intercepted assertion stays usable for too long.
+pub const MAX_CLOCK_SKEW: TimeDelta = TimeDelta::minutes(10);
+
+/// The settings of the console's "Sign-in" section.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignInSettings {
+    pub profile_binding: ProfileBindingPolicy,
+    pub learner_session: SessionLifetime,
+    pub clock_skew: TimeDelta,
 }
 
 /// The default tolerance for IdP clocks: three minutes.
@@ -129,6 +168,10 @@ pub enum Error {
     InvalidSlug(String),
     #[error("the organization name must have 1 to 200 characters and no control characters")]
     InvalidName,
+    #[error("the session lifetime must be between 15 minutes and 30 days")]
+    InvalidSessionLifetime,
+    #[error("the clock skew must be between 0 and 10 minutes")]
+    InvalidClockSkew,
     #[error("organization {0:?} already exists")]
     AlreadyExists(String),
     #[error("organization {0:?} does not exist")]
@@ -154,6 +197,7 @@ pub fn create(
         created_at: clock.now_naive(),
         clock_skew: DEFAULT_CLOCK_SKEW,
         auto_assign_license_type: None,
+        learner_session: SessionLifetime::DEFAULT,
     };
     store::write_transaction(conn, |conn| {
         store::orgs::insert(conn, &org).map_err(|e| match e {
@@ -166,6 +210,34 @@ pub fn create(
             audit::NewEvent::new(Some(org.id), actor, Action::OrgCreated).target(org.slug.as_str()),
         )?;
         Ok(org.clone())
+    })
+}
+
+/// Changes the sign-in settings, and records old and new values.
+pub fn set_sign_in_settings(
+    conn: &mut DbConn,
+    clock: &Clock,
+    actor: &Actor,
+    org: &Organization,
+    settings: &SignInSettings,
+) -> Result<(), Error> {
+    if settings.clock_skew < TimeDelta::zero() || settings.clock_skew > MAX_CLOCK_SKEW {
+        return Err(Error::InvalidClockSkew);
+    }
+    store::write_transaction(conn, |conn| {
+        store::orgs::set_sign_in_settings(conn, org.id, settings)?;
+        audit::record(
+            conn,
+            clock,
+            audit::NewEvent::new(Some(org.id), actor, Action::OrgSettingsChanged)
+                .target(org.slug.as_str())
+                .details(serde_json::json!({
+                    "profile_binding": settings.profile_binding.as_str(),
+                    "learner_session_minutes": settings.learner_session.minutes(),
+                    "clock_skew_seconds": settings.clock_skew.num_seconds(),
+                })),
+        )?;
+        Ok(())
     })
 }
 

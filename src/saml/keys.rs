@@ -151,6 +151,16 @@ impl KeyPair {
         )
     }
 
+    /// The certificate as a PEM file, for IdPs configured by hand.
+    pub fn cert_pem(&self) -> String {
+        String::from_utf8(
+            self.cert
+                .to_pem()
+                .expect("a certificate we hold encodes to PEM"),
+        )
+        .expect("PEM is ASCII")
+    }
+
     pub fn cert_der(&self) -> Vec<u8> {
         self.cert
             .to_der()

@@ -4,6 +4,7 @@
 //! screened by [`xml::screen`] before any XML parser sees it.
 
 pub mod attributes;
+pub mod diagnostics;
 pub mod keys;
 pub mod metadata;
 pub mod mint;

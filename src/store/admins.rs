@@ -18,6 +18,7 @@ struct AdminRow {
     email: String,
     password_hash: Option<String>,
     created_at: NaiveDateTime,
+    operator: bool,
 }
 
 impl TryFrom<AdminRow> for AdminAccount {
@@ -30,6 +31,7 @@ impl TryFrom<AdminRow> for AdminAccount {
             email: decode("email", row.email)?,
             password: row.password_hash.map(PasswordDigest::from_stored),
             created_at: row.created_at,
+            operator: row.operator,
         })
     }
 }
@@ -42,6 +44,7 @@ pub fn insert(conn: &mut DbConn, admin: &AdminAccount) -> Result<(), Error> {
             email: admin.email.to_string(),
             password_hash: admin.password.as_ref().map(|d| d.as_str().to_owned()),
             created_at: admin.created_at,
+            operator: admin.operator,
         })
         .execute(conn)
         .map_err(unique)?;
@@ -66,6 +69,25 @@ pub fn by_id(conn: &mut DbConn, id: AdminId) -> Result<Option<AdminAccount>, Err
         .optional()?
         .map(AdminAccount::try_from)
         .transpose()
+}
+
+/// The administrators of an organization, by email.
+pub fn for_org(conn: &mut DbConn, org: crate::ids::OrgId) -> Result<Vec<AdminAccount>, Error> {
+    admin_accounts::table
+        .filter(admin_accounts::org_id.eq(org.to_string()))
+        .order(admin_accounts::email)
+        .select(AdminRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(AdminAccount::try_from)
+        .collect()
+}
+
+pub fn make_operator(conn: &mut DbConn, id: AdminId) -> Result<(), Error> {
+    diesel::update(admin_accounts::table.find(id.to_string()))
+        .set(admin_accounts::operator.eq(true))
+        .execute(conn)?;
+    Ok(())
 }
 
 pub fn set_password(conn: &mut DbConn, id: AdminId, digest: &PasswordDigest) -> Result<(), Error> {

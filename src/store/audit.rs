@@ -1,11 +1,11 @@
 //! Queries on audit events.
 
-use chrono::NaiveDateTime;
+use chrono::{NaiveDateTime, NaiveTime};
 use diesel::prelude::*;
 
 use super::schema::audit_events;
 use super::{DbConn, Error, decode};
-use crate::audit::Event;
+use crate::audit::{ActorFilter, AuditFilter, Event};
 use crate::ids::OrgId;
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -35,10 +35,53 @@ pub fn insert(conn: &mut DbConn, event: &Event) -> Result<(), Error> {
     Ok(())
 }
 
+type Db = <DbConn as diesel::Connection>::Backend;
+
 pub fn recent_for_org(conn: &mut DbConn, org: OrgId, limit: i64) -> Result<Vec<Event>, Error> {
-    audit_events::table
-        .filter(audit_events::org_id.eq(org.to_string()))
-        .order(audit_events::created_at.desc())
+    search(conn, org, &AuditFilter::default(), 0, limit).map(|(events, _)| events)
+}
+
+/// One page of the organization's events matching `filter`, newest first, and
+/// how many match in all.
+pub fn search(
+    conn: &mut DbConn,
+    org: OrgId,
+    filter: &AuditFilter,
+    offset: i64,
+    limit: i64,
+) -> Result<(Vec<Event>, i64), Error> {
+    let matching = || {
+        let mut query = audit_events::table
+            .filter(audit_events::org_id.eq(org.to_string()))
+            .into_boxed::<Db>();
+        match &filter.actor {
+            ActorFilter::Any => {}
+            ActorFilter::Admins => query = query.filter(audit_events::actor.like("admin:%")),
+            ActorFilter::Learners => query = query.filter(audit_events::actor.like("user:%")),
+            ActorFilter::Exactly(actor) => {
+                query = query.filter(audit_events::actor.eq(actor.to_string()))
+            }
+        }
+        if let Some(action) = filter.action {
+            query = query.filter(audit_events::action.eq(action.as_str()));
+        }
+        if let Some(target) = &filter.target {
+            query = query.filter(audit_events::target.eq(target.clone()));
+        }
+        if let Some(from) = filter.from {
+            query = query.filter(audit_events::created_at.ge(from.and_time(NaiveTime::MIN)));
+        }
+        if let Some(to) = filter.to {
+            // Up to the end of that day.
+            let next = to.succ_opt().unwrap_or(to).and_time(NaiveTime::MIN);
+            query = query.filter(audit_events::created_at.lt(next));
+        }
+        query
+    };
+    let total = matching().count().get_result::<i64>(conn)?;
+    let events = matching()
+        .order((audit_events::created_at.desc(), audit_events::id.desc()))
+        .offset(offset)
         .limit(limit)
         .select(EventRow::as_select())
         .load(conn)?
@@ -60,5 +103,6 @@ pub fn recent_for_org(conn: &mut DbConn, org: OrgId, limit: i64) -> Result<Vec<E
                 at: row.created_at,
             })
         })
-        .collect()
+        .collect::<Result<_, Error>>()?;
+    Ok((events, total))
 }

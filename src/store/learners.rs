@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use super::schema::{identities, idp_connections, users};
 use super::{DbConn, Error, decode, unique};
 use crate::accounts::Email;
-use crate::accounts::learners::{Identity, Learner};
+use crate::accounts::learners::{Identity, Learner, LearnerFilter, LicenseFilter};
 use crate::ids::{ConnectionId, OrgId, UserId};
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
@@ -22,6 +22,7 @@ struct LearnerRow {
     employee_id: Option<String>,
     created_at: NaiveDateTime,
     last_sign_in_at: Option<NaiveDateTime>,
+    is_admin: bool,
 }
 
 impl From<&Learner> for LearnerRow {
@@ -37,6 +38,7 @@ impl From<&Learner> for LearnerRow {
             employee_id: l.employee_id.clone(),
             created_at: l.created_at,
             last_sign_in_at: l.last_sign_in_at,
+            is_admin: l.is_admin,
         }
     }
 }
@@ -56,6 +58,7 @@ impl TryFrom<LearnerRow> for Learner {
             employee_id: row.employee_id,
             created_at: row.created_at,
             last_sign_in_at: row.last_sign_in_at,
+            is_admin: row.is_admin,
         })
     }
 }
@@ -162,4 +165,84 @@ pub fn identities(conn: &mut DbConn, user: UserId) -> Result<Vec<Identity>, Erro
             })
         })
         .collect()
+}
+
+/// The backend of [`DbConn`], for queries built piece by piece.
+type Db = <DbConn as diesel::Connection>::Backend;
+
+diesel::define_sql_function!(fn lower(text: diesel::sql_types::Text) -> diesel::sql_types::Text);
+
+/// The learners matching a console search, one page of them, and how many match in all.
+pub fn search(
+    conn: &mut DbConn,
+    org: OrgId,
+    filter: &LearnerFilter,
+    offset: i64,
+    limit: i64,
+) -> Result<(Vec<Learner>, i64), Error> {
+    use super::schema::{license_assignments, users};
+    let matching = || {
+        let mut query = users::table
+            .filter(users::org_id.eq(org.to_string()))
+            .into_boxed::<Db>();
+        if let Some(text) = filter.text.as_deref().filter(|t| !t.is_empty()) {
+            // Emails are stored lower-case; names are compared lower-case too,
+            // so the search is case-insensitive on both backends.
+            let pattern = format!("%{}%", escape_like(&text.to_lowercase()));
+            query = query.filter(
+                users::email
+                    .like(pattern.clone())
+                    .escape('\\')
+                    .or(lower(users::display_name).like(pattern).escape('\\')),
+            );
+        }
+        let holders = license_assignments::table
+            .filter(license_assignments::revoked_at.is_null())
+            .select(license_assignments::user_id);
+        match filter.license {
+            LicenseFilter::Any => {}
+            LicenseFilter::Licensed => query = query.filter(users::id.eq_any(holders)),
+            LicenseFilter::Unlicensed => query = query.filter(users::id.ne_all(holders)),
+        }
+        if let Some(connection) = filter.source {
+            query = query.filter(
+                users::id.eq_any(
+                    identities::table
+                        .filter(identities::connection_id.eq(connection.to_string()))
+                        .select(identities::user_id),
+                ),
+            );
+        }
+        query
+    };
+    let total = matching().count().get_result::<i64>(conn)?;
+    let page = matching()
+        .order(users::email)
+        .offset(offset)
+        .limit(limit)
+        .select(LearnerRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(Learner::try_from)
+        .collect::<Result<_, _>>()?;
+    Ok((page, total))
+}
+
+/// `%`, `_` and `\` typed into a search box are matched literally.
+fn escape_like(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
+}
+
+pub fn set_admin(conn: &mut DbConn, id: UserId, is_admin: bool) -> Result<(), Error> {
+    diesel::update(users::table.find(id.to_string()))
+        .set(users::is_admin.eq(is_admin))
+        .execute(conn)?;
+    Ok(())
 }

@@ -258,3 +258,24 @@ pub fn inactive_holders(
         .select((users::email, license_pools::license_type))
         .load(conn)?)
 }
+
+/// When each seat of the pool still held at or after `since` was taken and
+/// (if it was) given back.
+pub fn assignment_spans(
+    conn: &mut DbConn,
+    pool: &str,
+    since: NaiveDateTime,
+) -> Result<Vec<(NaiveDateTime, Option<NaiveDateTime>)>, Error> {
+    Ok(license_assignments::table
+        .filter(license_assignments::pool_id.eq(pool))
+        .filter(
+            license_assignments::revoked_at
+                .is_null()
+                .or(license_assignments::revoked_at.ge(since)),
+        )
+        .select((
+            license_assignments::assigned_at,
+            license_assignments::revoked_at,
+        ))
+        .load(conn)?)
+}

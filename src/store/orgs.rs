@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use super::schema::organizations;
 use super::{DbConn, Error, decode, unique};
 use crate::ids::OrgId;
-use crate::orgs::Organization;
+use crate::orgs::{Organization, SessionLifetime, SignInSettings};
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = organizations)]
@@ -19,6 +19,7 @@ struct OrgRow {
     created_at: NaiveDateTime,
     clock_skew_seconds: i32,
     auto_assign_license_type: Option<String>,
+    learner_session_minutes: i32,
 }
 
 impl TryFrom<OrgRow> for Organization {
@@ -37,6 +38,11 @@ impl TryFrom<OrgRow> for Organization {
                 .auto_assign_license_type
                 .map(|t| decode("license type", t))
                 .transpose()?,
+            learner_session: SessionLifetime::from_minutes(row.learner_session_minutes.into())
+                .map_err(|_| Error::Corrupt {
+                    what: "learner session lifetime",
+                    value: row.learner_session_minutes.to_string(),
+                })?,
         })
     }
 }
@@ -56,6 +62,8 @@ pub fn insert(conn: &mut DbConn, org: &Organization) -> Result<(), Error> {
                 .auto_assign_license_type
                 .as_ref()
                 .map(ToString::to_string),
+            learner_session_minutes: i32::try_from(org.learner_session.minutes())
+                .unwrap_or(i32::MAX),
         })
         .execute(conn)
         .map_err(unique)?;
@@ -103,6 +111,24 @@ pub fn set_auto_assign(
         .set((
             organizations::auto_assign_licenses.eq(on),
             organizations::auto_assign_license_type.eq(license_type.map(|t| t.as_str().to_owned())),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Writes the sign-in settings an admin edits on the settings page.
+pub fn set_sign_in_settings(
+    conn: &mut DbConn,
+    org: OrgId,
+    settings: &SignInSettings,
+) -> Result<(), Error> {
+    diesel::update(organizations::table.find(org.to_string()))
+        .set((
+            organizations::profile_binding_policy.eq(settings.profile_binding.as_str()),
+            organizations::learner_session_minutes
+                .eq(i32::try_from(settings.learner_session.minutes()).unwrap_or(i32::MAX)),
+            organizations::clock_skew_seconds
+                .eq(i32::try_from(settings.clock_skew.num_seconds()).unwrap_or(i32::MAX)),
         ))
         .execute(conn)?;
     Ok(())

@@ -10,6 +10,7 @@ diesel::table! {
         created_at -> Timestamp,
         clock_skew_seconds -> Integer,
         auto_assign_license_type -> Nullable<Text>,
+        learner_session_minutes -> Integer,
     }
 }
 
@@ -25,6 +26,7 @@ diesel::table! {
         last_name -> Nullable<Text>,
         department -> Nullable<Text>,
         employee_id -> Nullable<Text>,
+        is_admin -> Bool,
     }
 }
 
@@ -35,6 +37,7 @@ diesel::table! {
         email -> Text,
         password_hash -> Nullable<Text>,
         created_at -> Timestamp,
+        operator -> Bool,
     }
 }
 
@@ -55,6 +58,7 @@ diesel::table! {
         user_id -> Nullable<Text>,
         created_at -> Timestamp,
         expires_at -> Timestamp,
+        flash -> Nullable<Text>,
     }
 }
 
@@ -116,6 +120,7 @@ diesel::table! {
         relay_state_hash -> Text,
         return_to -> Text,
         expires_at -> Timestamp,
+        test -> Bool,
     }
 }
 

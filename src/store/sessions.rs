@@ -16,6 +16,7 @@ struct SessionRow {
     admin_id: Option<String>,
     user_id: Option<String>,
     expires_at: NaiveDateTime,
+    flash: Option<String>,
 }
 
 pub fn insert(conn: &mut DbConn, session: &Session, now: NaiveDateTime) -> Result<(), Error> {
@@ -66,7 +67,16 @@ pub fn by_id(conn: &mut DbConn, id: &TokenHash) -> Result<Option<Session>, Error
         csrf,
         principal,
         expires_at: row.expires_at,
+        flash: row.flash,
     }))
+}
+
+/// Sets (or with `None` clears) the message the session's next page shows once.
+pub fn set_flash(conn: &mut DbConn, id: &TokenHash, flash: Option<&str>) -> Result<(), Error> {
+    diesel::update(sessions::table.find(id.as_str()))
+        .set(sessions::flash.eq(flash))
+        .execute(conn)?;
+    Ok(())
 }
 
 pub fn delete(conn: &mut DbConn, id: &TokenHash) -> Result<(), Error> {

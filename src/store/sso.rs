@@ -16,6 +16,8 @@ pub struct PendingRequest<'a> {
     pub relay_state: &'a TokenHash,
     pub return_to: &'a str,
     pub expires_at: NaiveDateTime,
+    /// A test sign-in started from the console: checked, but signs nobody in.
+    pub test: bool,
 }
 
 pub fn insert_request(conn: &mut DbConn, request: &PendingRequest) -> Result<(), Error> {
@@ -27,28 +29,30 @@ pub fn insert_request(conn: &mut DbConn, request: &PendingRequest) -> Result<(),
             authn_requests::relay_state_hash.eq(request.relay_state.as_str()),
             authn_requests::return_to.eq(request.return_to),
             authn_requests::expires_at.eq(request.expires_at),
+            authn_requests::test.eq(request.test),
         ))
         .execute(conn)?;
     Ok(())
 }
 
 /// Consumes an unexpired request of this organization and connection; its
-/// `return_to`, or `None` when there is no such request (any more).
+/// `return_to` and whether it is a test, or `None` when there is no such
+/// request (any more).
 pub fn take_request(
     conn: &mut DbConn,
     id: &str,
     org: OrgId,
     connection: ConnectionId,
     now: NaiveDateTime,
-) -> Result<Option<String>, Error> {
+) -> Result<Option<(String, bool)>, Error> {
     let matching = authn_requests::table
         .filter(authn_requests::id.eq(id))
         .filter(authn_requests::org_id.eq(org.to_string()))
         .filter(authn_requests::connection_id.eq(connection.to_string()))
         .filter(authn_requests::expires_at.gt(now));
-    let Some(return_to) = matching
-        .select(authn_requests::return_to)
-        .first::<String>(conn)
+    let Some(found) = matching
+        .select((authn_requests::return_to, authn_requests::test))
+        .first::<(String, bool)>(conn)
         .optional()?
     else {
         return Ok(None);
@@ -56,7 +60,7 @@ pub fn take_request(
     // The delete decides between two racing uses of one response.
     let deleted =
         diesel::delete(authn_requests::table.filter(authn_requests::id.eq(id))).execute(conn)?;
-    Ok((deleted == 1).then_some(return_to))
+    Ok((deleted == 1).then_some(found))
 }
 
 /// Records an assertion ID as used; [`Error::Duplicate`] when it already was.

@@ -6,9 +6,10 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
+use super::console::console_user;
 use super::csrf::{NoFields, Protected};
-use super::pages::{render, render_with};
-use super::session::{AdminSession, MaybeSession, admin_of, cookie_for, end, with_cookie};
+use super::pages::{render, render_with, sentence};
+use super::session::{MaybeSession, cookie_for, end, with_cookie};
 use super::{AppState, Error};
 use crate::accounts::admins::{self, SignInError};
 use crate::audit::{self, Action, Actor};
@@ -16,8 +17,7 @@ use crate::secret::{MIN_PASSWORD_CHARS, Password, SecretToken};
 use crate::sessions::{self, Principal, Started};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/admin", web::get().to(home))
-        .route("/admin/login", web::get().to(login_form))
+    cfg.route("/admin/login", web::get().to(login_form))
         .route("/admin/login", web::post().to(login))
         .route("/admin/logout", web::post().to(logout))
         .route("/admin/link/{token}", web::get().to(link_form))
@@ -42,15 +42,6 @@ struct LinkPage<'a> {
     problem: Option<String>,
 }
 
-#[derive(Template)]
-#[template(path = "admin/home.html")]
-struct HomePage<'a> {
-    csrf_token: &'a str,
-    email: &'a str,
-    org_name: &'a str,
-    org_slug: &'a str,
-}
-
 /// A 303 to `location` that installs the new session's cookie.
 fn signed_in(state: &AppState, started: &Started, location: &str) -> HttpResponse {
     HttpResponse::SeeOther()
@@ -59,21 +50,12 @@ fn signed_in(state: &AppState, started: &Started, location: &str) -> HttpRespons
         .finish()
 }
 
-async fn home(admin: AdminSession) -> Result<HttpResponse, Error> {
-    render(&HomePage {
-        csrf_token: admin.session.csrf.expose(),
-        email: admin.admin.email.as_str(),
-        org_name: &admin.org.display_name,
-        org_slug: admin.org.slug.as_str(),
-    })
-}
-
 async fn login_form(
     state: web::Data<AppState>,
     session: MaybeSession,
 ) -> Result<HttpResponse, Error> {
     if let Some(session) = &session.0
-        && admin_of(&state, session.clone()).await.is_ok()
+        && console_user(&state, session.clone()).await.is_ok()
     {
         return Ok(HttpResponse::SeeOther()
             .insert_header((LOCATION, "/admin"))
@@ -241,20 +223,10 @@ async fn redeem_link(
                     email: admin.email.as_str(),
                     action: &format!("/admin/link/{}", path.as_str()),
                     min_chars: MIN_PASSWORD_CHARS,
-                    problem: Some(capitalise(&problem.to_string())),
+                    problem: Some(sentence(&problem.to_string())),
                 },
             )
         }
         Err(other) => Err(other.into()),
-    }
-}
-
-/// "the password ..." becomes "The password ...": domain messages are written
-/// to follow a colon, the page shows them as a sentence.
-fn capitalise(message: &str) -> String {
-    let mut chars = message.chars();
-    match chars.next() {
-        Some(first) => format!("{}{}.", first.to_uppercase(), chars.as_str()),
-        None => String::new(),
     }
 }

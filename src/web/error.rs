@@ -57,6 +57,26 @@ impl From<accounts::admins::Error> for Error {
     }
 }
 
+impl From<crate::licensing::Error> for Error {
+    fn from(e: crate::licensing::Error) -> Self {
+        match e {
+            crate::licensing::Error::Store(e) => Error::Store(e),
+            crate::licensing::Error::NoPool { .. } => Error::NotFound,
+            other => Error::BadRequest(super::pages::sentence(&other.to_string())),
+        }
+    }
+}
+
+impl From<crate::orgs::connections::Error> for Error {
+    fn from(e: crate::orgs::connections::Error) -> Self {
+        match e {
+            crate::orgs::connections::Error::NotFound { .. } => Error::NotFound,
+            crate::orgs::connections::Error::Store(e) => Error::Store(e),
+            other => Error::BadRequest(other.to_string()),
+        }
+    }
+}
+
 impl ResponseError for Error {
     fn status_code(&self) -> StatusCode {
         match self {

@@ -2,6 +2,7 @@
 //! one routes file per area. Handlers parse, call one domain function, render.
 
 mod admin;
+mod console;
 mod csrf;
 mod demo_idp;
 mod error;
@@ -81,6 +82,7 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
 fn routes(cfg: &mut web::ServiceConfig) {
     system::routes(cfg);
     admin::routes(cfg);
+    console::routes(cfg);
     sso::routes(cfg);
     demo_idp::routes(cfg);
 }

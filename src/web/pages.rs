@@ -49,3 +49,13 @@ pub fn error_page(
             )),
     }
 }
+
+/// "the password ..." becomes "The password ...": domain messages are written
+/// to follow a colon, a page shows them as a sentence.
+pub fn sentence(message: &str) -> String {
+    let mut chars = message.chars();
+    match chars.next() {
+        Some(first) => format!("{}{}.", first.to_uppercase(), chars.as_str()),
+        None => String::new(),
+    }
+}

@@ -7,9 +7,7 @@ use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
 use actix_web::{FromRequest, HttpRequest, HttpResponse, dev::Payload, web};
 
 use super::{AppState, Error};
-use crate::accounts::admins::{self, AdminAccount};
 use crate::config::Settings;
-use crate::orgs::{self, Organization};
 use crate::secret::SecretToken;
 use crate::sessions::{self, Principal, Session, Started};
 
@@ -25,7 +23,7 @@ fn cookie_name(settings: &Settings) -> &'static str {
 
 /// The cookie that carries a newly started session's token.
 pub fn cookie_for(settings: &Settings, started: &Started) -> Cookie<'static> {
-    let lifetime = started.session.principal.lifetime().num_seconds();
+    let lifetime = started.lifetime.num_seconds();
     Cookie::build(cookie_name(settings), started.token.expose().to_owned())
         .path("/")
         .http_only(true)
@@ -101,52 +99,6 @@ impl MaybeSession {
         let cookie = cookie_for(&state.settings, &started);
         Ok((started.session, Some(cookie)))
     }
-}
-
-/// A signed-in administrator with their organization; anyone else is sent to
-/// the sign-in page (or refused, for a signed-in learner).
-pub struct AdminSession {
-    pub session: Session,
-    pub admin: AdminAccount,
-    pub org: Organization,
-}
-
-impl FromRequest for AdminSession {
-    type Error = Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, Error>>>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move {
-            let session = current(&req).await?.ok_or(Error::SignInRequired)?;
-            admin_of(&state(&req), session).await
-        })
-    }
-}
-
-/// The administrator a session belongs to.
-pub async fn admin_of(state: &AppState, session: Session) -> Result<AdminSession, Error> {
-    let admin_id = match session.principal {
-        Principal::Admin(id) => id,
-        Principal::Learner(_) => return Err(Error::Forbidden),
-        Principal::Anonymous => return Err(Error::SignInRequired),
-    };
-    let (admin, org) = state
-        .store
-        .run(move |conn| {
-            let Some(admin) = admins::find(conn, admin_id)? else {
-                return Ok(None);
-            };
-            let org = orgs::find_by_id(conn, admin.org)?;
-            Ok::<_, Error>(Some((admin, org)))
-        })
-        .await?
-        .ok_or(Error::SignInRequired)?;
-    Ok(AdminSession {
-        session,
-        admin,
-        org,
-    })
 }
 
 /// Adds the cookie of a newly started anonymous session, if there is one.

@@ -1,6 +1,6 @@
 //! Single sign-on endpoints: SP metadata, SP-initiated login, the ACS, the learner home.
 
-use actix_web::http::header::{CONTENT_TYPE, LOCATION};
+use actix_web::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE, LOCATION};
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
@@ -11,16 +11,18 @@ use super::session::{MaybeSession, cookie_for, end};
 use super::{AppState, Error};
 use crate::accounts::learners;
 use crate::licensing::{self, Standing};
-use crate::orgs::{self, connections};
+use crate::orgs::connections::{self, IdpConnection};
+use crate::orgs::{self, Organization};
 use crate::saml::validate::MAX_RESPONSE_BYTES;
 use crate::saml::{SpEndpoints, metadata, request};
 use crate::secret::SecretToken;
 use crate::sessions::Principal;
-use crate::signin::{self, LocalPath, REQUEST_LIFETIME, SsoContext};
+use crate::signin::{self, Completed, LocalPath, REQUEST_LIFETIME, SsoContext, TestReport};
 use crate::store;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/sso/{org}/metadata", web::get().to(sp_metadata))
+        .route("/sso/{org}/certificate.pem", web::get().to(sp_certificate))
         .route("/sso/{org}/login", web::get().to(login))
         .service(
             web::resource("/sso/{org}/acs")
@@ -48,6 +50,22 @@ async fn sp_metadata(
     Ok(HttpResponse::Ok()
         .insert_header((CONTENT_TYPE, "application/samlmetadata+xml; charset=utf-8"))
         .body(metadata::sp_metadata(&endpoints, &state.sp_keys)))
+}
+
+/// Our signing and encryption certificate, for IdPs configured by hand.
+async fn sp_certificate(
+    state: web::Data<AppState>,
+    org: web::Path<String>,
+) -> Result<HttpResponse, Error> {
+    let slug = org.into_inner();
+    let org = state.store.run(move |conn| orgs::find(conn, &slug)).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((CONTENT_TYPE, "application/x-pem-file"))
+        .insert_header((
+            CONTENT_DISPOSITION,
+            format!("attachment; filename=\"seatgate-{}.pem\"", org.slug),
+        ))
+        .body(state.sp_keys.current.cert_pem()))
 }
 
 #[derive(Deserialize)]
@@ -121,17 +139,30 @@ async fn login(
         }
     };
 
+    send_to_idp(&state, &org, chosen, return_to, false).await
+}
+
+/// Sends the browser to the IdP with a signed AuthnRequest, remembering the
+/// request for InResponseTo; a `test` request is checked at the ACS but signs
+/// nobody in.
+pub async fn send_to_idp(
+    state: &AppState,
+    org: &Organization,
+    connection: &IdpConnection,
+    return_to: LocalPath,
+    test: bool,
+) -> Result<HttpResponse, Error> {
     let relay_state = SecretToken::generate();
     let endpoints = SpEndpoints::for_org(&state.settings.base_url, &org.slug);
     let redirect = request::authn_request_redirect(
         &endpoints,
         &state.sp_keys.current,
-        &chosen.sso_url,
+        &connection.sso_url,
         relay_state.expose(),
         state.clock.now(),
     )
     .map_err(|e| Error::BadRequest(e.to_string()))?;
-    let (org_id, connection_id) = (org.id, chosen.id);
+    let (org_id, connection_id) = (org.id, connection.id);
     let expires_at = state.clock.now_naive() + REQUEST_LIFETIME;
     let request_id = redirect.request_id.clone();
     state
@@ -146,6 +177,7 @@ async fn login(
                     relay_state: &relay_state.hash(),
                     return_to: return_to.as_str(),
                     expires_at,
+                    test,
                 },
             )
         })
@@ -174,7 +206,7 @@ async fn acs(
     let form = form.into_inner();
     let slug = org.into_inner();
     let app = state.get_ref().clone();
-    let signed_in = state
+    let completed = state
         .store
         .run(move |conn| {
             let org = orgs::find(conn, &slug)?;
@@ -191,11 +223,27 @@ async fn acs(
             signin::complete(conn, &ctx, &org, &posted).map_err(Error::SignInRefused)
         })
         .await?;
+    let signed_in = match completed {
+        Completed::SignedIn(signed_in) => signed_in,
+        Completed::Tested(report) => {
+            tracing::info!(
+                connection = report.connection_name,
+                "test sign-in succeeded"
+            );
+            return render(&TestedPage { report });
+        }
+    };
     tracing::info!(created = signed_in.created, license = ?signed_in.license, "learner signed in");
     Ok(HttpResponse::SeeOther()
         .cookie(cookie_for(&state.settings, &signed_in.started))
         .insert_header((LOCATION, signed_in.return_to.as_str().to_owned()))
         .finish())
+}
+
+#[derive(Template)]
+#[template(path = "sso/tested.html")]
+struct TestedPage {
+    report: TestReport,
 }
 
 #[derive(Template)]
@@ -206,6 +254,8 @@ struct LearnerHome<'a> {
     email: &'a str,
     org_name: &'a str,
     license_line: &'a str,
+    /// An SSO admin gets a link to the console.
+    is_admin: bool,
 }
 
 /// The learner home, for a signed-in learner; `None` for anyone else.
@@ -248,6 +298,7 @@ pub async fn learner_home(
         email: learner.email.as_str(),
         org_name: &org.display_name,
         license_line: &license_line,
+        is_admin: learner.is_admin,
     })
     .map(Some)
 }

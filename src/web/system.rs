@@ -13,7 +13,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(start_page))
         .route("/healthz", web::get().to(healthz))
         .route("/static/seatgate.css", web::get().to(stylesheet))
-        .route("/static/autopost.js", web::get().to(autopost_script));
+        .route("/static/autopost.js", web::get().to(autopost_script))
+        .route("/static/console.js", web::get().to(console_script));
 }
 
 #[derive(Template)]
@@ -55,6 +56,13 @@ async fn autopost_script() -> HttpResponse {
         .insert_header((CONTENT_TYPE, "text/javascript; charset=utf-8"))
         .insert_header((CACHE_CONTROL, "public, max-age=3600"))
         .body(include_str!("../../templates/static/autopost.js"))
+}
+
+async fn console_script() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((CONTENT_TYPE, "text/javascript; charset=utf-8"))
+        .insert_header((CACHE_CONTROL, "public, max-age=3600"))
+        .body(include_str!("../../templates/static/console.js"))
 }
 
 pub async fn not_found() -> Result<HttpResponse, Error> {

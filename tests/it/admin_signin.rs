@@ -33,6 +33,7 @@ fn org_with_admin_link(app: &TestApp) -> String {
         &app.settings.base_url,
         &org,
         EMAIL.parse().unwrap(),
+        false,
     )
     .expect("issue link");
     issued
@@ -98,7 +99,13 @@ async fn one_time_link_sets_the_password_and_signs_in_only_once(backend: Backend
         "session rotated at sign-in"
     );
 
-    let console = visitor.get("/admin").await;
+    let start = visitor.get("/admin").await;
+    assert_eq!(
+        start.location.as_deref(),
+        Some("/admin/orgs/acme"),
+        "to the own organization"
+    );
+    let console = visitor.get("/admin/orgs/acme").await;
     assert_eq!(console.status.as_u16(), 200);
     assert!(console.body.contains("Acme Corp"));
 
@@ -199,7 +206,7 @@ async fn password_sign_in_rotates_the_session(backend: Backend) {
     assert_eq!(done.status.as_u16(), 303);
     let after = visitor.cookie.clone().expect("admin session");
     assert_ne!(before, after, "a new token at sign-in");
-    assert_eq!(visitor.get("/admin").await.status.as_u16(), 200);
+    assert_eq!(visitor.get("/admin/orgs/acme").await.status.as_u16(), 200);
 
     let mut stale = app.visitor();
     stale.cookie = Some(before);
@@ -214,7 +221,7 @@ async fn signing_out_ends_the_session(backend: Backend) {
     let mut visitor = app.visitor();
     sign_in(&mut visitor, PASSWORD).await;
     let token = visitor.cookie.clone().expect("admin session");
-    let console = visitor.get("/admin").await;
+    let console = visitor.get("/admin/orgs/acme").await;
     assert!(
         console.body.contains(r#"action="/admin/logout""#),
         "the sign-out button posts there"

@@ -57,6 +57,8 @@ async fn org_commands_create_list_show_and_refuse_duplicates(backend: Backend) {
     assert!(show.contains("name: Acme Corp\n"));
     assert!(show.contains("auto_assign_licenses: off\n"));
     assert!(show.contains("profile_binding_policy: optional\n"));
+    assert!(show.contains("learner_session_minutes: 480\n"));
+    assert!(show.contains("clock_skew_seconds: 180\n"));
 
     let missing = with_db(&db, &["org", "show", "nope"]);
     assert_eq!(missing.status.code(), Some(1));

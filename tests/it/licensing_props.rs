@@ -69,6 +69,7 @@ fn check(backend: Backend) {
                         employee_id: None,
                         created_at: clock.now_naive(),
                         last_sign_in_at: None,
+                        is_admin: false,
                     };
                     store::learners::insert(&mut conn, &learner).expect("learner");
                     learner

@@ -6,6 +6,8 @@ mod common;
 mod admin_signin;
 mod browser;
 mod cli;
+mod console;
+mod console_browser;
 mod health;
 mod idp_cli;
 mod licensing;

@@ -54,6 +54,29 @@ impl TestIdp {
     }
 }
 
+/// The AuthnRequest ID inside an HTTP-Redirect binding URL (`SAMLRequest`:
+/// deflated, base64), and the RelayState.
+pub fn authn_request_in(location: &str) -> (String, String) {
+    use base64::Engine;
+    use std::io::Read;
+    let url = url::Url::parse(location).expect("redirect URL");
+    let param = |name: &str| {
+        url.query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_else(|| panic!("{name} in {location}"))
+    };
+    let deflated = base64::engine::general_purpose::STANDARD
+        .decode(param("SAMLRequest"))
+        .expect("base64");
+    let mut xml = String::new();
+    flate2::read::DeflateDecoder::new(deflated.as_slice())
+        .read_to_string(&mut xml)
+        .expect("inflate");
+    let request: samael::schema::AuthnRequest = xml.parse().expect("AuthnRequest");
+    (request.id, param("RelayState"))
+}
+
 impl TestApp {
     pub fn endpoints(&self, org: &str) -> SpEndpoints {
         SpEndpoints::for_org(&self.settings.base_url, &org.parse().expect("slug"))

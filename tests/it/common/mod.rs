@@ -203,4 +203,30 @@ impl TestApp {
     pub fn visitor(&self) -> Visitor {
         Visitor::new(&self.address)
     }
+
+    /// A visitor signed in as administrator `email` of `org` (created if
+    /// needed). The session is started directly: password sign-in has its own tests.
+    pub fn admin_visitor(&self, org: &str, email: &str, operator: bool) -> Visitor {
+        let org = self.org(org);
+        let mut conn = self.store.connection().expect("connection");
+        let clock = self.clock.clock();
+        let issued = seatgate::accounts::admins::create_with_link(
+            &mut conn,
+            &clock,
+            &self.settings.base_url,
+            &org,
+            email.parse().expect("email"),
+            operator,
+        )
+        .expect("admin");
+        let started = seatgate::sessions::start(
+            &mut conn,
+            &clock,
+            seatgate::sessions::Principal::Admin(issued.admin.id),
+        )
+        .expect("session");
+        let mut visitor = self.visitor();
+        visitor.cookie = Some(started.token.expose().to_owned());
+        visitor
+    }
 }

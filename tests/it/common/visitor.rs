@@ -67,6 +67,49 @@ impl Visitor {
             .await
     }
 
+    /// Posts a `multipart/form-data` form: text fields, then files as
+    /// (field, file name, content).
+    pub async fn post_multipart(
+        &mut self,
+        path: &str,
+        fields: &[(&str, &str)],
+        files: &[(&str, &str, &[u8])],
+    ) -> Page {
+        const BOUNDARY: &str = "----seatgate-test-boundary-7d1f";
+        let mut body = Vec::new();
+        for (name, value) in fields {
+            body.extend_from_slice(
+                format!(
+                    "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+                )
+                .as_bytes(),
+            );
+        }
+        for (name, file_name, content) in files {
+            body.extend_from_slice(
+                format!(
+                    "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+                )
+                .as_bytes(),
+            );
+            body.extend_from_slice(content);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+        let mut request = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .insert_header((
+                "Content-Type",
+                format!("multipart/form-data; boundary={BOUNDARY}"),
+            ));
+        if let Some(cookie) = &self.cookie {
+            request = request.insert_header(("Cookie", format!("seatgate={cookie}")));
+        }
+        self.finish(request.send_body(body).await.expect("POST"))
+            .await
+    }
+
     async fn finish<S>(&mut self, mut response: awc::ClientResponse<S>) -> Page
     where
         S: futures_core::Stream<Item = Result<actix_web::web::Bytes, awc::error::PayloadError>>

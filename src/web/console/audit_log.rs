@@ -1,0 +1,314 @@
+//! The audit log: filter by actor, action and date; pages; CSV export.
+
+use std::collections::HashMap;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use chrono::NaiveDate;
+use serde::Deserialize;
+
+use super::{Chrome, Console, Pager, Section, encode, when};
+use crate::accounts::{admins, learners};
+use crate::audit::{self, ACTIONS, Action, Actor, AuditFilter, Event};
+use crate::ids::OrgId;
+use crate::store::DbConn;
+use crate::web::pages::render_with;
+use crate::web::{AppState, Error};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/admin/orgs/{org}/audit", web::get().to(show))
+        .route("/admin/orgs/{org}/audit.csv", web::get().to(export));
+}
+
+const PER_PAGE: u32 = 50;
+/// The most rows one export holds.
+const EXPORT_LIMIT: u32 = 100_000;
+
+/// An event as people read it.
+pub struct EventLine {
+    pub at: String,
+    pub actor: String,
+    pub action: &'static str,
+    pub target: String,
+    pub details: String,
+}
+
+/// Puts names on the actors of `events` (admins and learners by email).
+pub fn lines(conn: &mut DbConn, org: OrgId, events: Vec<Event>) -> Result<Vec<EventLine>, Error> {
+    let mut names: HashMap<String, String> = admins::list(conn, org)?
+        .into_iter()
+        .map(|a| {
+            (
+                Actor::Admin(a.id).to_string(),
+                format!("{} (admin)", a.email),
+            )
+        })
+        .collect();
+    events
+        .into_iter()
+        .map(|event| {
+            let key = event.actor.to_string();
+            if !names.contains_key(&key) {
+                let name = match &event.actor {
+                    Actor::Cli => "command line".to_owned(),
+                    Actor::System => "Seatgate".to_owned(),
+                    Actor::Learner(id) => learners::find_by_id(conn, *id)?
+                        .map(|l| l.email.to_string())
+                        .unwrap_or_else(|| "deleted learner".to_owned()),
+                    Actor::Admin(_) => "deleted or other organization's admin".to_owned(),
+                };
+                names.insert(key.clone(), name);
+            }
+            Ok(EventLine {
+                at: when(event.at),
+                actor: names[&key].clone(),
+                action: event.action.as_str(),
+                target: event.target.unwrap_or_default(),
+                details: readable(&event.details),
+            })
+        })
+        .collect()
+}
+
+/// Event details as `key: value, ...` rather than JSON.
+fn readable(details: &serde_json::Value) -> String {
+    match details {
+        serde_json::Value::Object(map) => map
+            .iter()
+            .map(|(key, value)| match value {
+                serde_json::Value::String(text) => format!("{key}: {text}"),
+                other => format!("{key}: {other}"),
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        other => other.to_string(),
+    }
+}
+
+#[derive(Deserialize)]
+struct Query {
+    actor: Option<String>,
+    action: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    page: Option<u32>,
+}
+
+/// The filter a query asks for, or the field that cannot be read.
+fn filter(query: &Query) -> Result<AuditFilter, &'static str> {
+    let date = |text: &Option<String>, field: &'static str| {
+        text.as_deref()
+            .filter(|t| !t.is_empty())
+            .map(|t| NaiveDate::parse_from_str(t, "%Y-%m-%d").map_err(|_| field))
+            .transpose()
+    };
+    Ok(AuditFilter {
+        actor: query
+            .actor
+            .as_deref()
+            .unwrap_or_default()
+            .parse()
+            .map_err(|()| "actor")?,
+        action: query
+            .action
+            .as_deref()
+            .filter(|a| !a.is_empty())
+            .map(|a| a.parse::<Action>().map_err(|()| "action"))
+            .transpose()?,
+        target: None,
+        from: date(&query.from, "from")?,
+        to: date(&query.to, "to")?,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "console/audit.html")]
+struct AuditPage {
+    chrome: Chrome,
+    events: Vec<EventLine>,
+    pager: Pager,
+    actor: String,
+    action: String,
+    from: String,
+    to: String,
+    actors: Vec<(String, String)>,
+    problem: Option<String>,
+    export: String,
+}
+
+impl AuditPage {
+    fn actions(&self) -> Vec<&'static str> {
+        ACTIONS.iter().map(|a| a.as_str()).collect()
+    }
+}
+
+async fn show(
+    state: web::Data<AppState>,
+    console: Console,
+    query: web::Query<Query>,
+) -> Result<HttpResponse, Error> {
+    let query = query.into_inner();
+    let (parsed, problem, status) = match filter(&query) {
+        Ok(f) => (f, None, StatusCode::OK),
+        Err(field) => {
+            tracing::info!(field, "audit filter refused");
+            (
+                AuditFilter::default(),
+                Some(format!(
+                    "The {field} filter could not be read; showing all events."
+                )),
+                StatusCode::BAD_REQUEST,
+            )
+        }
+    };
+    let page = query.page.unwrap_or(1).max(1);
+    let org = console.org.id;
+    let search = parsed.clone();
+    let (events, total, admins) = state
+        .store
+        .run(move |conn| {
+            let found = audit::search(conn, org, &search, page, PER_PAGE)?;
+            let admins = admins::list(conn, org)?;
+            Ok::<_, Error>((lines(conn, org, found.events)?, found.total, admins))
+        })
+        .await?;
+    let mut actors = vec![
+        ("any".to_owned(), "Anyone".to_owned()),
+        ("admins".to_owned(), "Any administrator".to_owned()),
+        ("learners".to_owned(), "Any learner".to_owned()),
+        (Actor::Cli.to_string(), "Command line".to_owned()),
+        (Actor::System.to_string(), "Seatgate".to_owned()),
+    ];
+    actors.extend(
+        admins
+            .into_iter()
+            .map(|a| (Actor::Admin(a.id).to_string(), a.email.to_string())),
+    );
+    let text = |d: Option<NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
+    let (actor, action, from, to) = (
+        parsed.actor.to_string(),
+        parsed
+            .action
+            .map(|a| a.as_str().to_owned())
+            .unwrap_or_default(),
+        text(parsed.from),
+        text(parsed.to),
+    );
+    let filters = format!(
+        "actor={}&action={}&from={}&to={}",
+        encode(&actor),
+        encode(&action),
+        encode(&from),
+        encode(&to)
+    );
+    let base = console.link("/audit");
+    let pager = Pager::new(page, PER_PAGE, total, |p| {
+        format!("{base}?{filters}&page={p}")
+    });
+    render_with(
+        status,
+        &AuditPage {
+            chrome: console.chrome(Section::AuditLog),
+            events,
+            pager,
+            actor,
+            action,
+            from,
+            to,
+            actors,
+            problem,
+            export: format!("{}?{filters}", console.link("/audit.csv")),
+        },
+    )
+}
+
+/// A cell that a spreadsheet would run as a formula gets a leading apostrophe.
+fn cell(text: &str) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_owned()
+    }
+}
+
+async fn export(
+    state: web::Data<AppState>,
+    console: Console,
+    query: web::Query<Query>,
+) -> Result<HttpResponse, Error> {
+    let parsed = filter(&query)
+        .map_err(|field| Error::BadRequest(format!("the {field} filter could not be read")))?;
+    let org = console.org.id;
+    let events = state
+        .store
+        .run(move |conn| {
+            let found = audit::search(conn, org, &parsed, 1, EXPORT_LIMIT)?;
+            lines(conn, org, found.events)
+        })
+        .await?;
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let failed = |e: csv::Error| Error::BadRequest(format!("CSV export failed: {e}"));
+    writer
+        .write_record(["time", "actor", "action", "target", "details"])
+        .map_err(failed)?;
+    for line in &events {
+        writer
+            .write_record([
+                cell(&line.at),
+                cell(&line.actor),
+                cell(line.action),
+                cell(&line.target),
+                cell(&line.details),
+            ])
+            .map_err(failed)?;
+    }
+    let body = writer
+        .into_inner()
+        .map_err(|e| Error::BadRequest(format!("CSV export failed: {e}")))?;
+    Ok(HttpResponse::Ok()
+        .insert_header((CONTENT_TYPE, "text/csv; charset=utf-8"))
+        .insert_header((
+            CONTENT_DISPOSITION,
+            format!(
+                "attachment; filename=\"seatgate-audit-{}.csv\"",
+                console.org.slug
+            ),
+        ))
+        .body(body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formula_cells_are_defused() {
+        assert_eq!(cell("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(cell("@sum"), "'@sum");
+        assert_eq!(cell("grace@acme.example"), "grace@acme.example");
+    }
+
+    #[test]
+    fn details_read_as_key_value_pairs() {
+        let details = serde_json::json!({ "license_type": "Learning", "on": true });
+        assert_eq!(readable(&details), "license_type: Learning, on: true");
+    }
+
+    #[test]
+    fn unreadable_filters_name_their_field() {
+        let query = |from: &str, action: &str| Query {
+            actor: None,
+            action: Some(action.into()),
+            from: Some(from.into()),
+            to: None,
+            page: None,
+        };
+        assert_eq!(filter(&query("2026-13-01", "")), Err("from"));
+        assert_eq!(filter(&query("", "nonsense")), Err("action"));
+        let ok = filter(&query("2026-11-01", "license_assigned")).unwrap();
+        assert_eq!(ok.action, Some(Action::LicenseAssigned));
+        assert_eq!(ok.from, NaiveDate::from_ymd_opt(2026, 11, 1));
+    }
+}

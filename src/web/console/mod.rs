@@ -1,0 +1,366 @@
+//! The organization admin console under `/admin/orgs/{org}/...`.
+//!
+//! Who may open it: local administrators (their own organization), operators
+//! (every organization) and SSO admins (learners an administrator promoted,
+//! their own organization). Another organization's pages answer 404, as if
+//! they did not exist; a learner who is no admin gets 403. Every change is a
+//! CSRF-protected POST that records an audit event and answers with a
+//! redirect and a one-time flash message.
+
+mod audit_log;
+mod licenses;
+mod settings;
+mod sso;
+mod users;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::http::header::LOCATION;
+use actix_web::{FromRequest, HttpRequest, HttpResponse, dev::Payload, web};
+use askama::Template;
+
+use super::pages::render;
+use super::session::{current, state};
+use super::{AppState, Error};
+use crate::accounts::{admins, learners};
+use crate::audit::Actor;
+use crate::ids::OrgId;
+use crate::orgs::{self, Organization};
+use crate::sessions::{self, Principal, Session};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/admin", web::get().to(start))
+        .route("/admin/orgs", web::get().to(organizations))
+        .route("/admin/orgs/{org}", web::get().to(overview));
+    settings::routes(cfg);
+    sso::routes(cfg);
+    users::routes(cfg);
+    licenses::routes(cfg);
+    audit_log::routes(cfg);
+}
+
+/// Someone allowed into the console, whatever organization they look at.
+pub struct ConsoleUser {
+    pub session: Session,
+    pub actor: Actor,
+    pub email: String,
+    pub home_org: OrgId,
+    /// Sees every organization.
+    pub operator: bool,
+}
+
+impl FromRequest for ConsoleUser {
+    type Error = Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let session = current(&req).await?.ok_or(Error::SignInRequired)?;
+            console_user(&state(&req), session).await
+        })
+    }
+}
+
+/// Who a session is in the console: checked at every request, so taking
+/// rights away takes effect at once.
+pub async fn console_user(state: &AppState, session: Session) -> Result<ConsoleUser, Error> {
+    let principal = session.principal;
+    let found = state
+        .store
+        .run(move |conn| {
+            Ok::<_, Error>(match principal {
+                Principal::Anonymous => None,
+                Principal::Admin(id) => admins::find(conn, id)?.map(|a| {
+                    (
+                        Actor::Admin(a.id),
+                        a.email.to_string(),
+                        a.org,
+                        a.operator,
+                        true,
+                    )
+                }),
+                Principal::Learner(id) => learners::find_by_id(conn, id)?.map(|l| {
+                    (
+                        Actor::Learner(l.id),
+                        l.email.to_string(),
+                        l.org,
+                        false,
+                        l.is_admin,
+                    )
+                }),
+            })
+        })
+        .await?;
+    match found {
+        None => Err(Error::SignInRequired),
+        Some((_, _, _, _, false)) => Err(Error::Forbidden),
+        Some((actor, email, home_org, operator, true)) => Ok(ConsoleUser {
+            session,
+            actor,
+            email,
+            home_org,
+            operator,
+        }),
+    }
+}
+
+/// A console page of one organization, for someone allowed to see it.
+pub struct Console {
+    pub user: ConsoleUser,
+    pub org: Organization,
+    /// The message left by the previous action, shown once (GET pages only).
+    pub flash: Option<String>,
+}
+
+impl FromRequest for Console {
+    type Error = Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let state = state(&req);
+            let session = current(&req).await?.ok_or(Error::SignInRequired)?;
+            let user = console_user(&state, session).await?;
+            let slug = req.match_info().get("org").unwrap_or_default().to_owned();
+            let is_get = req.method() == actix_web::http::Method::GET;
+            let session = user.session.clone();
+            let (org, flash) = state
+                .store
+                .run(move |conn| {
+                    let org = orgs::find(conn, &slug)?;
+                    let flash = if is_get {
+                        sessions::take_flash(conn, &session)?
+                    } else {
+                        None
+                    };
+                    Ok::<_, Error>((org, flash))
+                })
+                .await?;
+            // Not "forbidden": another organization's pages do not exist for this admin.
+            if !user.operator && org.id != user.home_org {
+                return Err(Error::NotFound);
+            }
+            Ok(Console { user, org, flash })
+        })
+    }
+}
+
+/// The parts of every console page around its content.
+pub struct Chrome {
+    pub csrf_token: String,
+    pub email: String,
+    pub operator: bool,
+    pub org_slug: String,
+    pub org_name: String,
+    pub section: Section,
+    pub flash: Option<String>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Section {
+    Overview,
+    Settings,
+    SingleSignOn,
+    Users,
+    Licenses,
+    AuditLog,
+}
+
+impl Section {
+    const ALL: [Section; 6] = [
+        Section::Overview,
+        Section::Settings,
+        Section::SingleSignOn,
+        Section::Users,
+        Section::Licenses,
+        Section::AuditLog,
+    ];
+
+    fn path(self) -> &'static str {
+        match self {
+            Section::Overview => "",
+            Section::Settings => "/settings",
+            Section::SingleSignOn => "/sso",
+            Section::Users => "/users",
+            Section::Licenses => "/licenses",
+            Section::AuditLog => "/audit",
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Section::Overview => "Overview",
+            Section::Settings => "Settings",
+            Section::SingleSignOn => "Single sign-on",
+            Section::Users => "Users",
+            Section::Licenses => "Licenses",
+            Section::AuditLog => "Audit log",
+        }
+    }
+}
+
+impl Chrome {
+    /// The navigation: (label, link, current?).
+    pub fn nav(&self) -> Vec<(&'static str, String, bool)> {
+        Section::ALL
+            .into_iter()
+            .map(|s| (s.label(), self.link(s.path()), s == self.section))
+            .collect()
+    }
+
+    /// A link inside this organization's console.
+    pub fn link(&self, rest: &str) -> String {
+        format!("/admin/orgs/{}{rest}", self.org_slug)
+    }
+
+    pub fn title(&self) -> &'static str {
+        self.section.label()
+    }
+}
+
+impl Console {
+    pub fn chrome(&self, section: Section) -> Chrome {
+        Chrome {
+            csrf_token: self.user.session.csrf.expose().to_owned(),
+            email: self.user.email.clone(),
+            operator: self.user.operator,
+            org_slug: self.org.slug.to_string(),
+            org_name: self.org.display_name.clone(),
+            section,
+            flash: self.flash.clone(),
+        }
+    }
+
+    /// A link inside this organization's console.
+    pub fn link(&self, rest: &str) -> String {
+        format!("/admin/orgs/{}{rest}", self.org.slug)
+    }
+}
+
+/// After a change: leaves `message` for the next page and sends the browser there.
+pub async fn done(
+    state: &AppState,
+    session: &Session,
+    location: String,
+    message: String,
+) -> Result<HttpResponse, Error> {
+    let session = session.clone();
+    state
+        .store
+        .run(move |conn| sessions::flash(conn, &session, &message))
+        .await?;
+    Ok(HttpResponse::SeeOther()
+        .insert_header((LOCATION, location))
+        .finish())
+}
+
+/// Page numbers for a list: the current one, the last, and links to neighbours.
+pub struct Pager {
+    pub page: u32,
+    pub pages: u32,
+    pub total: i64,
+    pub previous: Option<String>,
+    pub next: Option<String>,
+}
+
+impl Pager {
+    /// `link(page)` is the address of another page with the same filters.
+    pub fn new(page: u32, per_page: u32, total: i64, link: impl Fn(u32) -> String) -> Self {
+        let pages = u32::try_from((total.max(1) + i64::from(per_page) - 1) / i64::from(per_page))
+            .unwrap_or(u32::MAX);
+        Pager {
+            page,
+            pages,
+            total,
+            previous: (page > 1).then(|| link(page - 1)),
+            next: (page < pages).then(|| link(page + 1)),
+        }
+    }
+}
+
+/// Query-string encoding of one value.
+pub fn encode(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+/// A date and time as the console shows them.
+pub fn when(at: chrono::NaiveDateTime) -> String {
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+async fn start(state: web::Data<AppState>, user: ConsoleUser) -> Result<HttpResponse, Error> {
+    let location = if user.operator {
+        "/admin/orgs".to_owned()
+    } else {
+        let home = user.home_org;
+        let org = state
+            .store
+            .run(move |conn| orgs::find_by_id(conn, home))
+            .await?;
+        format!("/admin/orgs/{}", org.slug)
+    };
+    Ok(HttpResponse::SeeOther()
+        .insert_header((LOCATION, location))
+        .finish())
+}
+
+#[derive(Template)]
+#[template(path = "console/organizations.html")]
+struct OrganizationsPage {
+    csrf_token: String,
+    email: String,
+    orgs: Vec<Organization>,
+}
+
+/// Operators choose an organization; everyone else goes to their own.
+async fn organizations(
+    state: web::Data<AppState>,
+    user: ConsoleUser,
+) -> Result<HttpResponse, Error> {
+    if !user.operator {
+        return start(state, user).await;
+    }
+    let orgs = state.store.run(orgs::list).await?;
+    render(&OrganizationsPage {
+        csrf_token: user.session.csrf.expose().to_owned(),
+        email: user.email,
+        orgs,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "console/overview.html")]
+struct OverviewPage {
+    chrome: Chrome,
+    pools: Vec<crate::licensing::Pool>,
+    connections: usize,
+    learners: i64,
+    recent_errors: usize,
+    auto_assign: bool,
+}
+
+async fn overview(state: web::Data<AppState>, console: Console) -> Result<HttpResponse, Error> {
+    let org = console.org.id;
+    let (pools, connections, learners, recent_errors) = state
+        .store
+        .run(move |conn| {
+            let pools = crate::licensing::pools(conn, org)?;
+            let connections = orgs::connections::list(conn, org)?.len();
+            let learners =
+                learners::search(conn, org, &learners::LearnerFilter::default(), 1, 1)?.total;
+            let errors = crate::store::sso::recent_errors(conn, org, 20)?.len();
+            Ok::<_, Error>((pools, connections, learners, errors))
+        })
+        .await?;
+    render(&OverviewPage {
+        chrome: console.chrome(Section::Overview),
+        pools,
+        connections,
+        learners,
+        recent_errors,
+        auto_assign: console.org.auto_assign_licenses,
+    })
+}
