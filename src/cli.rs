@@ -188,6 +188,15 @@ enum IdpCommand {
         /// Accept SHA-1 signatures (legacy IdPs only)
         #[arg(long, value_name = "on|off")]
         allow_sha1: Option<Switch>,
+        /// Learners whose assertion carries this attribute (with --admin-role-value) open the console
+        #[arg(long, value_name = "NAME", requires = "admin_role_value")]
+        admin_role_attribute: Option<String>,
+        /// The value of --admin-role-attribute that grants the console, e.g. a group
+        #[arg(long, value_name = "VALUE", requires = "admin_role_attribute")]
+        admin_role_value: Option<String>,
+        /// Stop granting the console through this connection's attributes
+        #[arg(long, conflicts_with = "admin_role_attribute")]
+        no_admin_role: bool,
     },
 }
 
@@ -551,6 +560,9 @@ fn idp_command(command: IdpCommand, store: &Store, clock: &Clock) -> anyhow::Res
             idp_initiated,
             require_signed_assertion,
             allow_sha1,
+            admin_role_attribute,
+            admin_role_value,
+            no_admin_role,
         } => {
             let org = orgs::find(&mut conn, &org)?;
             let connection = connections::list(&mut conn, org.id)?
@@ -571,6 +583,23 @@ fn idp_command(command: IdpCommand, store: &Store, clock: &Clock) -> anyhow::Res
                 allow_sha1: Switch::or(allow_sha1, current.allow_sha1),
             };
             connections::set_policy(&mut conn, clock, &Actor::Cli, &org, connection.id, policy)?;
+            let role = match (admin_role_attribute, admin_role_value) {
+                (Some(attribute), Some(value)) => {
+                    Some(connections::AdminRole::from_input(&attribute, &value)?)
+                }
+                _ if no_admin_role => Some(None),
+                _ => None,
+            };
+            if let Some(role) = role {
+                connections::set_admin_role(
+                    &mut conn,
+                    clock,
+                    &Actor::Cli,
+                    &org,
+                    connection.id,
+                    role,
+                )?;
+            }
             let on_off = |on: bool| if on { "on" } else { "off" };
             writeln!(
                 out,

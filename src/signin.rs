@@ -259,7 +259,20 @@ fn attempt(
             return test_report(conn, ctx.clock, org, &connection, &verified, return_to)
                 .map(Completed::Tested);
         }
-        let (learner, created) = match_learner(conn, ctx.clock, org, &connection, &verified)?;
+        let (mut learner, created) = match_learner(conn, ctx.clock, org, &connection, &verified)?;
+        if let Some(role) = &connection.admin_role {
+            let granted = role.granted_by(verified.attributes());
+            if granted != learner.is_admin {
+                crate::accounts::learners::change_admin(
+                    conn,
+                    ctx.clock,
+                    &Actor::System,
+                    &learner,
+                    granted,
+                )?;
+                learner.is_admin = granted;
+            }
+        }
         let license = licensing::auto_assign(conn, ctx.clock, org, &learner)?;
         audit::record(
             conn,

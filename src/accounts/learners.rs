@@ -132,16 +132,28 @@ pub fn set_admin(
     is_admin: bool,
 ) -> Result<(), store::Error> {
     store::write_transaction(conn, |conn| {
-        store::learners::set_admin(conn, learner.id, is_admin)?;
-        let action = if is_admin {
-            Action::SsoAdminGranted
-        } else {
-            Action::SsoAdminRevoked
-        };
-        audit::record(
-            conn,
-            clock,
-            audit::NewEvent::new(Some(learner.org), actor, action).target(learner.email.as_str()),
-        )
+        change_admin(conn, clock, actor, learner, is_admin)
     })
+}
+
+/// [`set_admin`] inside a transaction the caller holds (a sign-in applying
+/// its connection's admin role).
+pub fn change_admin(
+    conn: &mut DbConn,
+    clock: &Clock,
+    actor: &Actor,
+    learner: &Learner,
+    is_admin: bool,
+) -> Result<(), store::Error> {
+    store::learners::set_admin(conn, learner.id, is_admin)?;
+    let action = if is_admin {
+        Action::SsoAdminGranted
+    } else {
+        Action::SsoAdminRevoked
+    };
+    audit::record(
+        conn,
+        clock,
+        audit::NewEvent::new(Some(learner.org), actor, action).target(learner.email.as_str()),
+    )
 }

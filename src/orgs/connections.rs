@@ -35,6 +35,38 @@ pub struct IdpConnection {
     pub metadata_fetched_at: Option<NaiveDateTime>,
     /// Why the last refresh failed (the previous metadata stays in force).
     pub metadata_error: Option<String>,
+    /// Learners whose assertion carries this attribute value open the console.
+    pub admin_role: Option<AdminRole>,
+}
+
+/// The IdP group (or other attribute value) that makes a learner an SSO admin.
+/// When a connection has one, the IdP decides at every sign-in through it:
+/// the role is granted while the value is sent and taken away when it is not.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AdminRole {
+    pub attribute: String,
+    pub value: String,
+}
+
+impl AdminRole {
+    /// A rule from what an admin typed; `None` when both are empty.
+    pub fn from_input(attribute: &str, value: &str) -> Result<Option<Self>, Error> {
+        match (attribute.trim(), value.trim()) {
+            ("", "") => Ok(None),
+            ("", _) | (_, "") => Err(Error::IncompleteAdminRole),
+            (attribute, value) => Ok(Some(Self {
+                attribute: attribute.to_owned(),
+                value: value.to_owned(),
+            })),
+        }
+    }
+
+    /// Whether the assertion's attributes grant the role.
+    pub fn granted_by(&self, attributes: &[(String, String)]) -> bool {
+        attributes
+            .iter()
+            .any(|(name, value)| *name == self.attribute && *value == self.value)
+    }
 }
 
 impl IdpConnection {
@@ -49,6 +81,8 @@ pub enum Error {
     Duplicate { org: String, entity_id: String },
     #[error("organization {org:?} has no IdP connection {id:?}")]
     NotFound { org: String, id: String },
+    #[error("the administrator role needs both an attribute name and a value")]
+    IncompleteAdminRole,
     #[error(transparent)]
     Store(#[from] store::Error),
 }
@@ -90,6 +124,7 @@ pub fn add(
         created_at: clock.now_naive(),
         metadata_fetched_at: options.metadata_url.as_ref().map(|_| clock.now_naive()),
         metadata_error: None,
+        admin_role: None,
     };
     store::write_transaction(conn, |conn| {
         store::connections::insert(conn, &connection).map_err(|e| match e {
@@ -198,4 +233,55 @@ pub fn set_policy(
         )?;
         Ok(())
     })
+}
+
+/// Sets (or with `None` removes) the IdP attribute value that grants the
+/// console to learners signing in through this connection; audited.
+pub fn set_admin_role(
+    conn: &mut DbConn,
+    clock: &Clock,
+    actor: &Actor,
+    org: &Organization,
+    id: ConnectionId,
+    role: Option<AdminRole>,
+) -> Result<(), Error> {
+    store::write_transaction(conn, |conn| {
+        let connection = store::connections::by_id(conn, id)?
+            .filter(|c| c.org == org.id)
+            .ok_or_else(|| Error::NotFound {
+                org: org.slug.to_string(),
+                id: id.to_string(),
+            })?;
+        store::connections::set_admin_role(conn, id, role.as_ref())?;
+        audit::record(
+            conn,
+            clock,
+            audit::NewEvent::new(Some(org.id), actor, Action::IdpConnectionChanged)
+                .target(&connection.entity_id)
+                .details(json!({
+                    "connection": id.to_string(),
+                    "admin_role_attribute": role.as_ref().map(|r| r.attribute.as_str()),
+                    "admin_role_value": role.as_ref().map(|r| r.value.as_str()),
+                })),
+        )?;
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn admin_role_needs_both_parts_and_an_exact_match() {
+        assert!(matches!(AdminRole::from_input(" ", ""), Ok(None)));
+        assert!(AdminRole::from_input("groups", "").is_err());
+        let role = AdminRole::from_input(" groups ", "Seatgate Admins")
+            .unwrap()
+            .unwrap();
+        let sent = |name: &str, value: &str| vec![(name.to_owned(), value.to_owned())];
+        assert!(role.granted_by(&sent("groups", "Seatgate Admins")));
+        assert!(!role.granted_by(&sent("groups", "seatgate admins")));
+        assert!(!role.granted_by(&sent("roles", "Seatgate Admins")));
+    }
 }

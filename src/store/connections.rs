@@ -10,7 +10,7 @@ use diesel::prelude::*;
 use super::schema::{idp_certificates, idp_connections};
 use super::{DbConn, Error, decode, unique};
 use crate::ids::{ConnectionId, OrgId};
-use crate::orgs::connections::{IdpConnection, Policy};
+use crate::orgs::connections::{AdminRole, IdpConnection, Policy};
 use crate::saml::attributes::{Field, Mapping};
 use crate::saml::metadata::Certificate;
 
@@ -32,6 +32,8 @@ struct ConnectionRow {
     created_at: NaiveDateTime,
     metadata_fetched_at: Option<NaiveDateTime>,
     metadata_error: Option<String>,
+    admin_role_attribute: Option<String>,
+    admin_role_value: Option<String>,
 }
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -64,6 +66,8 @@ pub fn insert(conn: &mut DbConn, connection: &IdpConnection) -> Result<(), Error
             created_at: connection.created_at,
             metadata_fetched_at: connection.metadata_fetched_at,
             metadata_error: connection.metadata_error.clone(),
+            admin_role_attribute: connection.admin_role.as_ref().map(|r| r.attribute.clone()),
+            admin_role_value: connection.admin_role.as_ref().map(|r| r.value.clone()),
         })
         .execute(conn)
         .map_err(unique)?;
@@ -138,6 +142,10 @@ fn with_certificates(
                 created_at: row.created_at,
                 metadata_fetched_at: row.metadata_fetched_at,
                 metadata_error: row.metadata_error,
+                admin_role: match (row.admin_role_attribute, row.admin_role_value) {
+                    (Some(attribute), Some(value)) => Some(AdminRole { attribute, value }),
+                    _ => None,
+                },
             })
         })
         .collect()
@@ -172,6 +180,20 @@ pub fn set_policy(conn: &mut DbConn, id: ConnectionId, policy: Policy) -> Result
             idp_connections::allow_idp_initiated.eq(policy.allow_idp_initiated),
             idp_connections::require_signed_assertion.eq(policy.require_signed_assertion),
             idp_connections::allow_sha1.eq(policy.allow_sha1),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn set_admin_role(
+    conn: &mut DbConn,
+    id: ConnectionId,
+    role: Option<&AdminRole>,
+) -> Result<(), Error> {
+    diesel::update(idp_connections::table.find(id.to_string()))
+        .set((
+            idp_connections::admin_role_attribute.eq(role.map(|r| r.attribute.as_str())),
+            idp_connections::admin_role_value.eq(role.map(|r| r.value.as_str())),
         ))
         .execute(conn)?;
     Ok(())

@@ -99,6 +99,8 @@ diesel::table! {
         created_at -> Timestamp,
         metadata_fetched_at -> Nullable<Timestamp>,
         metadata_error -> Nullable<Text>,
+        admin_role_attribute -> Nullable<Text>,
+        admin_role_value -> Nullable<Text>,
     }
 }
 

@@ -883,7 +883,61 @@ async fn out_of_seats_shows_a_banner_on_the_licenses_page(backend: Backend) {
     );
 }
 
+async fn an_idp_group_grants_the_console_at_each_sign_in(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let idp = TestIdp::new(IDP);
+    let connection = app.connect("acme", &idp, Preset::Generic);
+    let mut admin = app.admin_visitor("acme", "ann@acme.example", false);
+    let path = format!(
+        "/admin/orgs/acme/sso/connections/{}/admin-role",
+        connection.id
+    );
+    let half = submit(&mut admin, &path, &[("attribute", "groups"), ("value", "")]).await;
+    assert_eq!(half.status.as_u16(), 303);
+    assert!(
+        admin
+            .get("/admin/orgs/acme/sso")
+            .await
+            .body
+            .contains("Not saved: the administrator role needs both")
+    );
+    submit(
+        &mut admin,
+        &path,
+        &[("attribute", "groups"), ("value", "Seatgate Admins")],
+    )
+    .await;
+
+    let minted = |groups: &str| {
+        let mut spec = idp.spec(&app, "acme", "it@acme.example");
+        spec.attributes.push(("groups".into(), groups.into()));
+        idp.mint(&spec)
+    };
+    let (_, mut member) = app
+        .post_response("acme", &minted("Seatgate Admins"), None)
+        .await;
+    assert_eq!(
+        member.get("/admin/orgs/acme/users").await.status.as_u16(),
+        200
+    );
+    let (_, mut former) = app.post_response("acme", &minted("Everyone"), None).await;
+    assert_eq!(
+        former.get("/admin/orgs/acme").await.status.as_u16(),
+        403,
+        "the IdP took it back"
+    );
+    assert_eq!(
+        member.get("/admin/orgs/acme").await.status.as_u16(),
+        403,
+        "for every session"
+    );
+    let granted = events(&app, "acme", Action::SsoAdminGranted);
+    assert!(matches!(granted[0].actor, Actor::System));
+    assert_eq!(events(&app, "acme", Action::SsoAdminRevoked).len(), 1);
+}
+
 on_both_databases!(
+    an_idp_group_grants_the_console_at_each_sign_in,
     other_organizations_are_not_found_and_learners_are_forbidden,
     console_forms_need_the_csrf_token_and_the_same_site,
     auto_assign_is_switched_on_in_settings,

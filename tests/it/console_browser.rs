@@ -15,22 +15,29 @@ use crate::on_both_databases;
 
 const PASSWORD: &str = "a long enough passphrase";
 
+/// The element, once the page shows it: after a click the next page may still
+/// be loading. Fails after ten seconds.
+async fn element(c: &Client, css: &str) -> fantoccini::elements::Element {
+    for _ in 0..100 {
+        if let Ok(found) = c.find(Locator::Css(css)).await {
+            return found;
+        }
+        actix_rt::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!(
+        "no {css} on {:?}",
+        c.current_url().await.map(|u| u.to_string())
+    );
+}
+
 async fn fill(c: &Client, id: &str, value: &str) {
-    let field = c
-        .find(Locator::Id(id))
-        .await
-        .unwrap_or_else(|_| panic!("#{id}"));
+    let field = element(c, &format!("#{id}")).await;
     field.clear().await.expect("clear");
     field.send_keys(value).await.expect("type");
 }
 
 async fn click(c: &Client, css: &str) {
-    c.find(Locator::Css(css))
-        .await
-        .unwrap_or_else(|_| panic!("{css}"))
-        .click()
-        .await
-        .expect("click");
+    element(c, css).await.click().await.expect("click");
 }
 
 /// The page's text once it contains `expected` (pages in between, like the
@@ -103,9 +110,8 @@ async fn admin_runs_the_console_in_chromium(backend: Backend) {
     c.goto(&format!("{console}/sso")).await.unwrap();
     wait_for(c, "Values for your identity provider").await;
     admin.screenshot("console-sso-empty").await;
-    c.find(Locator::Id("metadata"))
+    element(c, "#metadata")
         .await
-        .expect("file input")
         .send_keys(metadata_file.to_str().expect("UTF-8 path"))
         .await
         .expect("choose the file");
@@ -125,9 +131,8 @@ async fn admin_runs_the_console_in_chromium(backend: Backend) {
     wait_for(c, "Learning now has 1 seats.").await;
     c.goto(&format!("{console}/settings")).await.unwrap();
     click(c, "#auto_assign").await;
-    c.find(Locator::Id("license_type"))
+    element(c, "#license_type")
         .await
-        .unwrap()
         .select_by_value("Learning")
         .await
         .unwrap();

@@ -221,6 +221,45 @@ async fn idp_and_user_commands_list_show_and_remove(backend: Backend) {
     let bad_switch = with_db(&app.db, &["idp", "set", "acme", &id, "--enabled", "maybe"]);
     assert_eq!(bad_switch.status.code(), Some(2));
 
+    let role = with_db(
+        &app.db,
+        &[
+            "idp",
+            "set",
+            "acme",
+            &id,
+            "--admin-role-attribute",
+            "groups",
+            "--admin-role-value",
+            "Admins",
+        ],
+    );
+    assert!(role.status.success(), "{}", stderr(&role));
+    let stored = |app: &crate::common::TestApp| {
+        let mut conn = app.store.connection().expect("connection");
+        seatgate::orgs::connections::list(&mut conn, app.org("acme").id).unwrap()[0]
+            .admin_role
+            .clone()
+    };
+    assert_eq!(
+        stored(&app).map(|r| (r.attribute, r.value)),
+        Some(("groups".to_owned(), "Admins".to_owned()))
+    );
+    let half = with_db(
+        &app.db,
+        &[
+            "idp",
+            "set",
+            "acme",
+            &id,
+            "--admin-role-attribute",
+            "groups",
+        ],
+    );
+    assert_eq!(half.status.code(), Some(2), "both parts are needed");
+    with_db(&app.db, &["idp", "set", "acme", &id, "--no-admin-role"]);
+    assert_eq!(stored(&app), None);
+
     let removed = with_db(&app.db, &["idp", "remove", "acme", &id]);
     assert!(stdout(&removed).starts_with(&format!("removed IdP connection {id}")));
     assert_eq!(stdout(&with_db(&app.db, &["idp", "list", "acme"])), "");

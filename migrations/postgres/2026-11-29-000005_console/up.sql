@@ -6,6 +6,10 @@ ALTER TABLE organizations ADD COLUMN learner_session_minutes INTEGER NOT NULL DE
 ALTER TABLE admin_accounts ADD COLUMN operator BOOLEAN NOT NULL DEFAULT FALSE;
 ALTER TABLE users ADD COLUMN is_admin BOOLEAN NOT NULL DEFAULT FALSE;
 ALTER TABLE sessions ADD COLUMN flash TEXT;
+-- A connection may grant the console to learners whose assertion carries
+-- attribute admin_role_attribute with value admin_role_value (an IdP group).
+ALTER TABLE idp_connections ADD COLUMN admin_role_attribute TEXT;
+ALTER TABLE idp_connections ADD COLUMN admin_role_value TEXT;
 ALTER TABLE authn_requests ADD COLUMN test BOOLEAN NOT NULL DEFAULT FALSE;
 CREATE INDEX users_org_last_sign_in ON users (org_id, last_sign_in_at);
 CREATE INDEX audit_events_org_target ON audit_events (org_id, target);

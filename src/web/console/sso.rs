@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use super::{Chrome, Console, Section, done, when};
 use crate::ids::ConnectionId;
-use crate::orgs::connections::{self, IdpConnection, NewConnection, Policy};
+use crate::orgs::connections::{self, AdminRole, IdpConnection, NewConnection, Policy};
 use crate::orgs::metadata_source;
 use crate::saml::SpEndpoints;
 use crate::saml::attributes::Preset;
@@ -33,6 +33,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/admin/orgs/{org}/sso/connections/{id}/policy",
             web::post().to(set_policy),
+        )
+        .route(
+            "/admin/orgs/{org}/sso/connections/{id}/admin-role",
+            web::post().to(set_admin_role),
         )
         .route(
             "/admin/orgs/{org}/sso/connections/{id}/remove",
@@ -462,6 +466,56 @@ async fn set_policy(
         format!("Settings of {} saved.", connection.name),
     )
     .await
+}
+
+#[derive(Deserialize)]
+struct AdminRoleForm {
+    attribute: String,
+    value: String,
+}
+
+async fn set_admin_role(
+    state: web::Data<AppState>,
+    console: Console,
+    path: web::Path<(String, String)>,
+    posted: Protected<AdminRoleForm>,
+) -> Result<HttpResponse, Error> {
+    let connection = connection_of(&state, &console, &path.1).await?;
+    let role = match AdminRole::from_input(&posted.form.attribute, &posted.form.value) {
+        Ok(role) => role,
+        Err(e) => {
+            tracing::info!(reason = %e, "admin role refused");
+            return done(
+                &state,
+                &posted.session,
+                console.link("/sso"),
+                format!("Not saved: {e}."),
+            )
+            .await;
+        }
+    };
+    let message = match &role {
+        Some(r) => format!(
+            "Learners of {} whose {} includes {} now open the console.",
+            connection.name, r.attribute, r.value
+        ),
+        None => format!(
+            "{} no longer grants the administrator role.",
+            connection.name
+        ),
+    };
+    let (clock, actor, org) = (
+        state.clock.clone(),
+        console.user.actor.clone(),
+        console.org.clone(),
+    );
+    state
+        .store
+        .run(move |conn| {
+            connections::set_admin_role(conn, &clock, &actor, &org, connection.id, role)
+        })
+        .await?;
+    done(&state, &posted.session, console.link("/sso"), message).await
 }
 
 async fn remove(
