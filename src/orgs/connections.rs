@@ -160,15 +160,12 @@ pub fn remove(
     org: &Organization,
     id: &str,
 ) -> Result<IdpConnection, Error> {
-    let not_found = || Error::NotFound {
+    let id: ConnectionId = id.parse().map_err(|_| Error::NotFound {
         org: org.slug.to_string(),
         id: id.to_owned(),
-    };
-    let id: ConnectionId = id.parse().map_err(|_| not_found())?;
+    })?;
     store::write_transaction(conn, |conn| {
-        let connection = store::connections::by_id(conn, id)?
-            .filter(|c| c.org == org.id)
-            .ok_or_else(not_found)?;
+        let connection = owned(conn, org, id)?;
         store::connections::delete(conn, id)?;
         audit::record(
             conn,
@@ -179,6 +176,16 @@ pub fn remove(
         )?;
         Ok(connection)
     })
+}
+
+/// Connection `id`, if it belongs to `org`.
+fn owned(conn: &mut DbConn, org: &Organization, id: ConnectionId) -> Result<IdpConnection, Error> {
+    store::connections::by_id(conn, id)?
+        .filter(|c| c.org == org.id)
+        .ok_or_else(|| Error::NotFound {
+            org: org.slug.to_string(),
+            id: id.to_string(),
+        })
 }
 
 /// The switches of a connection an admin can change.
@@ -211,12 +218,7 @@ pub fn set_policy(
     policy: Policy,
 ) -> Result<(), Error> {
     store::write_transaction(conn, |conn| {
-        let connection = store::connections::by_id(conn, id)?
-            .filter(|c| c.org == org.id)
-            .ok_or_else(|| Error::NotFound {
-                org: org.slug.to_string(),
-                id: id.to_string(),
-            })?;
+        let connection = owned(conn, org, id)?;
         store::connections::set_policy(conn, id, policy)?;
         audit::record(
             conn,
@@ -246,12 +248,7 @@ pub fn set_admin_role(
     role: Option<AdminRole>,
 ) -> Result<(), Error> {
     store::write_transaction(conn, |conn| {
-        let connection = store::connections::by_id(conn, id)?
-            .filter(|c| c.org == org.id)
-            .ok_or_else(|| Error::NotFound {
-                org: org.slug.to_string(),
-                id: id.to_string(),
-            })?;
+        let connection = owned(conn, org, id)?;
         store::connections::set_admin_role(conn, id, role.as_ref())?;
         audit::record(
             conn,

@@ -565,10 +565,10 @@ async fn test_sign_in_checks_the_idp_and_signs_nobody_in(backend: Backend) {
     assert_eq!(started.status.as_u16(), 303);
     let location = started.location.expect("to the IdP");
     assert!(location.starts_with("https://idp.example/sso?SAMLRequest="));
-    let (request_id, relay) = authn_request_in(&location);
+    let (request, relay) = authn_request_in(&location);
 
     let mut spec = idp.spec(&app, "acme", "tess@acme.example");
-    spec.in_response_to = Some(request_id);
+    spec.in_response_to = Some(request.id);
     let (page, visitor) = app
         .post_response("acme", &idp.mint(&spec), Some(&relay))
         .await;

@@ -1,14 +1,10 @@
 //! Single sign-on that should work: signatures on either level, encryption,
 //! presets, SP- and IdP-initiated, just-in-time accounts.
 
-use std::io::Read;
-
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use seatgate::saml::attributes::Preset;
 use seatgate::saml::mint::ResponseSpec;
 
-use crate::common::idp::TestIdp;
+use crate::common::idp::{TestIdp, authn_request_in};
 use crate::common::{Backend, TestApp};
 use crate::on_both_databases;
 
@@ -190,14 +186,7 @@ async fn sp_initiated_sign_in_returns_to_the_requested_page(backend: Backend) {
         verifier.verify_signed_request_url(&url).expect("verify"),
         "the AuthnRequest is signed by our key"
     );
-    let deflated = STANDARD
-        .decode(param("SAMLRequest").expect("SAMLRequest"))
-        .expect("base64");
-    let mut xml = String::new();
-    flate2::read::DeflateDecoder::new(deflated.as_slice())
-        .read_to_string(&mut xml)
-        .expect("inflate");
-    let request: samael::schema::AuthnRequest = xml.parse().expect("AuthnRequest");
+    let (request, relay) = authn_request_in(url.as_str());
     assert_eq!(
         request.assertion_consumer_service_url.as_deref(),
         Some(app.endpoints("acme").acs_url.as_str())
@@ -205,7 +194,6 @@ async fn sp_initiated_sign_in_returns_to_the_requested_page(backend: Backend) {
 
     let mut spec = idp.spec(&app, "acme", "ann@acme.example");
     spec.in_response_to = Some(request.id.clone());
-    let relay = param("RelayState").expect("RelayState");
     let (page, _) = app
         .post_response("acme", &idp.mint(&spec), Some(&relay))
         .await;

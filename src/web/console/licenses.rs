@@ -147,14 +147,10 @@ async fn set_pool(
             return render_with(StatusCode::BAD_REQUEST, &page);
         }
     };
-    let (clock, actor, org) = (
-        state.clock.clone(),
-        console.user.actor.clone(),
-        console.org.clone(),
-    );
-    let pool = state
-        .store
-        .run(move |conn| licensing::set_pool(conn, &clock, &actor, &org, &license_type, seats))
+    let pool = console
+        .apply(&state, move |conn, clock, actor, org| {
+            licensing::set_pool(conn, clock, actor, org, &license_type, seats)
+        })
         .await?;
     let mut message = format!("{} now has {} seats.", pool.license_type, pool.seats);
     if pool.over_allocated() {

@@ -25,9 +25,11 @@ use super::session::{current, state};
 use super::{AppState, Error};
 use crate::accounts::{admins, learners};
 use crate::audit::Actor;
+use crate::clock::Clock;
 use crate::ids::OrgId;
 use crate::orgs::{self, Organization};
 use crate::sessions::{self, Principal, Session};
+use crate::store::DbConn;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/admin", web::get().to(start))
@@ -237,6 +239,28 @@ impl Console {
     /// A link inside this organization's console.
     pub fn link(&self, rest: &str) -> String {
         format!("/admin/orgs/{}{rest}", self.org.slug)
+    }
+
+    /// Runs a change to this organization on the database, as this console's
+    /// user: `change` gets the clock, the actor to audit and the organization.
+    pub async fn apply<T, E>(
+        &self,
+        state: &AppState,
+        change: impl FnOnce(&mut DbConn, &Clock, &Actor, &Organization) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<crate::store::Error> + Send + 'static,
+    {
+        let (clock, actor, org) = (
+            state.clock.clone(),
+            self.user.actor.clone(),
+            self.org.clone(),
+        );
+        state
+            .store
+            .run(move |conn| change(conn, &clock, &actor, &org))
+            .await
     }
 }
 

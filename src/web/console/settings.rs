@@ -143,15 +143,11 @@ async fn save_licenses(
         ),
         None => None,
     };
-    let (clock, actor, org) = (
-        state.clock.clone(),
-        console.user.actor.clone(),
-        console.org.clone(),
-    );
     let chosen = license_type.clone();
-    let outcome = state
-        .store
-        .run(move |conn| licensing::set_auto_assign(conn, &clock, &actor, &org, on, chosen))
+    let outcome = console
+        .apply(&state, move |conn, clock, actor, org| {
+            licensing::set_auto_assign(conn, clock, actor, org, on, chosen)
+        })
         .await;
     match outcome {
         Ok(()) => {
@@ -225,14 +221,10 @@ async fn save_sign_in(
         learner_session: lifetime,
         clock_skew: skew,
     };
-    let (clock, actor, org) = (
-        state.clock.clone(),
-        console.user.actor.clone(),
-        console.org.clone(),
-    );
-    state
-        .store
-        .run(move |conn| orgs::set_sign_in_settings(conn, &clock, &actor, &org, &settings))
+    console
+        .apply(&state, move |conn, clock, actor, org| {
+            orgs::set_sign_in_settings(conn, clock, actor, org, &settings)
+        })
         .await?;
     done(
         &state,

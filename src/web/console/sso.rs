@@ -389,14 +389,10 @@ async fn save(
             .map_err(|e: String| Error::BadRequest(e))?,
         overrides: BTreeMap::new(),
     };
-    let (clock, actor, org) = (
-        state.clock.clone(),
-        console.user.actor.clone(),
-        console.org.clone(),
-    );
-    let outcome = state
-        .store
-        .run(move |conn| connections::add(conn, &clock, &actor, &org, metadata, options))
+    let outcome = console
+        .apply(&state, move |conn, clock, actor, org| {
+            connections::add(conn, clock, actor, org, metadata, options)
+        })
         .await;
     let message = match outcome {
         Ok(connection) => format!(
@@ -450,14 +446,10 @@ async fn set_policy(
         require_signed_assertion: form.require_signed_assertion.is_some(),
         allow_sha1: form.allow_sha1.is_some(),
     };
-    let (clock, actor, org) = (
-        state.clock.clone(),
-        console.user.actor.clone(),
-        console.org.clone(),
-    );
-    state
-        .store
-        .run(move |conn| connections::set_policy(conn, &clock, &actor, &org, connection.id, policy))
+    console
+        .apply(&state, move |conn, clock, actor, org| {
+            connections::set_policy(conn, clock, actor, org, connection.id, policy)
+        })
         .await?;
     done(
         &state,
@@ -504,15 +496,9 @@ async fn set_admin_role(
             connection.name
         ),
     };
-    let (clock, actor, org) = (
-        state.clock.clone(),
-        console.user.actor.clone(),
-        console.org.clone(),
-    );
-    state
-        .store
-        .run(move |conn| {
-            connections::set_admin_role(conn, &clock, &actor, &org, connection.id, role)
+    console
+        .apply(&state, move |conn, clock, actor, org| {
+            connections::set_admin_role(conn, clock, actor, org, connection.id, role)
         })
         .await?;
     done(&state, &posted.session, console.link("/sso"), message).await
@@ -525,15 +511,11 @@ async fn remove(
     posted: Protected<NoFields>,
 ) -> Result<HttpResponse, Error> {
     let connection = connection_of(&state, &console, &path.1).await?;
-    let (clock, actor, org) = (
-        state.clock.clone(),
-        console.user.actor.clone(),
-        console.org.clone(),
-    );
     let id = connection.id.to_string();
-    state
-        .store
-        .run(move |conn| connections::remove(conn, &clock, &actor, &org, &id))
+    console
+        .apply(&state, move |conn, clock, actor, org| {
+            connections::remove(conn, clock, actor, org, &id)
+        })
         .await?;
     done(
         &state,

@@ -265,15 +265,9 @@ async fn change_license(
         .license_type
         .parse()
         .map_err(|e: licensing::Error| Error::BadRequest(e.to_string()))?;
-    let (clock, actor, org) = (
-        state.clock.clone(),
-        console.user.actor.clone(),
-        console.org.clone(),
-    );
     let (subject, kind) = (learner.clone(), license_type.clone());
-    let outcome = state
-        .store
-        .run(move |conn| {
+    let outcome = console
+        .apply(&state, move |conn, clock, actor, org| {
             let change = if give {
                 licensing::assign
             } else {
@@ -281,10 +275,10 @@ async fn change_license(
             };
             change(
                 conn,
-                &clock,
-                &actor,
+                clock,
+                actor,
                 LicenseCause::Admin,
-                &org,
+                org,
                 &subject,
                 &kind,
             )
@@ -329,14 +323,11 @@ async fn set_admin(
         "revoke" => false,
         _ => return Err(Error::BadRequest("role must be grant or revoke".into())),
     };
-    let (clock, actor, subject) = (
-        state.clock.clone(),
-        console.user.actor.clone(),
-        learner.clone(),
-    );
-    state
-        .store
-        .run(move |conn| learners::set_admin(conn, &clock, &actor, &subject, grant))
+    let subject = learner.clone();
+    console
+        .apply(&state, move |conn, clock, actor, _| {
+            learners::set_admin(conn, clock, actor, &subject, grant)
+        })
         .await?;
     let message = if grant {
         format!(

@@ -54,9 +54,9 @@ impl TestIdp {
     }
 }
 
-/// The AuthnRequest ID inside an HTTP-Redirect binding URL (`SAMLRequest`:
+/// The AuthnRequest inside an HTTP-Redirect binding URL (`SAMLRequest`:
 /// deflated, base64), and the RelayState.
-pub fn authn_request_in(location: &str) -> (String, String) {
+pub fn authn_request_in(location: &str) -> (samael::schema::AuthnRequest, String) {
     use base64::Engine;
     use std::io::Read;
     let url = url::Url::parse(location).expect("redirect URL");
@@ -73,8 +73,7 @@ pub fn authn_request_in(location: &str) -> (String, String) {
     flate2::read::DeflateDecoder::new(deflated.as_slice())
         .read_to_string(&mut xml)
         .expect("inflate");
-    let request: samael::schema::AuthnRequest = xml.parse().expect("AuthnRequest");
-    (request.id, param("RelayState"))
+    (xml.parse().expect("AuthnRequest"), param("RelayState"))
 }
 
 impl TestApp {
