@@ -72,9 +72,11 @@ pub enum Action {
     SsoAdminGranted,
     SsoAdminRevoked,
     SsoTestSignIn,
+    ProfileBound,
+    ProfileUnbound,
 }
 
-pub const ACTIONS: [Action; 23] = [
+pub const ACTIONS: [Action; 25] = [
     Action::OrgCreated,
     Action::AdminCreated,
     Action::AdminSignInLinkIssued,
@@ -98,6 +100,8 @@ pub const ACTIONS: [Action; 23] = [
     Action::SsoAdminGranted,
     Action::SsoAdminRevoked,
     Action::SsoTestSignIn,
+    Action::ProfileBound,
+    Action::ProfileUnbound,
 ];
 
 impl Action {
@@ -126,6 +130,8 @@ impl Action {
             Action::SsoAdminGranted => "sso_admin_granted",
             Action::SsoAdminRevoked => "sso_admin_revoked",
             Action::SsoTestSignIn => "sso_test_sign_in",
+            Action::ProfileBound => "profile_bound",
+            Action::ProfileUnbound => "profile_unbound",
         }
     }
 }

@@ -5,7 +5,6 @@ use std::io::Write;
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -21,7 +20,7 @@ use crate::demo_idp::DemoIdp;
 use crate::licensing::{self, LicenseCause, LicenseType};
 use crate::orgs::connections::{self, NewConnection, Policy};
 use crate::orgs::metadata_source;
-use crate::orgs::{self, DisplayName, OrgSlug, Organization};
+use crate::orgs::{self, DisplayName, OrgSlug, Organization, ProfileBindingPolicy};
 use crate::saml::attributes::{Field, Preset};
 use crate::saml::keys::SpKeys;
 use crate::saml::metadata::{Certificate, IdpMetadata};
@@ -250,7 +249,28 @@ enum OrgCommand {
         /// The license pool automatic assignment draws from
         #[arg(long, value_name = "TYPE")]
         license_type: Option<String>,
+        /// Whether learners connect their LinkedIn profile ("disabled" disconnects existing ones)
+        #[arg(long, value_name = "required|optional|disabled")]
+        profile_binding: Option<BindingPolicy>,
     },
+}
+
+/// A profile binding policy on the command line.
+#[derive(Clone, Copy, ValueEnum)]
+enum BindingPolicy {
+    Required,
+    Optional,
+    Disabled,
+}
+
+impl From<BindingPolicy> for ProfileBindingPolicy {
+    fn from(policy: BindingPolicy) -> Self {
+        match policy {
+            BindingPolicy::Required => Self::Required,
+            BindingPolicy::Optional => Self::Optional,
+            BindingPolicy::Disabled => Self::Disabled,
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -302,6 +322,7 @@ fn settings(global: &GlobalArgs) -> anyhow::Result<Settings> {
         base_url: global.base_url.clone(),
         certs_dir: global.certs_dir.clone(),
         demo_idp: global.demo_idp.then(|| "true".to_owned()),
+        ..Layer::default()
     };
     Ok(Settings::load(
         global.config.as_deref(),
@@ -372,19 +393,35 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
                     slug,
                     auto_assign,
                     license_type,
+                    profile_binding,
                 } => {
                     let org = orgs::find(&mut conn, &slug)?;
-                    let license_type =
-                        license_type.map(|t| t.parse::<LicenseType>()).transpose()?;
-                    let on = Switch::or(auto_assign, org.auto_assign_licenses);
-                    licensing::set_auto_assign(
-                        &mut conn,
-                        &clock,
-                        &Actor::Cli,
-                        &org,
-                        on,
-                        license_type,
-                    )?;
+                    if let Some(policy) = profile_binding {
+                        orgs::set_sign_in_settings(
+                            &mut conn,
+                            &clock,
+                            &Actor::Cli,
+                            &org,
+                            &orgs::SignInSettings {
+                                profile_binding: policy.into(),
+                                learner_session: org.learner_session,
+                                clock_skew: org.clock_skew,
+                            },
+                        )?;
+                    }
+                    if auto_assign.is_some() || license_type.is_some() {
+                        let license_type =
+                            license_type.map(|t| t.parse::<LicenseType>()).transpose()?;
+                        let on = Switch::or(auto_assign, org.auto_assign_licenses);
+                        licensing::set_auto_assign(
+                            &mut conn,
+                            &clock,
+                            &Actor::Cli,
+                            &org,
+                            on,
+                            license_type,
+                        )?;
+                    }
                     show_org(&mut out, &orgs::find(&mut conn, &slug)?)?;
                 }
             }
@@ -671,6 +708,15 @@ fn user_command(command: UserCommand, store: &Store) -> anyhow::Result<()> {
                 )?,
                 None => writeln!(out, "license: none")?,
             }
+            match crate::profiles::binding_of(&mut conn, learner.id)? {
+                Some(binding) => writeln!(
+                    out,
+                    "linkedin: {} ({})",
+                    binding.member.sub,
+                    binding.member.name.as_deref().unwrap_or("no name")
+                )?,
+                None => writeln!(out, "linkedin: none")?,
+            }
             for identity in learners::identities(&mut conn, learner.id)? {
                 writeln!(
                     out,
@@ -868,20 +914,18 @@ fn serve(settings: Settings, store: Store, clock: Clock) -> anyhow::Result<()> {
         SpKeys::load_or_generate(&settings.certs_dir, clock.now()).context("certs_dir")?;
     let demo_idp = if settings.demo_idp {
         tracing::warn!("the demo IdP is enabled at /demo-idp: for trying Seatgate only");
-        Some(Arc::new(
+        Some(
             DemoIdp::load_or_generate(&settings.certs_dir, &settings.base_url)
                 .context("certs_dir")?,
-        ))
+        )
     } else {
         None
     };
-    let state = AppState {
-        store,
-        clock,
-        settings: Arc::new(settings),
-        sp_keys: Arc::new(sp_keys),
-        demo_idp,
-    };
+    if settings.linkedin.is_none() {
+        tracing::info!("no linkedin_client_id: learners cannot connect LinkedIn profiles");
+    }
+    let state = AppState::new(store, clock, settings, sp_keys, demo_idp)
+        .map_err(|e| anyhow::anyhow!("linkedin: {e}"))?;
     actix_web::rt::System::new().block_on(async move {
         web::spawn_housekeeping(state.clone());
         web::serve(listener, state)?.await

@@ -12,6 +12,7 @@ const DEFAULT_BIND: &str = "127.0.0.1:8080";
 const DEFAULT_DATABASE_URL: &str = "sqlite://data/seatgate.db";
 const DEFAULT_BASE_URL: &str = "http://127.0.0.1:8080";
 const DEFAULT_CERTS_DIR: &str = "certs";
+const DEFAULT_LINKEDIN_ISSUER: &str = "https://www.linkedin.com/oauth";
 
 /// Validated settings of one Seatgate process.
 #[derive(Clone, Debug)]
@@ -22,6 +23,39 @@ pub struct Settings {
     pub certs_dir: PathBuf,
     /// Serve the built-in development IdP at `/demo-idp` (never in production).
     pub demo_idp: bool,
+    /// "Sign In with LinkedIn using OpenID Connect"; `None` without a client ID:
+    /// learners cannot connect a profile then, and pages say so.
+    pub linkedin: Option<LinkedIn>,
+}
+
+/// The LinkedIn (OpenID Connect) client Seatgate is registered as.
+#[derive(Clone, Debug)]
+pub struct LinkedIn {
+    pub client_id: String,
+    pub client_secret: ClientSecret,
+    /// The OpenID Connect issuer, exactly as the provider spells it in its
+    /// discovery document and ID tokens (no trailing slash added).
+    pub issuer: String,
+}
+
+/// An OAuth client secret: never printed.
+#[derive(Clone)]
+pub struct ClientSecret(String);
+
+impl ClientSecret {
+    pub fn new(secret: String) -> Self {
+        Self(secret)
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for ClientSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
 }
 
 /// One layer of raw, unvalidated values (a file, the environment or the flags).
@@ -34,6 +68,9 @@ pub struct Layer {
     pub certs_dir: Option<String>,
     #[serde(default, deserialize_with = "bool_as_text")]
     pub demo_idp: Option<String>,
+    pub linkedin_client_id: Option<String>,
+    pub linkedin_client_secret: Option<String>,
+    pub linkedin_issuer: Option<String>,
 }
 
 /// TOML writes `demo_idp = true`; the other layers carry text.
@@ -167,12 +204,58 @@ impl Settings {
             }
         };
 
+        // No command-line flags for these: a secret on the command line is
+        // visible to every user of the machine.
+        let (client_id, _) = pick(
+            |l| &l.linkedin_client_id,
+            "SEATGATE_LINKEDIN_CLIENT_ID",
+            "",
+            "",
+        );
+        let (client_secret, secret_origin) = pick(
+            |l| &l.linkedin_client_secret,
+            "SEATGATE_LINKEDIN_CLIENT_SECRET",
+            "",
+            "",
+        );
+        let (issuer, issuer_origin) = pick(
+            |l| &l.linkedin_issuer,
+            "SEATGATE_LINKEDIN_ISSUER",
+            "",
+            DEFAULT_LINKEDIN_ISSUER,
+        );
+        let linkedin = match client_id.trim() {
+            "" => None,
+            client_id => {
+                if client_secret.trim().is_empty() {
+                    return Err(ConfigError::Invalid {
+                        key: "linkedin_client_secret",
+                        origin: secret_origin,
+                        problem: "is required with linkedin_client_id".into(),
+                    });
+                }
+                if !Url::parse(&issuer).is_ok_and(|u| matches!(u.scheme(), "https" | "http")) {
+                    return Err(ConfigError::Invalid {
+                        key: "linkedin_issuer",
+                        origin: issuer_origin,
+                        problem: format!("{issuer:?} is not an http(s) URL"),
+                    });
+                }
+                Some(LinkedIn {
+                    client_id: client_id.to_owned(),
+                    client_secret: ClientSecret(client_secret.trim().to_owned()),
+                    issuer,
+                })
+            }
+        };
+
         Ok(Settings {
             bind,
             database_url,
             base_url,
             certs_dir: PathBuf::from(certs_dir),
             demo_idp,
+            linkedin,
         })
     }
 }

@@ -9,6 +9,7 @@ pub mod demo_idp; // the built-in development IdP (demo only)
 pub mod ids; // newtype identifiers
 pub mod licensing; // license pools, seats and the seat invariant
 pub mod orgs; // organizations and their settings
+pub mod profiles; // LinkedIn profile binding (OpenID Connect) and its policy
 pub mod saml; // SAML: metadata, AuthnRequests, response validation (pure)
 pub mod secret; // tokens, token hashes, passwords
 pub mod sessions; // server-side sessions

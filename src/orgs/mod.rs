@@ -225,6 +225,12 @@ pub fn set_sign_in_settings(
         return Err(Error::InvalidClockSkew);
     }
     store::write_transaction(conn, |conn| {
+        // "Not allowed" removes the bindings there are (docs/profile-binding.md).
+        if settings.profile_binding == ProfileBindingPolicy::Disabled
+            && org.profile_binding_policy != ProfileBindingPolicy::Disabled
+        {
+            crate::profiles::unbind_all(conn, clock, actor, org.id)?;
+        }
         store::orgs::set_sign_in_settings(conn, org.id, settings)?;
         audit::record(
             conn,

@@ -12,6 +12,7 @@ pub mod connections;
 pub mod learners;
 pub mod licensing;
 pub mod orgs;
+pub mod profiles;
 mod schema;
 pub mod sessions;
 pub mod sso;

@@ -27,6 +27,7 @@ diesel::table! {
         department -> Nullable<Text>,
         employee_id -> Nullable<Text>,
         is_admin -> Bool,
+        linkedin_prompt_dismissed_at -> Nullable<Timestamp>,
     }
 }
 
@@ -179,6 +180,30 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    linkedin_bindings (user_id) {
+        user_id -> Text,
+        org_id -> Text,
+        sub -> Text,
+        name -> Nullable<Text>,
+        email -> Nullable<Text>,
+        picture -> Nullable<Text>,
+        bound_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    oidc_pending (state_hash) {
+        state_hash -> Text,
+        session_hash -> Text,
+        user_id -> Text,
+        pkce_verifier -> Text,
+        nonce -> Text,
+        return_to -> Text,
+        expires_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(license_assignments -> license_pools (pool_id));
 diesel::joinable!(users -> organizations (org_id));
 diesel::joinable!(idp_connections -> organizations (org_id));
@@ -205,4 +230,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     sso_errors,
     license_pools,
     license_assignments,
+    linkedin_bindings,
+    oidc_pending,
 );

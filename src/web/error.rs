@@ -17,6 +17,9 @@ pub enum Error {
     /// The page needs a signed-in administrator.
     #[error("sign-in required")]
     SignInRequired,
+    /// The page needs a learner signed in with single sign-on.
+    #[error("learner sign-in required")]
+    LearnerSignInRequired,
     #[error("forbidden for this account")]
     Forbidden,
     /// A state-changing request without a valid CSRF token or from another site.
@@ -81,7 +84,7 @@ impl ResponseError for Error {
     fn status_code(&self) -> StatusCode {
         match self {
             Error::NotFound => StatusCode::NOT_FOUND,
-            Error::SignInRequired => StatusCode::SEE_OTHER,
+            Error::SignInRequired | Error::LearnerSignInRequired => StatusCode::SEE_OTHER,
             Error::Forbidden => StatusCode::FORBIDDEN,
             Error::CsrfRejected(_) => StatusCode::FORBIDDEN,
             Error::LinkGone => StatusCode::GONE,
@@ -97,10 +100,19 @@ impl ResponseError for Error {
 
     fn error_response(&self) -> HttpResponse {
         let status = self.status_code();
-        if let Error::SignInRequired = self {
-            return HttpResponse::SeeOther()
-                .insert_header((LOCATION, "/admin/login"))
-                .finish();
+        match self {
+            Error::SignInRequired => {
+                return HttpResponse::SeeOther()
+                    .insert_header((LOCATION, "/admin/login"))
+                    .finish();
+            }
+            // Learners sign in through their company: the start page says how.
+            Error::LearnerSignInRequired => {
+                return HttpResponse::SeeOther()
+                    .insert_header((LOCATION, "/"))
+                    .finish();
+            }
+            _ => {}
         }
         if let Error::SignInRefused(refusal) = self {
             return sign_in_refused_page(status, refusal);
@@ -112,7 +124,7 @@ impl ResponseError for Error {
             tracing::warn!(reference, reason = %self, "request refused");
         }
         let (title, explanation) = match self {
-            Error::NotFound | Error::SignInRequired => {
+            Error::NotFound | Error::SignInRequired | Error::LearnerSignInRequired => {
                 ("Page not found", "There is nothing at this address.".to_owned())
             }
             Error::Forbidden => (

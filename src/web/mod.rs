@@ -7,6 +7,7 @@ mod csrf;
 mod demo_idp;
 mod error;
 mod pages;
+mod profile;
 mod session;
 mod sso;
 mod system;
@@ -35,6 +36,36 @@ pub struct AppState {
     pub sp_keys: Arc<SpKeys>,
     /// The development IdP, when enabled (`demo_idp`).
     pub demo_idp: Option<Arc<crate::demo_idp::DemoIdp>>,
+    /// The LinkedIn OpenID Connect client, when a client ID is configured.
+    pub linkedin: Option<Arc<crate::profiles::linkedin::LinkedIn>>,
+}
+
+impl AppState {
+    /// The state of a server with these parts; the LinkedIn client comes from the settings.
+    pub fn new(
+        store: Store,
+        clock: Clock,
+        settings: Settings,
+        sp_keys: SpKeys,
+        demo_idp: Option<crate::demo_idp::DemoIdp>,
+    ) -> Result<Self, String> {
+        let linkedin = match &settings.linkedin {
+            Some(config) => Some(Arc::new(crate::profiles::linkedin::LinkedIn::new(
+                config.clone(),
+                &settings.base_url.join(profile::CALLBACK_PATH),
+                clock.clone(),
+            )?)),
+            None => None,
+        };
+        Ok(Self {
+            store,
+            clock,
+            settings: Arc::new(settings),
+            sp_keys: Arc::new(sp_keys),
+            demo_idp: demo_idp.map(Arc::new),
+            linkedin,
+        })
+    }
 }
 
 const BLOCKING_THREADS_PER_WORKER: usize = 4;
@@ -46,6 +77,15 @@ const FORM_LIMIT: usize = 16 * 1024;
 /// post back to us.
 const CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; \
                    form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// [`CSP`] for a page whose form is answered with a redirect to `origin`:
+/// browsers apply `form-action` to the redirects after a form post too.
+fn csp_with_form_action(origin: &str) -> String {
+    CSP.replace(
+        "form-action 'self'",
+        &format!("form-action 'self' {origin}"),
+    )
+}
 
 /// Starts the server on an already-bound listener (port 0 in tests).
 pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
@@ -84,6 +124,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
     admin::routes(cfg);
     console::routes(cfg);
     sso::routes(cfg);
+    profile::routes(cfg);
     demo_idp::routes(cfg);
 }
 
@@ -99,8 +140,11 @@ pub fn spawn_housekeeping(state: AppState) {
                 .store
                 .run(move |conn| {
                     let sessions = crate::sessions::purge_expired(conn, &clock)?;
+                    let now = clock.now_naive();
                     Ok::<_, crate::store::Error>(
-                        sessions + crate::store::sso::purge_expired(conn, clock.now_naive())?,
+                        sessions
+                            + crate::store::sso::purge_expired(conn, now)?
+                            + crate::store::profiles::purge_expired_pending(conn, now)?,
                     )
                 })
                 .await

@@ -7,16 +7,16 @@ use serde::Deserialize;
 
 use super::csrf::{NoFields, Protected};
 use super::pages::render;
+use super::profile::{LearnerSession, learner_session};
 use super::session::{MaybeSession, cookie_for, end};
 use super::{AppState, Error};
-use crate::accounts::learners;
 use crate::licensing::{self, Standing};
 use crate::orgs::connections::{self, IdpConnection};
 use crate::orgs::{self, Organization};
+use crate::profiles::{self, Gate};
 use crate::saml::validate::MAX_RESPONSE_BYTES;
 use crate::saml::{SpEndpoints, metadata, request};
 use crate::secret::SecretToken;
-use crate::sessions::Principal;
 use crate::signin::{self, Completed, LocalPath, REQUEST_LIFETIME, SsoContext, TestReport};
 use crate::store;
 
@@ -206,7 +206,8 @@ async fn acs(
     let form = form.into_inner();
     let slug = org.into_inner();
     let app = state.get_ref().clone();
-    let completed = state
+    let available = state.linkedin.is_some();
+    let (completed, gate) = state
         .store
         .run(move |conn| {
             let org = orgs::find(conn, &slug)?;
@@ -220,7 +221,15 @@ async fn acs(
                 relay_state: form.relay_state.as_deref(),
                 previous_session: previous.0.as_ref(),
             };
-            signin::complete(conn, &ctx, &org, &posted).map_err(Error::SignInRefused)
+            let completed =
+                signin::complete(conn, &ctx, &org, &posted).map_err(Error::SignInRefused)?;
+            let gate = match &completed {
+                Completed::SignedIn(signed_in) => {
+                    profiles::gate_for(conn, &org, &signed_in.learner, available)?
+                }
+                Completed::Tested(_) => Gate::Open,
+            };
+            Ok::<_, Error>((completed, gate))
         })
         .await?;
     let signed_in = match completed {
@@ -236,7 +245,10 @@ async fn acs(
     tracing::info!(created = signed_in.created, license = ?signed_in.license, "learner signed in");
     Ok(HttpResponse::SeeOther()
         .cookie(cookie_for(&state.settings, &signed_in.started))
-        .insert_header((LOCATION, signed_in.return_to.as_str().to_owned()))
+        .insert_header((
+            LOCATION,
+            super::profile::after_sign_in(gate, &signed_in.return_to),
+        ))
         .finish())
 }
 
@@ -256,33 +268,38 @@ struct LearnerHome<'a> {
     license_line: &'a str,
     /// An SSO admin gets a link to the console.
     is_admin: bool,
+    flash: Option<String>,
 }
 
-/// The learner home, for a signed-in learner; `None` for anyone else.
+/// The learner home, for a signed-in learner; `None` for anyone else. While
+/// the organization requires a LinkedIn profile that is not connected, the
+/// page asking for it stands in its place.
 pub async fn learner_home(
     state: &AppState,
-    session: &MaybeSession,
+    session: MaybeSession,
 ) -> Result<Option<HttpResponse>, Error> {
-    let Some(session) = &session.0 else {
+    let Some(session) = session.0 else {
         return Ok(None);
     };
-    let Principal::Learner(id) = session.principal else {
+    let Some(who) = learner_session(state, session, true).await? else {
         return Ok(None);
     };
-    let found = state
+    if super::profile::gate(state, &who).await? == Gate::MustConnect {
+        return super::profile::required_instead_of_home(state, who)
+            .await
+            .map(Some);
+    }
+    let (org, learner) = (who.org.clone(), who.learner.clone());
+    let license = state
         .store
-        .run(move |conn| {
-            let Some(learner) = learners::find_by_id(conn, id)? else {
-                return Ok(None);
-            };
-            let org = orgs::find_by_id(conn, learner.org)?;
-            let license = licensing::standing(conn, &org, &learner)?;
-            Ok::<_, Error>(Some((learner, org, license)))
-        })
+        .run(move |conn| licensing::standing(conn, &org, &learner))
         .await?;
-    let Some((learner, org, license)) = found else {
-        return Ok(None);
-    };
+    let LearnerSession {
+        session,
+        learner,
+        org,
+        flash,
+    } = who;
     let license_line = match license {
         Standing::Licensed(license) => format!("License: {}", license.license_type),
         Standing::WaitingForSeat(_) => {
@@ -299,6 +316,7 @@ pub async fn learner_home(
         org_name: &org.display_name,
         license_line: &license_line,
         is_admin: learner.is_admin,
+        flash,
     })
     .map(Some)
 }

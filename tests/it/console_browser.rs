@@ -3,60 +3,15 @@
 //! watches learners (in a second browser) take the seats until the pool runs out.
 //! Every console page is saved as a screenshot under `target/screenshots/`.
 
-use std::time::Duration;
-
-use fantoccini::{Client, Locator};
+use fantoccini::Client;
 use seatgate::accounts::admins;
 use seatgate::demo_idp::DemoIdp;
 
-use crate::common::browser::Browser;
+use crate::common::browser::{Browser, click, element, fill, wait_for};
 use crate::common::{Backend, TestApp};
 use crate::on_both_databases;
 
 const PASSWORD: &str = "a long enough passphrase";
-
-/// The element, once the page shows it: after a click the next page may still
-/// be loading. Fails after ten seconds.
-async fn element(c: &Client, css: &str) -> fantoccini::elements::Element {
-    for _ in 0..100 {
-        if let Ok(found) = c.find(Locator::Css(css)).await {
-            return found;
-        }
-        actix_rt::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!(
-        "no {css} on {:?}",
-        c.current_url().await.map(|u| u.to_string())
-    );
-}
-
-async fn fill(c: &Client, id: &str, value: &str) {
-    let field = element(c, &format!("#{id}")).await;
-    field.clear().await.expect("clear");
-    field.send_keys(value).await.expect("type");
-}
-
-async fn click(c: &Client, css: &str) {
-    element(c, css).await.click().await.expect("click");
-}
-
-/// The page's text once it contains `expected` (pages in between, like the
-/// demo IdP's self-posting form, may come and go); fails after ten seconds.
-async fn wait_for(c: &Client, expected: &str) -> String {
-    let mut last = String::new();
-    for _ in 0..100 {
-        if let Ok(body) = c.find(Locator::Css("body")).await
-            && let Ok(text) = body.text().await
-        {
-            if text.contains(expected) {
-                return text;
-            }
-            last = text;
-        }
-        actix_rt::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("the page never said {expected:?}; it says: {last}");
-}
 
 /// A learner signs in through the demo IdP in `c` and signs out again.
 async fn learner_signs_in(c: &Client, address: &str, email: &str, name: (&str, &str)) -> String {

@@ -13,6 +13,8 @@ mod idp_cli;
 mod licensing;
 mod licensing_props;
 mod metadata_url;
+mod profile;
+mod profile_browser;
 mod sso;
 mod sso_attacks;
 mod storage;

@@ -50,7 +50,7 @@ const POLICIES: [(ProfileBindingPolicy, &str, &str); 3] = [
     (
         ProfileBindingPolicy::Disabled,
         "Not allowed",
-        "Learners are not offered to connect a LinkedIn profile.",
+        "Learners are not offered to connect a LinkedIn profile; profiles already connected are disconnected.",
     ),
 ];
 
@@ -67,6 +67,8 @@ struct SettingsPage {
     clock_skew_seconds: String,
     sign_in_problem: Option<String>,
     skew_problem: Option<String>,
+    /// Whether this server has a LinkedIn client configured.
+    linkedin_available: bool,
 }
 
 impl SettingsPage {
@@ -115,6 +117,7 @@ async fn page(state: &AppState, console: &Console) -> Result<SettingsPage, Error
         clock_skew_seconds: org.clock_skew.num_seconds().to_string(),
         sign_in_problem: None,
         skew_problem: None,
+        linkedin_available: state.linkedin.is_some(),
     })
 }
 

@@ -151,6 +151,7 @@ struct UserPage {
     standing: Standing,
     pools: Vec<Pool>,
     events: Vec<EventLine>,
+    binding: Option<crate::profiles::Binding>,
     last_sign_in: String,
     created: String,
 }
@@ -194,7 +195,7 @@ async fn show(
     let learner = learner_of(&state, &console, &path.1).await?;
     let org = console.org.clone();
     let subject = learner.clone();
-    let (identities, standing, pools, events) = state
+    let (identities, standing, pools, events, binding) = state
         .store
         .run(move |conn| {
             let identities = learners::identities(conn, subject.id)?;
@@ -206,7 +207,8 @@ async fn show(
             };
             let events = audit::search(conn, org.id, &filter, 1, 50)?.events;
             let events = lines(conn, org.id, events)?;
-            Ok::<_, Error>((identities, standing, pools, events))
+            let binding = crate::profiles::binding_of(conn, subject.id)?;
+            Ok::<_, Error>((identities, standing, pools, events, binding))
         })
         .await?;
     render_with(
@@ -223,6 +225,7 @@ async fn show(
             standing,
             pools,
             events,
+            binding,
         },
     )
 }

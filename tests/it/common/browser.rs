@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use fantoccini::{Client, ClientBuilder};
+use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -96,4 +96,51 @@ impl Drop for Browser {
     fn drop(&mut self) {
         let _ = self.driver.kill();
     }
+}
+
+/// The element, once the page shows it: after a click the next page may still
+/// be loading. Fails after ten seconds.
+pub async fn element(c: &Client, css: &str) -> fantoccini::elements::Element {
+    for _ in 0..100 {
+        if let Ok(found) = c.find(Locator::Css(css)).await {
+            return found;
+        }
+        actix_rt::time::sleep(Duration::from_millis(100)).await;
+    }
+    let text = match c.find(Locator::Css("body")).await {
+        Ok(body) => body.text().await.unwrap_or_default(),
+        Err(_) => String::new(),
+    };
+    panic!(
+        "no {css} on {:?}; the page says: {text}",
+        c.current_url().await.map(|u| u.to_string())
+    );
+}
+
+pub async fn fill(c: &Client, id: &str, value: &str) {
+    let field = element(c, &format!("#{id}")).await;
+    field.clear().await.expect("clear");
+    field.send_keys(value).await.expect("type");
+}
+
+pub async fn click(c: &Client, css: &str) {
+    element(c, css).await.click().await.expect("click");
+}
+
+/// The page's text once it contains `expected` (pages in between, like the
+/// demo IdP's self-posting form, may come and go); fails after ten seconds.
+pub async fn wait_for(c: &Client, expected: &str) -> String {
+    let mut last = String::new();
+    for _ in 0..100 {
+        if let Ok(body) = c.find(Locator::Css("body")).await
+            && let Ok(text) = body.text().await
+        {
+            if text.contains(expected) {
+                return text;
+            }
+            last = text;
+        }
+        actix_rt::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the page never said {expected:?}; it says: {last}");
 }

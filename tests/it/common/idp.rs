@@ -96,6 +96,20 @@ impl TestApp {
         })
     }
 
+    /// Wires `slug` (created if needed) to the built-in demo IdP, which
+    /// browsers sign in at by typing an email.
+    pub fn demo_connection(&self, slug: &str) {
+        let org = self.org(slug);
+        let idp = seatgate::demo_idp::DemoIdp::load_or_generate(
+            &self.settings.certs_dir,
+            &self.settings.base_url,
+        )
+        .expect("demo IdP");
+        let mut conn = self.store.connection().expect("connection");
+        seatgate::demo_idp::connect(&mut conn, &self.clock.clock(), &org, &idp)
+            .expect("wire the demo IdP");
+    }
+
     /// Wires `slug` (created if needed) to `idp`, with a preset.
     pub fn connect(&self, slug: &str, idp: &TestIdp, preset: Preset) -> IdpConnection {
         let org = self.org(slug);

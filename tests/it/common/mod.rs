@@ -2,6 +2,7 @@
 
 pub mod browser;
 pub mod idp;
+pub mod oidc;
 pub mod visitor;
 
 use std::net::TcpListener;
@@ -10,7 +11,7 @@ use std::sync::Arc;
 
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use seatgate::clock::{Clock, ManualClock};
-use seatgate::config::{BaseUrl, DatabaseUrl, Settings};
+use seatgate::config::{BaseUrl, DatabaseUrl, LinkedIn, Settings};
 use seatgate::demo_idp::DemoIdp;
 use seatgate::saml::keys::SpKeys;
 use seatgate::store::Store;
@@ -162,32 +163,44 @@ impl TestApp {
     /// The app with a public base URL other than its own address (as behind a
     /// TLS-terminating proxy).
     pub async fn spawn_with_base_url(db: TestDb, base_url: Option<&str>) -> Self {
+        Self::spawn_configured(db, base_url, |_| None).await
+    }
+
+    /// The app with LinkedIn binding against `linkedin(address)`, which gets
+    /// the app's address before the app starts (to register the callback).
+    pub async fn spawn_configured(
+        db: TestDb,
+        base_url: Option<&str>,
+        linkedin: impl FnOnce(&str) -> Option<LinkedIn>,
+    ) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
         let bind = listener.local_addr().expect("local address");
         let address = format!("http://{bind}");
         let public = base_url.unwrap_or(&address);
         let store = Store::connect(&db.url).expect("connect to the test database");
         store.migrate().expect("migrate the test database");
-        let settings = Arc::new(Settings {
+        let settings = Settings {
             bind,
             database_url: db.url.clone(),
             base_url: BaseUrl::parse(public).expect("valid base URL"),
             certs_dir: db.dir().join("certs"),
             demo_idp: true,
-        });
+            linkedin: linkedin(&address),
+        };
         let clock = ManualClock::starting_at(Clock::system().now());
-        let sp_keys = Arc::new(
-            SpKeys::load_or_generate(&settings.certs_dir, clock.clock().now()).expect("SP keys"),
-        );
+        let sp_keys =
+            SpKeys::load_or_generate(&settings.certs_dir, clock.clock().now()).expect("SP keys");
         let demo_idp =
             DemoIdp::load_or_generate(&settings.certs_dir, &settings.base_url).expect("demo IdP");
-        let state = AppState {
-            store: store.clone(),
-            clock: clock.clock(),
-            settings: Arc::clone(&settings),
-            sp_keys: Arc::clone(&sp_keys),
-            demo_idp: Some(Arc::new(demo_idp)),
-        };
+        let state = AppState::new(
+            store.clone(),
+            clock.clock(),
+            settings,
+            sp_keys,
+            Some(demo_idp),
+        )
+        .expect("app state");
+        let (settings, sp_keys) = (Arc::clone(&state.settings), Arc::clone(&state.sp_keys));
         let server = web::serve(listener, state).expect("start the server");
         actix_web::rt::spawn(server);
         TestApp {

@@ -1,0 +1,254 @@
+//! "Sign In with LinkedIn using OpenID Connect": the authorization code flow
+//! with PKCE, `state` and `nonce`, and a verified ID token (issuer, audience,
+//! signature from the provider's JWKS, expiry, nonce).
+//!
+//! The provider's discovery document and keys are fetched on first use and
+//! kept for an hour. HTTP goes through awc with a timeout, a size limit and
+//! no redirects.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use chrono::{NaiveDateTime, TimeDelta};
+use openidconnect::core::{
+    CoreAuthenticationFlow, CoreClient, CoreIdTokenClaims, CoreProviderMetadata,
+};
+use openidconnect::{
+    AuthType, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet,
+    EndpointNotSet, EndpointSet, HttpRequest, HttpResponse, IssuerUrl, Nonce, PkceCodeChallenge,
+    PkceCodeVerifier, RedirectUrl, Scope, TokenResponse,
+};
+
+use super::Member;
+use crate::clock::Clock;
+use crate::config;
+use crate::secret::SecretToken;
+
+/// How long Seatgate waits for LinkedIn.
+const TIMEOUT: Duration = Duration::from_secs(10);
+/// The largest answer read from LinkedIn.
+const MAX_BODY: usize = 1024 * 1024;
+/// How long the discovery document and keys are trusted before they are fetched again.
+const METADATA_LIFETIME: TimeDelta = TimeDelta::hours(1);
+
+/// Why connecting failed; each is shown to the learner with a retry.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("LinkedIn could not be reached: {0}")]
+    Unreachable(String),
+    #[error("LinkedIn's configuration could not be read: {0}")]
+    Discovery(String),
+    #[error("LinkedIn refused the sign-in code: {0}")]
+    Exchange(String),
+    #[error("LinkedIn sent no ID token")]
+    NoIdToken,
+    #[error("the ID token's nonce does not match this connection attempt")]
+    NonceMismatch,
+    #[error("the ID token is not valid: {0}")]
+    InvalidIdToken(String),
+}
+
+/// An HTTP failure, as openidconnect wants it.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct HttpError(String);
+
+/// What to send the browser to LinkedIn with, and what to keep for the callback.
+pub struct Authorization {
+    pub url: String,
+    pub state: SecretToken,
+    pub pkce_verifier: String,
+    pub nonce: String,
+}
+
+type Client = CoreClient<
+    EndpointSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointMaybeSet,
+    EndpointMaybeSet,
+>;
+
+/// The LinkedIn OpenID Connect client of this server.
+pub struct LinkedIn {
+    config: config::LinkedIn,
+    redirect: RedirectUrl,
+    clock: Clock,
+    metadata: Mutex<Option<(NaiveDateTime, CoreProviderMetadata)>>,
+}
+
+/// Performs one HTTP request with awc for openidconnect.
+async fn send(request: HttpRequest) -> Result<HttpResponse, HttpError> {
+    let client = awc::Client::builder()
+        .timeout(TIMEOUT)
+        .disable_redirects()
+        .finish();
+    let method = awc::http::Method::from_bytes(request.method().as_str().as_bytes())
+        .map_err(|e| HttpError(e.to_string()))?;
+    let mut outgoing = client.request(method, request.uri().to_string());
+    for (name, value) in request.headers() {
+        outgoing = outgoing.insert_header((name.as_str(), value.as_bytes()));
+    }
+    let mut response = outgoing
+        .send_body(request.into_body())
+        .await
+        .map_err(|e| HttpError(e.to_string()))?;
+    let body = response
+        .body()
+        .limit(MAX_BODY)
+        .await
+        .map_err(|e| HttpError(e.to_string()))?;
+    let mut answer = openidconnect::http::Response::builder().status(response.status().as_u16());
+    for (name, value) in response.headers() {
+        answer = answer.header(name.as_str(), value.as_bytes());
+    }
+    answer
+        .body(body.to_vec())
+        .map_err(|e| HttpError(e.to_string()))
+}
+
+impl LinkedIn {
+    /// The client for `config`, redirecting back to `redirect`
+    /// (`{base_url}/profile/linkedin/callback`).
+    pub fn new(config: config::LinkedIn, redirect: &str, clock: Clock) -> Result<Self, String> {
+        Ok(Self {
+            redirect: RedirectUrl::new(redirect.to_owned()).map_err(|e| e.to_string())?,
+            config,
+            clock,
+            metadata: Mutex::new(None),
+        })
+    }
+
+    /// The provider's metadata and keys, fetched when older than an hour.
+    async fn provider(&self, refresh: bool) -> Result<CoreProviderMetadata, Error> {
+        let now = self.clock.now_naive();
+        if !refresh
+            && let Some((fetched, metadata)) = self.metadata.lock().expect("not poisoned").as_ref()
+            && now - *fetched < METADATA_LIFETIME
+        {
+            return Ok(metadata.clone());
+        }
+        let issuer = IssuerUrl::new(self.config.issuer.clone())
+            .map_err(|e| Error::Discovery(e.to_string()))?;
+        let metadata = CoreProviderMetadata::discover_async(issuer, &send)
+            .await
+            .map_err(|e| match e {
+                openidconnect::DiscoveryError::Request(e) => Error::Unreachable(e.to_string()),
+                other => Error::Discovery(describe(&other)),
+            })?;
+        *self.metadata.lock().expect("not poisoned") = Some((now, metadata.clone()));
+        Ok(metadata)
+    }
+
+    fn client(&self, metadata: CoreProviderMetadata) -> Client {
+        CoreClient::from_provider_metadata(
+            metadata,
+            ClientId::new(self.config.client_id.clone()),
+            Some(ClientSecret::new(
+                self.config.client_secret.expose().to_owned(),
+            )),
+        )
+        .set_redirect_uri(self.redirect.clone())
+        // LinkedIn takes client credentials in the request body.
+        .set_auth_type(AuthType::RequestBody)
+    }
+
+    /// Starts a connection: the LinkedIn URL to send the browser to, with a
+    /// fresh `state`, `nonce` and PKCE challenge (S256).
+    pub async fn authorization(&self) -> Result<Authorization, Error> {
+        let client = self.client(self.provider(false).await?);
+        let state = SecretToken::generate();
+        let csrf = CsrfToken::new(state.expose().to_owned());
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let (url, _, nonce) = client
+            .authorize_url(
+                CoreAuthenticationFlow::AuthorizationCode,
+                move || csrf,
+                Nonce::new_random,
+            )
+            .add_scope(Scope::new("profile".into()))
+            .add_scope(Scope::new("email".into()))
+            .set_pkce_challenge(challenge)
+            .url();
+        Ok(Authorization {
+            url: url.to_string(),
+            state,
+            pkce_verifier: verifier.secret().clone(),
+            nonce: nonce.secret().clone(),
+        })
+    }
+
+    /// Completes a connection: exchanges the code (with the PKCE verifier)
+    /// and verifies the ID token. Only the member's claims are kept; the
+    /// tokens are dropped here.
+    pub async fn member(
+        &self,
+        code: &str,
+        pkce_verifier: String,
+        nonce: &str,
+    ) -> Result<Member, Error> {
+        let client = self.client(self.provider(false).await?);
+        let response = client
+            .exchange_code(AuthorizationCode::new(code.to_owned()))
+            .map_err(|e| Error::Discovery(e.to_string()))?
+            .set_pkce_verifier(PkceCodeVerifier::new(pkce_verifier))
+            .request_async(&send)
+            .await
+            .map_err(|e| match e {
+                openidconnect::RequestTokenError::Request(e) => Error::Unreachable(e.to_string()),
+                other => Error::Exchange(describe(&other)),
+            })?;
+        let id_token = response.id_token().ok_or(Error::NoIdToken)?;
+        let nonce = Nonce::new(nonce.to_owned());
+        let claims = match self.verified(&client, id_token, &nonce) {
+            // A key we do not know yet: the provider may have rotated its keys.
+            Err(Error::InvalidIdToken(_)) => {
+                let client = self.client(self.provider(true).await?);
+                self.verified(&client, id_token, &nonce)?
+            }
+            other => other?,
+        };
+        Ok(Member {
+            sub: claims.subject().to_string(),
+            name: claims
+                .name()
+                .and_then(|n| n.get(None))
+                .map(|n| n.to_string()),
+            email: claims.email().map(|e| e.to_string()),
+            picture: claims
+                .picture()
+                .and_then(|p| p.get(None))
+                .map(|p| p.to_string()),
+        })
+    }
+
+    fn verified(
+        &self,
+        client: &Client,
+        id_token: &openidconnect::core::CoreIdToken,
+        nonce: &Nonce,
+    ) -> Result<CoreIdTokenClaims, Error> {
+        let clock = self.clock.clone();
+        let verifier = client.id_token_verifier().set_time_fn(move || clock.now());
+        id_token
+            .claims(&verifier, nonce)
+            .cloned()
+            .map_err(|e| match e {
+                openidconnect::ClaimsVerificationError::InvalidNonce(_) => Error::NonceMismatch,
+                other => Error::InvalidIdToken(other.to_string()),
+            })
+    }
+}
+
+/// An error with its causes, for the log and the page.
+fn describe(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

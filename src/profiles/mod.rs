@@ -1,0 +1,265 @@
+//! LinkedIn profile binding: which learner is which LinkedIn member, and what
+//! the organization's policy asks of a learner after signing in.
+//!
+//! The OpenID Connect exchange itself is in [`linkedin`]; this module keeps
+//! the rules and the records. Tokens are never stored: only the member's
+//! `sub`, name, email and picture, from the verified ID token.
+
+pub mod linkedin;
+
+use chrono::{NaiveDateTime, TimeDelta};
+use serde_json::json;
+
+use crate::accounts::learners::Learner;
+use crate::audit::{self, Action, Actor};
+use crate::clock::Clock;
+use crate::ids::{OrgId, UserId};
+use crate::orgs::{Organization, ProfileBindingPolicy};
+use crate::secret::TokenHash;
+use crate::store::{self, DbConn};
+
+/// How long a learner may take at LinkedIn before the callback is refused.
+pub const PENDING_LIFETIME: TimeDelta = TimeDelta::minutes(10);
+
+/// A LinkedIn member, as the verified ID token describes them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Member {
+    /// The member's stable identifier at LinkedIn (for this client).
+    pub sub: String,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub picture: Option<String>,
+}
+
+/// A learner's connected profile.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Binding {
+    pub user: UserId,
+    pub member: Member,
+    pub bound_at: NaiveDateTime,
+}
+
+/// An authorization request sent to LinkedIn, awaiting its callback.
+#[derive(Clone, Debug)]
+pub struct Pending {
+    /// SHA-256 of the `state` parameter.
+    pub state: TokenHash,
+    /// The session that started it: the callback must come back to the same one.
+    pub session: TokenHash,
+    pub user: UserId,
+    pub pkce_verifier: String,
+    pub nonce: String,
+    /// Where the learner goes once connected.
+    pub return_to: String,
+    pub expires_at: NaiveDateTime,
+}
+
+/// What the policy asks of a signed-in learner.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Gate {
+    /// Nothing: on to learning.
+    Open,
+    /// Offer to connect once ("Connect" or "Not now").
+    Prompt,
+    /// No learning until connected.
+    MustConnect,
+}
+
+/// The policy decision. An organization cannot require what this server
+/// cannot do: without a LinkedIn client configured, nobody is held up.
+pub fn gate(policy: ProfileBindingPolicy, available: bool, bound: bool, dismissed: bool) -> Gate {
+    match policy {
+        _ if !available || bound => Gate::Open,
+        ProfileBindingPolicy::Disabled => Gate::Open,
+        ProfileBindingPolicy::Required => Gate::MustConnect,
+        ProfileBindingPolicy::Optional if dismissed => Gate::Open,
+        ProfileBindingPolicy::Optional => Gate::Prompt,
+    }
+}
+
+/// [`gate`] for a learner, from the database.
+pub fn gate_for(
+    conn: &mut DbConn,
+    org: &Organization,
+    learner: &Learner,
+    available: bool,
+) -> Result<Gate, store::Error> {
+    if org.profile_binding_policy == ProfileBindingPolicy::Disabled || !available {
+        return Ok(Gate::Open);
+    }
+    let bound = store::profiles::binding_of(conn, learner.id)?.is_some();
+    let dismissed = store::profiles::prompt_dismissed(conn, learner.id)?;
+    Ok(gate(
+        org.profile_binding_policy,
+        available,
+        bound,
+        dismissed,
+    ))
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("this LinkedIn profile is already connected to another learner of the organization")]
+    TakenByAnother,
+    #[error("the organization does not allow connecting LinkedIn profiles")]
+    NotAllowed,
+    #[error(transparent)]
+    Store(#[from] store::Error),
+}
+
+/// The learner's connected profile, if any.
+pub fn binding_of(conn: &mut DbConn, learner: UserId) -> Result<Option<Binding>, store::Error> {
+    store::profiles::binding_of(conn, learner)
+}
+
+/// Connects `member` to `learner`, replacing the learner's previous binding;
+/// refused when the member is another learner's in the same organization.
+pub fn bind(
+    conn: &mut DbConn,
+    clock: &Clock,
+    org: &Organization,
+    learner: &Learner,
+    member: &Member,
+) -> Result<(), Error> {
+    if org.profile_binding_policy == ProfileBindingPolicy::Disabled {
+        return Err(Error::NotAllowed);
+    }
+    store::write_transaction(conn, |conn| {
+        match store::profiles::holder_of(conn, org.id, &member.sub)? {
+            Some(holder) if holder != learner.id => return Err(Error::TakenByAnother),
+            _ => {}
+        }
+        store::profiles::delete_binding(conn, learner.id)?;
+        store::profiles::insert_binding(conn, org.id, learner.id, member, clock.now_naive())
+            .map_err(|e| match e {
+                // Another learner bound the same member a moment ago.
+                store::Error::Duplicate => Error::TakenByAnother,
+                other => other.into(),
+            })?;
+        audit::record(
+            conn,
+            clock,
+            audit::NewEvent::new(
+                Some(org.id),
+                &Actor::Learner(learner.id),
+                Action::ProfileBound,
+            )
+            .target(learner.email.as_str())
+            .details(json!({ "linkedin_sub": member.sub, "linkedin_name": member.name })),
+        )?;
+        Ok(())
+    })
+}
+
+/// Disconnects the learner's profile; whether there was one.
+pub fn unbind(
+    conn: &mut DbConn,
+    clock: &Clock,
+    actor: &Actor,
+    learner: &Learner,
+) -> Result<bool, store::Error> {
+    store::write_transaction(conn, |conn| {
+        let Some(binding) = store::profiles::binding_of(conn, learner.id)? else {
+            return Ok(false);
+        };
+        store::profiles::delete_binding(conn, learner.id)?;
+        record_unbound(
+            conn,
+            clock,
+            actor,
+            learner.org,
+            learner.email.as_str(),
+            &binding,
+            "disconnected",
+        )?;
+        Ok(true)
+    })
+}
+
+/// Removes every binding of the organization, when it switches to "not
+/// allowed"; runs inside the caller's transaction.
+pub fn unbind_all(
+    conn: &mut DbConn,
+    clock: &Clock,
+    actor: &Actor,
+    org: OrgId,
+) -> Result<usize, store::Error> {
+    let bindings = store::profiles::bindings_of_org(conn, org)?;
+    for binding in &bindings {
+        store::profiles::delete_binding(conn, binding.user)?;
+        let email = store::learners::by_id(conn, binding.user)?
+            .map(|l| l.email.to_string())
+            .unwrap_or_default();
+        record_unbound(
+            conn,
+            clock,
+            actor,
+            org,
+            &email,
+            binding,
+            "policy_not_allowed",
+        )?;
+    }
+    Ok(bindings.len())
+}
+
+fn record_unbound(
+    conn: &mut DbConn,
+    clock: &Clock,
+    actor: &Actor,
+    org: OrgId,
+    email: &str,
+    binding: &Binding,
+    reason: &str,
+) -> Result<(), store::Error> {
+    audit::record(
+        conn,
+        clock,
+        audit::NewEvent::new(Some(org), actor, Action::ProfileUnbound)
+            .target(email)
+            .details(json!({ "linkedin_sub": binding.member.sub, "reason": reason })),
+    )
+}
+
+/// Remembers "Not now" on the optional prompt.
+pub fn dismiss_prompt(
+    conn: &mut DbConn,
+    clock: &Clock,
+    learner: &Learner,
+) -> Result<(), store::Error> {
+    store::profiles::dismiss_prompt(conn, learner.id, clock.now_naive())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ProfileBindingPolicy::{Disabled, Optional, Required};
+
+    #[test]
+    fn required_holds_learners_until_connected() {
+        assert_eq!(gate(Required, true, false, false), Gate::MustConnect);
+        assert_eq!(
+            gate(Required, true, false, true),
+            Gate::MustConnect,
+            "Not now does not apply"
+        );
+        assert_eq!(gate(Required, true, true, false), Gate::Open);
+    }
+
+    #[test]
+    fn optional_asks_once() {
+        assert_eq!(gate(Optional, true, false, false), Gate::Prompt);
+        assert_eq!(gate(Optional, true, false, true), Gate::Open);
+        assert_eq!(gate(Optional, true, true, false), Gate::Open);
+    }
+
+    #[test]
+    fn not_allowed_and_unavailable_hold_nobody() {
+        for bound in [false, true] {
+            assert_eq!(gate(Disabled, true, bound, false), Gate::Open);
+        }
+        for policy in [Required, Optional, Disabled] {
+            assert_eq!(gate(policy, false, false, false), Gate::Open);
+        }
+    }
+}

@@ -1,0 +1,479 @@
+//! The learner's profile page and LinkedIn profile binding: connect (OpenID
+//! Connect at LinkedIn), the callback, disconnect, and the pages the
+//! organization's policy shows after sign-in (required, or a one-time prompt).
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::http::header::LOCATION;
+use actix_web::{FromRequest, HttpRequest, HttpResponse, dev::Payload, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::csrf::{NoFields, Protected};
+use super::pages::render;
+use super::session::{current, state};
+use super::{AppState, Error};
+use crate::accounts::learners::{self, Learner};
+use crate::audit::Actor;
+use crate::orgs::{self, Organization, ProfileBindingPolicy};
+use crate::profiles::{self, Binding, Gate, PENDING_LIFETIME, Pending, linkedin};
+use crate::sessions::{self, Principal, Session};
+use crate::signin::LocalPath;
+use crate::store;
+
+/// Where LinkedIn sends the learner back: `{base_url}` + this.
+pub const CALLBACK_PATH: &str = "/profile/linkedin/callback";
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/profile", web::get().to(show))
+        .route("/profile/linkedin/connect", web::post().to(connect))
+        .route(CALLBACK_PATH, web::get().to(callback))
+        .route("/profile/linkedin/disconnect", web::post().to(disconnect))
+        .route("/profile/linkedin/required", web::get().to(required))
+        .route("/profile/linkedin/prompt", web::get().to(prompt))
+        .route("/profile/linkedin/not-now", web::post().to(not_now));
+}
+
+/// A signed-in learner with their organization and the one-time message for them.
+pub struct LearnerSession {
+    pub session: Session,
+    pub learner: Learner,
+    pub org: Organization,
+    pub flash: Option<String>,
+}
+
+impl FromRequest for LearnerSession {
+    type Error = Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let session = current(&req).await?.ok_or(Error::LearnerSignInRequired)?;
+            learner_session(
+                &state(&req),
+                session,
+                req.method() == actix_web::http::Method::GET,
+            )
+            .await?
+            .ok_or(Error::LearnerSignInRequired)
+        })
+    }
+}
+
+/// The learner a session belongs to, if it is a learner's; with `take_flash`
+/// the pending message is used up.
+pub async fn learner_session(
+    state: &AppState,
+    session: Session,
+    take_flash: bool,
+) -> Result<Option<LearnerSession>, Error> {
+    let Principal::Learner(id) = session.principal else {
+        return Ok(None);
+    };
+    state
+        .store
+        .run(move |conn| {
+            let Some(learner) = learners::find_by_id(conn, id)? else {
+                return Ok(None);
+            };
+            let org = orgs::find_by_id(conn, learner.org)?;
+            let flash = if take_flash {
+                sessions::take_flash(conn, &session)?
+            } else {
+                None
+            };
+            Ok::<_, Error>(Some(LearnerSession {
+                session,
+                learner,
+                org,
+                flash,
+            }))
+        })
+        .await
+}
+
+/// A page with a "Connect LinkedIn" form: its post is answered with a
+/// redirect to LinkedIn, which the page's CSP must allow.
+fn render_connect_form(state: &AppState, page: &impl Template) -> Result<HttpResponse, Error> {
+    let mut response = render(page)?;
+    if let Some(origin) = state
+        .settings
+        .linkedin
+        .as_ref()
+        .and_then(|l| url::Url::parse(&l.issuer).ok())
+        .map(|u| u.origin().ascii_serialization())
+    {
+        let csp = super::csp_with_form_action(&origin);
+        response.headers_mut().insert(
+            actix_web::http::header::CONTENT_SECURITY_POLICY,
+            actix_web::http::header::HeaderValue::from_str(&csp)
+                .map_err(|e| Error::BadRequest(e.to_string()))?,
+        );
+    }
+    Ok(response)
+}
+
+/// What the policy asks of this learner now.
+pub async fn gate(state: &AppState, who: &LearnerSession) -> Result<Gate, Error> {
+    let (org, learner, available) = (
+        who.org.clone(),
+        who.learner.clone(),
+        state.linkedin.is_some(),
+    );
+    Ok(state
+        .store
+        .run(move |conn| profiles::gate_for(conn, &org, &learner, available))
+        .await?)
+}
+
+/// Where a learner goes right after signing in: on to `return_to`, or first
+/// to the page the profile policy asks for.
+pub fn after_sign_in(gate: Gate, return_to: &LocalPath) -> String {
+    let query = format!("?return_to={}", super::console::encode(return_to.as_str()));
+    match gate {
+        Gate::Open => return_to.as_str().to_owned(),
+        Gate::MustConnect => format!("/profile/linkedin/required{query}"),
+        Gate::Prompt => format!("/profile/linkedin/prompt{query}"),
+    }
+}
+
+fn redirect(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((LOCATION, location.to_owned()))
+        .finish()
+}
+
+/// Leaves `message` for the learner's next page and sends them to `location`.
+async fn tell(
+    state: &AppState,
+    session: &Session,
+    location: &str,
+    message: String,
+) -> Result<HttpResponse, Error> {
+    let session = session.clone();
+    state
+        .store
+        .run(move |conn| sessions::flash(conn, &session, &message))
+        .await?;
+    Ok(redirect(location))
+}
+
+#[derive(Deserialize)]
+struct ReturnTo {
+    return_to: Option<String>,
+}
+
+impl ReturnTo {
+    /// A local path to go on to, home by default (never another site).
+    fn path(&self) -> LocalPath {
+        self.return_to
+            .as_deref()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(LocalPath::home)
+    }
+}
+
+#[derive(Template)]
+#[template(path = "profile/profile.html")]
+struct ProfilePage<'a> {
+    csrf_token: &'a str,
+    learner: &'a Learner,
+    org_name: &'a str,
+    policy: ProfileBindingPolicy,
+    available: bool,
+    binding: Option<Binding>,
+    flash: Option<String>,
+}
+
+async fn show(state: web::Data<AppState>, who: LearnerSession) -> Result<HttpResponse, Error> {
+    let id = who.learner.id;
+    let binding = state
+        .store
+        .run(move |conn| profiles::binding_of(conn, id))
+        .await?;
+    render_connect_form(
+        &state,
+        &ProfilePage {
+            csrf_token: who.session.csrf.expose(),
+            learner: &who.learner,
+            org_name: &who.org.display_name,
+            policy: who.org.profile_binding_policy,
+            available: state.linkedin.is_some(),
+            binding,
+            flash: who.flash,
+        },
+    )
+}
+
+/// The connect page: "required" holds the learner here; "prompt" asks once.
+#[derive(Template)]
+#[template(path = "profile/connect.html")]
+struct ConnectPage<'a> {
+    csrf_token: &'a str,
+    email: &'a str,
+    org_name: &'a str,
+    required: bool,
+    return_to: &'a str,
+    flash: Option<String>,
+}
+
+async fn connect_page(
+    state: &AppState,
+    who: LearnerSession,
+    query: &ReturnTo,
+    shown_for: Gate,
+) -> Result<HttpResponse, Error> {
+    let return_to = query.path();
+    if gate(state, &who).await? != shown_for {
+        // Connected meanwhile, or the policy changed: nothing to ask.
+        return Ok(redirect(return_to.as_str()));
+    }
+    render_connect_form(
+        state,
+        &ConnectPage {
+            csrf_token: who.session.csrf.expose(),
+            email: who.learner.email.as_str(),
+            org_name: &who.org.display_name,
+            required: shown_for == Gate::MustConnect,
+            return_to: return_to.as_str(),
+            flash: who.flash,
+        },
+    )
+}
+
+async fn required(
+    state: web::Data<AppState>,
+    who: LearnerSession,
+    query: web::Query<ReturnTo>,
+) -> Result<HttpResponse, Error> {
+    connect_page(&state, who, &query, Gate::MustConnect).await
+}
+
+async fn prompt(
+    state: web::Data<AppState>,
+    who: LearnerSession,
+    query: web::Query<ReturnTo>,
+) -> Result<HttpResponse, Error> {
+    connect_page(&state, who, &query, Gate::Prompt).await
+}
+
+/// The learner page home renders instead of learning while connecting is required.
+pub async fn required_instead_of_home(
+    state: &AppState,
+    who: LearnerSession,
+) -> Result<HttpResponse, Error> {
+    connect_page(state, who, &ReturnTo { return_to: None }, Gate::MustConnect).await
+}
+
+async fn not_now(
+    state: web::Data<AppState>,
+    who: LearnerSession,
+    posted: Protected<ReturnTo>,
+) -> Result<HttpResponse, Error> {
+    let learner = who.learner.clone();
+    let clock = state.clock.clone();
+    state
+        .store
+        .run(move |conn| profiles::dismiss_prompt(conn, &clock, &learner))
+        .await?;
+    Ok(redirect(posted.form.path().as_str()))
+}
+
+/// Where a failed or refused connection sends the learner back to, with the reason.
+fn retry_page(org: &Organization) -> &'static str {
+    match org.profile_binding_policy {
+        ProfileBindingPolicy::Required => "/profile/linkedin/required",
+        _ => "/profile",
+    }
+}
+
+/// Starts connecting: remembers state, nonce and PKCE verifier for this
+/// session, and sends the browser to LinkedIn.
+async fn connect(
+    state: web::Data<AppState>,
+    who: LearnerSession,
+    posted: Protected<ReturnTo>,
+) -> Result<HttpResponse, Error> {
+    if who.org.profile_binding_policy == ProfileBindingPolicy::Disabled {
+        return Err(Error::BadRequest(format!(
+            "{} does not allow connecting a LinkedIn profile",
+            who.org.display_name
+        )));
+    }
+    let Some(linkedin) = state.linkedin.clone() else {
+        return Err(Error::BadRequest(
+            "connecting a LinkedIn profile is not set up on this server".into(),
+        ));
+    };
+    let authorization = match linkedin.authorization().await {
+        Ok(authorization) => authorization,
+        Err(e) => {
+            tracing::warn!(reason = %e, "LinkedIn connection could not start");
+            return tell(&state, &who.session, retry_page(&who.org), problem_text(&e)).await;
+        }
+    };
+    let pending = Pending {
+        state: authorization.state.hash(),
+        session: posted.session.id.clone(),
+        user: who.learner.id,
+        pkce_verifier: authorization.pkce_verifier,
+        nonce: authorization.nonce,
+        return_to: posted.form.path().to_string(),
+        expires_at: state.clock.now_naive() + PENDING_LIFETIME,
+    };
+    state
+        .store
+        .run(move |conn| store::profiles::insert_pending(conn, &pending))
+        .await?;
+    Ok(redirect(&authorization.url))
+}
+
+/// What the learner reads when connecting failed.
+fn problem_text(e: &linkedin::Error) -> String {
+    match e {
+        linkedin::Error::Unreachable(_) => {
+            "LinkedIn could not be reached just now. Please try again in a moment.".to_owned()
+        }
+        linkedin::Error::Discovery(_) | linkedin::Error::Exchange(_) => {
+            "LinkedIn did not complete the connection. Please try again.".to_owned()
+        }
+        linkedin::Error::NoIdToken
+        | linkedin::Error::NonceMismatch
+        | linkedin::Error::InvalidIdToken(_) => {
+            "LinkedIn's answer could not be verified, so nothing was connected. Please try again."
+                .to_owned()
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct CallbackQuery {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+}
+
+/// LinkedIn's answer. The `state` must name a pending request of this very
+/// session; then a cancellation, an error or a code is handled.
+async fn callback(
+    state: web::Data<AppState>,
+    who: LearnerSession,
+    query: web::Query<CallbackQuery>,
+) -> Result<HttpResponse, Error> {
+    let query = query.into_inner();
+    let retry = retry_page(&who.org);
+    let presented = query
+        .state
+        .as_deref()
+        .and_then(crate::secret::SecretToken::from_presented);
+    let now = state.clock.now_naive();
+    let pending = match presented {
+        Some(token) => {
+            let hash = token.hash();
+            state
+                .store
+                .run(move |conn| store::profiles::take_pending(conn, &hash, now))
+                .await?
+        }
+        None => None,
+    };
+    let Some(pending) = pending.filter(|p| p.session == who.session.id && p.user == who.learner.id)
+    else {
+        tracing::warn!("LinkedIn callback refused: unknown, expired or foreign state");
+        return tell(
+            &state,
+            &who.session,
+            retry,
+            "That LinkedIn connection attempt expired or was not started here, so nothing was connected. Please start again."
+                .to_owned(),
+        )
+        .await;
+    };
+    if let Some(error) = query.error {
+        tracing::info!(error, "LinkedIn connection not completed");
+        let message = if error == "access_denied" {
+            "You cancelled connecting your LinkedIn profile.".to_owned()
+        } else {
+            "LinkedIn did not complete the connection. Please try again.".to_owned()
+        };
+        return tell(&state, &who.session, retry, message).await;
+    }
+    let Some(code) = query.code else {
+        return tell(
+            &state,
+            &who.session,
+            retry,
+            "LinkedIn did not complete the connection. Please try again.".to_owned(),
+        )
+        .await;
+    };
+    let Some(linkedin) = state.linkedin.clone() else {
+        return Err(Error::BadRequest(
+            "connecting a LinkedIn profile is not set up on this server".into(),
+        ));
+    };
+    let member = match linkedin
+        .member(&code, pending.pkce_verifier, &pending.nonce)
+        .await
+    {
+        Ok(member) => member,
+        Err(e) => {
+            tracing::warn!(reason = %e, "LinkedIn connection failed");
+            return tell(&state, &who.session, retry, problem_text(&e)).await;
+        }
+    };
+    let (clock, org, learner) = (state.clock.clone(), who.org.clone(), who.learner.clone());
+    let bound = member.clone();
+    let outcome = state
+        .store
+        .run(move |conn| profiles::bind(conn, &clock, &org, &learner, &bound))
+        .await;
+    match outcome {
+        Ok(()) => {
+            let name = member.name.as_deref().unwrap_or("Your LinkedIn profile");
+            tell(
+                &state,
+                &who.session,
+                &pending.return_to,
+                format!("{name} is now connected."),
+            )
+            .await
+        }
+        Err(profiles::Error::TakenByAnother) => {
+            tracing::info!("LinkedIn member already bound to another learner");
+            tell(
+                &state,
+                &who.session,
+                retry,
+                "This LinkedIn profile is already connected to another account of your organization, so it was not connected to yours. Sign in to LinkedIn as yourself and try again."
+                    .to_owned(),
+            )
+            .await
+        }
+        Err(profiles::Error::NotAllowed) => Err(Error::BadRequest(format!(
+            "{} does not allow connecting a LinkedIn profile",
+            who.org.display_name
+        ))),
+        Err(profiles::Error::Store(e)) => Err(e.into()),
+    }
+}
+
+async fn disconnect(
+    state: web::Data<AppState>,
+    who: LearnerSession,
+    posted: Protected<NoFields>,
+) -> Result<HttpResponse, Error> {
+    let (clock, learner) = (state.clock.clone(), who.learner.clone());
+    let removed = state
+        .store
+        .run(move |conn| profiles::unbind(conn, &clock, &Actor::Learner(learner.id), &learner))
+        .await?;
+    let message = if removed {
+        "Your LinkedIn profile is disconnected."
+    } else {
+        "No LinkedIn profile was connected."
+    };
+    tell(&state, &posted.session, "/profile", message.to_owned()).await
+}
