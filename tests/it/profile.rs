@@ -5,7 +5,7 @@
 
 use seatgate::audit::{Action, AuditFilter};
 use seatgate::config::{ClientSecret, LinkedIn};
-use seatgate::orgs::{self, ProfileBindingPolicy, SignInSettings};
+use seatgate::orgs::ProfileBindingPolicy;
 use seatgate::profiles::{self, Member};
 use seatgate::saml::attributes::Preset;
 
@@ -16,23 +16,6 @@ use crate::common::{Backend, TestApp, TestDb, Visitor};
 use crate::on_both_databases;
 
 const IDP: &str = "https://idp.acme.example/entity";
-
-fn set_policy(app: &TestApp, policy: ProfileBindingPolicy) {
-    let org = app.org("acme");
-    let mut conn = app.store.connection().expect("connection");
-    orgs::set_sign_in_settings(
-        &mut conn,
-        &app.clock.clock(),
-        &seatgate::audit::Actor::Cli,
-        &org,
-        &SignInSettings {
-            profile_binding: policy,
-            learner_session: org.learner_session,
-            clock_skew: org.clock_skew,
-        },
-    )
-    .expect("policy");
-}
 
 /// Signs `email` in through the test IdP: the ACS answer and the learner's visitor.
 async fn sign_in(app: &TestApp, idp: &TestIdp, email: &str) -> (Page, Visitor) {
@@ -45,7 +28,7 @@ async fn each_policy_sends_the_learner_where_it_should(backend: Backend) {
     let idp = TestIdp::new(IDP);
     app.connect("acme", &idp, Preset::Generic);
 
-    set_policy(&app, ProfileBindingPolicy::Required);
+    app.set_binding_policy(ProfileBindingPolicy::Required);
     let (page, mut learner) = sign_in(&app, &idp, "req@acme.example").await;
     assert_eq!(
         page.location.as_deref(),
@@ -59,7 +42,7 @@ async fn each_policy_sends_the_learner_where_it_should(backend: Backend) {
     assert!(!home.body.contains("Welcome,"));
     assert!(!home.body.contains("Not now"), "required has no way around");
 
-    set_policy(&app, ProfileBindingPolicy::Optional);
+    app.set_binding_policy(ProfileBindingPolicy::Optional);
     let (page, mut learner) = sign_in(&app, &idp, "opt@acme.example").await;
     assert_eq!(
         page.location.as_deref(),
@@ -82,7 +65,7 @@ async fn each_policy_sends_the_learner_where_it_should(backend: Backend) {
         "Not now is remembered"
     );
 
-    set_policy(&app, ProfileBindingPolicy::Disabled);
+    app.set_binding_policy(ProfileBindingPolicy::Disabled);
     let (page, mut learner) = sign_in(&app, &idp, "off@acme.example").await;
     assert_eq!(page.location.as_deref(), Some("/"));
     let profile = learner.get("/profile").await;
@@ -105,7 +88,7 @@ async fn without_a_client_id_nobody_is_held_up(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let idp = TestIdp::new(IDP);
     app.connect("acme", &idp, Preset::Generic);
-    set_policy(&app, ProfileBindingPolicy::Required);
+    app.set_binding_policy(ProfileBindingPolicy::Required);
     let (page, mut learner) = sign_in(&app, &idp, "ann@acme.example").await;
     assert_eq!(page.location.as_deref(), Some("/"));
     let profile = learner.get("/profile").await;

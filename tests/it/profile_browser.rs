@@ -3,29 +3,12 @@
 //! place: the required and optional policies, connect, cancel, a tampered
 //! state, a member already bound to another learner, disconnect.
 
-use seatgate::orgs::{self, ProfileBindingPolicy, SignInSettings};
+use seatgate::orgs::ProfileBindingPolicy;
 use seatgate::profiles;
 
 use crate::common::browser::{Browser, click, element, fill, wait_for};
 use crate::common::{Backend, TestApp};
 use crate::on_both_databases;
-
-fn set_policy(app: &TestApp, policy: ProfileBindingPolicy) {
-    let org = app.org("acme");
-    let mut conn = app.store.connection().expect("connection");
-    orgs::set_sign_in_settings(
-        &mut conn,
-        &app.clock.clock(),
-        &seatgate::audit::Actor::Cli,
-        &org,
-        &SignInSettings {
-            profile_binding: policy,
-            learner_session: org.learner_session,
-            clock_skew: org.clock_skew,
-        },
-    )
-    .expect("policy");
-}
 
 /// A learner signs in through the demo IdP; returns the text of where they land.
 async fn sign_in(browser: &Browser, app: &TestApp, email: &str, expected: &str) -> String {
@@ -68,7 +51,7 @@ fn bound_sub(app: &TestApp, email: &str) -> Option<String> {
 async fn required_policy_in_chromium(backend: Backend) {
     let (app, _provider) = TestApp::spawn_with_linkedin(backend).await;
     app.demo_connection("acme");
-    set_policy(&app, ProfileBindingPolicy::Required);
+    app.set_binding_policy(ProfileBindingPolicy::Required);
     let browser = Browser::start().await;
     let c = &browser.client;
 
@@ -137,7 +120,7 @@ async fn required_policy_in_chromium(backend: Backend) {
 async fn optional_policy_in_chromium(backend: Backend) {
     let (app, _provider) = TestApp::spawn_with_linkedin(backend).await;
     app.demo_connection("acme");
-    set_policy(&app, ProfileBindingPolicy::Optional);
+    app.set_binding_policy(ProfileBindingPolicy::Optional);
     let browser = Browser::start().await;
     let c = &browser.client;
 

@@ -96,6 +96,24 @@ impl TestApp {
         })
     }
 
+    /// Sets organization "acme"'s LinkedIn profile binding policy.
+    pub fn set_binding_policy(&self, policy: seatgate::orgs::ProfileBindingPolicy) {
+        let org = self.org("acme");
+        let mut conn = self.store.connection().expect("connection");
+        orgs::set_sign_in_settings(
+            &mut conn,
+            &self.clock.clock(),
+            &Actor::Cli,
+            &org,
+            &orgs::SignInSettings {
+                profile_binding: policy,
+                learner_session: org.learner_session,
+                clock_skew: org.clock_skew,
+            },
+        )
+        .expect("policy");
+    }
+
     /// Wires `slug` (created if needed) to the built-in demo IdP, which
     /// browsers sign in at by typing an email.
     pub fn demo_connection(&self, slug: &str) {
