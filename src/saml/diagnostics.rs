@@ -1,17 +1,27 @@
 //! What an IdP admin should try for each kind of refused sign-in.
 
+use super::SpEndpoints;
+
 /// The fix to try for a refused sign-in with this reason code (the codes of
-/// `signin::Failure::code`), phrased for the IdP admin.
-/// The texts name the field in the common IdPs and refer to "our values
-/// above": the console shows them on the same page.
-pub fn fix_for(code: &str) -> &'static str {
+/// `signin::Failure::code`), phrased for the IdP admin, naming the field in
+/// the common IdPs and the value it must hold.
+pub fn fix_for(code: &str, sp: &SpEndpoints) -> String {
     match code {
-        "audience" | "audience_missing" => {
-            "Set the Identifier (Entity ID) in Entra, the Audience URI in Okta, the Audience in OneLogin, the relying party identifier in ADFS, or the Entity ID in Google to our SP entity ID shown above."
-        }
-        "destination" | "recipient" => {
-            "Set the Reply URL (Entra), Single sign-on URL (Okta), ACS URL (OneLogin, Google) or the SAML assertion consumer endpoint (ADFS) to our ACS URL shown above."
-        }
+        "audience" | "audience_missing" => format!(
+            "Set the Identifier (Entity ID) in Entra, the Audience URI in Okta, the Audience in OneLogin, the relying party identifier in AD FS, or the Entity ID in Google to {}.",
+            sp.entity_id
+        ),
+        "destination" | "recipient" => format!(
+            "Set the Reply URL (Entra), Single sign-on URL (Okta), ACS URL (OneLogin, Google) or the SAML assertion consumer endpoint (AD FS) to {}.",
+            sp.acs_url
+        ),
+        other => fixed(other).to_owned(),
+    }
+}
+
+/// The fixes that need none of our values.
+fn fixed(code: &str) -> &'static str {
+    match code {
         "signature" => {
             "The response was not signed by a certificate configured here. The IdP's signing certificate has probably changed: upload its current metadata again, or add the new certificate."
         }
@@ -65,9 +75,23 @@ pub fn fix_for(code: &str) -> &'static str {
 mod tests {
     use super::*;
 
+    fn sp() -> SpEndpoints {
+        SpEndpoints {
+            entity_id: "https://sp.example/sso/acme".into(),
+            acs_url: "https://sp.example/sso/acme/acs".into(),
+            metadata_url: "https://sp.example/sso/acme/metadata".into(),
+        }
+    }
+
+    #[test]
+    fn audience_and_destination_fixes_name_our_values() {
+        assert!(fix_for("audience", &sp()).ends_with("to https://sp.example/sso/acme."));
+        assert!(fix_for("recipient", &sp()).ends_with("to https://sp.example/sso/acme/acs."));
+    }
+
     #[test]
     fn every_refusal_code_has_its_own_fix() {
-        let generic = fix_for("no such code");
+        let generic = fix_for("no such code", &sp());
         for code in [
             "audience",
             "destination",
@@ -84,7 +108,7 @@ mod tests {
             "no_email",
             "status",
         ] {
-            assert_ne!(fix_for(code), generic, "{code}");
+            assert_ne!(fix_for(code, &sp()), generic, "{code}");
         }
     }
 }

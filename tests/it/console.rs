@@ -883,6 +883,28 @@ async fn out_of_seats_shows_a_banner_on_the_licenses_page(backend: Backend) {
     );
 }
 
+async fn sign_in_errors_show_the_reason_and_the_fix_with_our_values(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let idp = TestIdp::new(IDP);
+    app.connect("acme", &idp, Preset::Entra);
+    let mut spec = idp.spec(&app, "acme", "ann@acme.example");
+    spec.audience = Some("https://other-sp.example/".into());
+    let (refused, _) = app.post_response("acme", &idp.mint(&spec), None).await;
+    assert_eq!(refused.status.as_u16(), 403);
+    let mut admin = app.admin_visitor("acme", "admin@acme.example", false);
+    let page = admin.get("/admin/orgs/acme/sso").await;
+    let ours = app.endpoints("acme").entity_id;
+    assert!(page.body.contains("Audience was"), "the exact reason");
+    assert!(page.body.contains("https://other-sp.example/"));
+    assert!(
+        page.body
+            .contains(&format!("the Entity ID in Google to {ours}.")),
+        "the fix names our entity ID"
+    );
+    let reference = &app.sso_errors("acme")[0].reference;
+    assert!(page.body.contains(reference.as_str()));
+}
+
 async fn an_idp_group_grants_the_console_at_each_sign_in(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let idp = TestIdp::new(IDP);
@@ -937,6 +959,7 @@ async fn an_idp_group_grants_the_console_at_each_sign_in(backend: Backend) {
 }
 
 on_both_databases!(
+    sign_in_errors_show_the_reason_and_the_fix_with_our_values,
     an_idp_group_grants_the_console_at_each_sign_in,
     other_organizations_are_not_found_and_learners_are_forbidden,
     console_forms_need_the_csrf_token_and_the_same_site,

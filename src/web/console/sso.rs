@@ -91,7 +91,7 @@ struct ErrorLine {
     reason: String,
     detail: String,
     reference: String,
-    fix: &'static str,
+    fix: String,
 }
 
 /// The add forms' values and problem, kept when a preview is refused.
@@ -161,20 +161,6 @@ async fn page(state: &AppState, console: &Console, add: AddForm) -> Result<SsoPa
         .iter()
         .map(|c| (c.id.to_string(), c.name.clone()))
         .collect();
-    let errors = errors
-        .into_iter()
-        .map(|e| ErrorLine {
-            at: when(e.created_at),
-            connection: e
-                .connection_id
-                .and_then(|id| names.get(&id).cloned())
-                .unwrap_or_else(|| "unknown IdP".to_owned()),
-            fix: fix_for(&e.reason),
-            reason: e.reason,
-            detail: e.detail,
-            reference: e.reference,
-        })
-        .collect();
     let cards = connections
         .into_iter()
         .map(|connection| ConnectionCard {
@@ -188,9 +174,24 @@ async fn page(state: &AppState, console: &Console, add: AddForm) -> Result<SsoPa
         })
         .collect();
     let base = &state.settings.base_url;
+    let sp = SpEndpoints::for_org(base, &console.org.slug);
+    let errors = errors
+        .into_iter()
+        .map(|e| ErrorLine {
+            at: when(e.created_at),
+            connection: e
+                .connection_id
+                .and_then(|id| names.get(&id).cloned())
+                .unwrap_or_else(|| "unknown IdP".to_owned()),
+            fix: fix_for(&e.reason, &sp),
+            reason: e.reason,
+            detail: e.detail,
+            reference: e.reference,
+        })
+        .collect();
     Ok(SsoPage {
         chrome: console.chrome(Section::SingleSignOn),
-        sp: SpEndpoints::for_org(base, &console.org.slug),
+        sp,
         login_url: base.join(&format!("/sso/{}/login", console.org.slug)),
         certificate_url: format!("/sso/{}/certificate.pem", console.org.slug),
         cards,
