@@ -141,6 +141,14 @@ async fn other_organizations_are_not_found_and_learners_are_forbidden(backend: B
         operator.get("/admin/orgs/nowhere").await.status.as_u16(),
         404
     );
+    // An operator's changes are audited under their name.
+    let grant = format!("/admin/orgs/beta/users/{}/admin", learner.id);
+    let granted = submit(&mut operator, &grant, &[("role", "grant")]).await;
+    assert_eq!(granted.status.as_u16(), 303);
+    let audit = operator
+        .get("/admin/orgs/beta/audit?action=sso_admin_granted")
+        .await;
+    assert!(audit.body.contains("op@seatgate.example (operator)"));
 }
 
 async fn console_forms_need_the_csrf_token_and_the_same_site(backend: Backend) {

@@ -57,7 +57,12 @@ pub fn lines(conn: &mut DbConn, org: OrgId, events: Vec<Event>) -> Result<Vec<Ev
                     Actor::Learner(id) => learners::find_by_id(conn, *id)?
                         .map(|l| l.email.to_string())
                         .unwrap_or_else(|| "deleted learner".to_owned()),
-                    Actor::Admin(_) => "deleted or other organization's admin".to_owned(),
+                    // An operator (their home is another organization), or a deleted admin.
+                    Actor::Admin(id) => match admins::find(conn, *id)? {
+                        Some(a) if a.operator => format!("{} (operator)", a.email),
+                        Some(a) => format!("{} (admin)", a.email),
+                        None => "deleted administrator".to_owned(),
+                    },
                 };
                 names.insert(key.clone(), name);
             }
