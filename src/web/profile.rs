@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::csrf::{NoFields, Protected};
 use super::pages::render;
-use super::session::{current, state};
+use super::session::{current, redirect_with_flash, state};
 use super::{AppState, Error};
 use crate::accounts::learners::{self, Learner};
 use crate::audit::Actor;
@@ -143,21 +143,6 @@ fn redirect(location: &str) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((LOCATION, location.to_owned()))
         .finish()
-}
-
-/// Leaves `message` for the learner's next page and sends them to `location`.
-async fn tell(
-    state: &AppState,
-    session: &Session,
-    location: &str,
-    message: String,
-) -> Result<HttpResponse, Error> {
-    let session = session.clone();
-    state
-        .store
-        .run(move |conn| sessions::flash(conn, &session, &message))
-        .await?;
-    Ok(redirect(location))
 }
 
 #[derive(Deserialize)]
@@ -311,7 +296,13 @@ async fn connect(
         Ok(authorization) => authorization,
         Err(e) => {
             tracing::warn!(reason = %e, "LinkedIn connection could not start");
-            return tell(&state, &who.session, retry_page(&who.org), problem_text(&e)).await;
+            return redirect_with_flash(
+                &state,
+                &who.session,
+                retry_page(&who.org),
+                problem_text(&e),
+            )
+            .await;
         }
     };
     let pending = Pending {
@@ -382,7 +373,7 @@ async fn callback(
     let Some(pending) = pending.filter(|p| p.session == who.session.id && p.user == who.learner.id)
     else {
         tracing::warn!("LinkedIn callback refused: unknown, expired or foreign state");
-        return tell(
+        return redirect_with_flash(
             &state,
             &who.session,
             retry,
@@ -398,10 +389,10 @@ async fn callback(
         } else {
             "LinkedIn did not complete the connection. Please try again.".to_owned()
         };
-        return tell(&state, &who.session, retry, message).await;
+        return redirect_with_flash(&state, &who.session, retry, message).await;
     }
     let Some(code) = query.code else {
-        return tell(
+        return redirect_with_flash(
             &state,
             &who.session,
             retry,
@@ -421,7 +412,7 @@ async fn callback(
         Ok(member) => member,
         Err(e) => {
             tracing::warn!(reason = %e, "LinkedIn connection failed");
-            return tell(&state, &who.session, retry, problem_text(&e)).await;
+            return redirect_with_flash(&state, &who.session, retry, problem_text(&e)).await;
         }
     };
     let (clock, org, learner) = (state.clock.clone(), who.org.clone(), who.learner.clone());
@@ -433,7 +424,7 @@ async fn callback(
     match outcome {
         Ok(()) => {
             let name = member.name.as_deref().unwrap_or("Your LinkedIn profile");
-            tell(
+            redirect_with_flash(
                 &state,
                 &who.session,
                 &pending.return_to,
@@ -443,7 +434,7 @@ async fn callback(
         }
         Err(profiles::Error::TakenByAnother) => {
             tracing::info!("LinkedIn member already bound to another learner");
-            tell(
+            redirect_with_flash(
                 &state,
                 &who.session,
                 retry,
@@ -475,5 +466,5 @@ async fn disconnect(
     } else {
         "No LinkedIn profile was connected."
     };
-    tell(&state, &posted.session, "/profile", message.to_owned()).await
+    redirect_with_flash(&state, &posted.session, "/profile", message.to_owned()).await
 }

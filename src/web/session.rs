@@ -129,3 +129,21 @@ pub async fn end(
         .insert_header((actix_web::http::header::LOCATION, location))
         .finish())
 }
+
+/// After a change: leaves `message` for the session's next page (shown once)
+/// and sends the browser to `location`.
+pub async fn redirect_with_flash(
+    state: &AppState,
+    session: &Session,
+    location: impl AsRef<str>,
+    message: String,
+) -> Result<HttpResponse, Error> {
+    let session = session.clone();
+    state
+        .store
+        .run(move |conn| sessions::flash(conn, &session, &message))
+        .await?;
+    Ok(HttpResponse::SeeOther()
+        .insert_header((actix_web::http::header::LOCATION, location.as_ref()))
+        .finish())
+}

@@ -5,10 +5,11 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::{Chrome, Console, Section, done, when};
+use super::{Chrome, Console, Section, when};
 use crate::licensing::{self, LicenseType, Pool};
 use crate::web::csrf::Protected;
 use crate::web::pages::{render_with, sentence};
+use crate::web::session::redirect_with_flash;
 use crate::web::{AppState, Error};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -159,5 +160,5 @@ async fn set_pool(
             pool.assigned
         ));
     }
-    done(&state, &posted.session, console.link("/licenses"), message).await
+    redirect_with_flash(&state, &posted.session, console.link("/licenses"), message).await
 }

@@ -264,23 +264,6 @@ impl Console {
     }
 }
 
-/// After a change: leaves `message` for the next page and sends the browser there.
-pub async fn done(
-    state: &AppState,
-    session: &Session,
-    location: String,
-    message: String,
-) -> Result<HttpResponse, Error> {
-    let session = session.clone();
-    state
-        .store
-        .run(move |conn| sessions::flash(conn, &session, &message))
-        .await?;
-    Ok(HttpResponse::SeeOther()
-        .insert_header((LOCATION, location))
-        .finish())
-}
-
 /// Page numbers for a list: the current one, the last, and links to neighbours.
 pub struct Pager {
     pub page: u32,

@@ -6,11 +6,12 @@ use askama::Template;
 use chrono::TimeDelta;
 use serde::Deserialize;
 
-use super::{Chrome, Console, Section, done};
+use super::{Chrome, Console, Section};
 use crate::licensing::{self, LicenseType, Pool};
 use crate::orgs::{self, ProfileBindingPolicy, SessionLifetime, SignInSettings};
 use crate::web::csrf::Protected;
 use crate::web::pages::{render_with, sentence};
+use crate::web::session::redirect_with_flash;
 use crate::web::{AppState, Error};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -159,7 +160,7 @@ async fn save_licenses(
                 (true, None) => "Automatic license assignment is on.".to_owned(),
                 (false, _) => "Automatic license assignment is off.".to_owned(),
             };
-            done(&state, &posted.session, console.link("/settings"), message).await
+            redirect_with_flash(&state, &posted.session, console.link("/settings"), message).await
         }
         Err(licensing::Error::NoPool { .. }) => {
             tracing::info!("auto-assign refused: no such pool");
@@ -229,7 +230,7 @@ async fn save_sign_in(
             orgs::set_sign_in_settings(conn, clock, actor, org, &settings)
         })
         .await?;
-    done(
+    redirect_with_flash(
         &state,
         &posted.session,
         console.link("/settings"),

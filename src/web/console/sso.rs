@@ -12,7 +12,7 @@ use base64::engine::general_purpose::STANDARD;
 use chrono::{NaiveDateTime, TimeDelta};
 use serde::Deserialize;
 
-use super::{Chrome, Console, Section, done, when};
+use super::{Chrome, Console, Section, when};
 use crate::ids::ConnectionId;
 use crate::orgs::connections::{self, AdminRole, IdpConnection, NewConnection, Policy};
 use crate::orgs::metadata_source;
@@ -24,6 +24,7 @@ use crate::signin::LocalPath;
 use crate::store;
 use crate::web::csrf::{NoFields, Protected, ProtectedUpload};
 use crate::web::pages::{render_with, sentence};
+use crate::web::session::redirect_with_flash;
 use crate::web::{AppState, Error};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -406,7 +407,7 @@ async fn save(
         }
         Err(other) => return Err(other.into()),
     };
-    done(&state, &posted.session, console.link("/sso"), message).await
+    redirect_with_flash(&state, &posted.session, console.link("/sso"), message).await
 }
 
 /// The connection `id` of this console's organization, or 404.
@@ -452,7 +453,7 @@ async fn set_policy(
             connections::set_policy(conn, clock, actor, org, connection.id, policy)
         })
         .await?;
-    done(
+    redirect_with_flash(
         &state,
         &posted.session,
         console.link("/sso"),
@@ -478,7 +479,7 @@ async fn set_admin_role(
         Ok(role) => role,
         Err(e) => {
             tracing::info!(reason = %e, "admin role refused");
-            return done(
+            return redirect_with_flash(
                 &state,
                 &posted.session,
                 console.link("/sso"),
@@ -502,7 +503,7 @@ async fn set_admin_role(
             connections::set_admin_role(conn, clock, actor, org, connection.id, role)
         })
         .await?;
-    done(&state, &posted.session, console.link("/sso"), message).await
+    redirect_with_flash(&state, &posted.session, console.link("/sso"), message).await
 }
 
 async fn remove(
@@ -518,7 +519,7 @@ async fn remove(
             connections::remove(conn, clock, actor, org, &id)
         })
         .await?;
-    done(
+    redirect_with_flash(
         &state,
         &posted.session,
         console.link("/sso"),

@@ -6,7 +6,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::audit_log::{EventLine, lines};
-use super::{Chrome, Console, Pager, Section, done, encode, when};
+use super::{Chrome, Console, Pager, Section, encode, when};
 use crate::accounts::learners::{self, Identity, Learner, LearnerFilter};
 use crate::audit::{self, AuditFilter};
 use crate::ids::UserId;
@@ -14,6 +14,7 @@ use crate::licensing::{self, LicenseCause, LicenseType, Pool, Standing};
 use crate::orgs::connections::{self, IdpConnection};
 use crate::web::csrf::Protected;
 use crate::web::pages::render_with;
+use crate::web::session::redirect_with_flash;
 use crate::web::{AppState, Error};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -305,7 +306,7 @@ async fn change_license(
         }
         Err(other) => return Err(other.into()),
     };
-    done(&state, &posted.session, location, message).await
+    redirect_with_flash(&state, &posted.session, location, message).await
 }
 
 #[derive(Deserialize)]
@@ -340,7 +341,7 @@ async fn set_admin(
     } else {
         format!("{} is no longer an administrator.", learner.email)
     };
-    done(
+    redirect_with_flash(
         &state,
         &posted.session,
         console.link(&format!("/users/{}", learner.id)),
