@@ -1,7 +1,7 @@
 //! LinkedIn profile binding end to end in headless Chromium, against a real
 //! OpenID Connect provider (panva/oidc-provider on 127.0.0.1) in LinkedIn's
-//! place: the required and optional policies, connect, cancel, a tampered
-//! state, a member already bound to another learner, disconnect.
+//! place: each policy (required, optional, not allowed), connect, cancel, a
+//! tampered state, a member already bound to another learner, disconnect.
 
 use seatgate::orgs::ProfileBindingPolicy;
 use seatgate::profiles;
@@ -117,7 +117,7 @@ async fn required_policy_in_chromium(backend: Backend) {
     browser.close().await;
 }
 
-async fn optional_policy_in_chromium(backend: Backend) {
+async fn optional_then_not_allowed_in_chromium(backend: Backend) {
     let (app, _provider) = TestApp::spawn_with_linkedin(backend).await;
     app.demo_connection("acme");
     app.set_binding_policy(ProfileBindingPolicy::Optional);
@@ -146,7 +146,24 @@ async fn optional_policy_in_chromium(backend: Backend) {
     click(c, "form[action='/profile/linkedin/disconnect'] button").await;
     wait_for(c, "Your LinkedIn profile is disconnected.").await;
     assert_eq!(bound_sub(&app, "ada@acme.example"), None);
+
+    // Connected again (LinkedIn remembers her), then the organization says
+    // "not allowed": the profile is disconnected and nothing is offered.
+    click(c, "form[action='/profile/linkedin/connect'] button").await;
+    wait_for(c, "Connected: Member ada-lovelace").await;
+    app.set_binding_policy(ProfileBindingPolicy::Disabled);
+    assert_eq!(bound_sub(&app, "ada@acme.example"), None);
+    c.refresh().await.expect("reload");
+    let profile = wait_for(c, "does not allow connecting a LinkedIn profile").await;
+    assert!(!profile.contains("Connect LinkedIn"));
+    browser.screenshot("linkedin-not-allowed").await;
+    click(c, "header form button[type=submit]").await;
+    wait_for(c, "Sign in").await;
+    sign_in(&browser, &app, "ada@acme.example", "Welcome, ").await;
     browser.close().await;
 }
 
-on_both_databases!(required_policy_in_chromium, optional_policy_in_chromium);
+on_both_databases!(
+    required_policy_in_chromium,
+    optional_then_not_allowed_in_chromium
+);
