@@ -120,6 +120,14 @@ struct SsoPage {
 }
 
 impl SsoPage {
+    /// How the console names an attribute preset.
+    fn preset_label(&self, preset: &Preset) -> &'static str {
+        self.presets
+            .iter()
+            .find(|(value, _)| *value == preset.as_str())
+            .map_or("", |(_, label)| label)
+    }
+
     fn problem_for(&self, source: &str) -> Option<&str> {
         self.add
             .problem

@@ -81,7 +81,26 @@ impl Browser {
     pub async fn screenshot(&self, name: &str) {
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
         std::fs::create_dir_all(&dir).expect("screenshot folder");
+        // The whole page, not just the window: grow the window to the page's
+        // height for the picture, then put it back.
+        let height = self
+            .client
+            .execute("return document.documentElement.scrollHeight", vec![])
+            .await
+            .ok()
+            .and_then(|h| h.as_u64())
+            .and_then(|h| u32::try_from(h).ok())
+            .unwrap_or(900)
+            .clamp(900, 6000);
+        self.client
+            .set_window_size(1200, height + 120)
+            .await
+            .expect("resize for the screenshot");
         let png = self.client.screenshot().await.expect("screenshot");
+        self.client
+            .set_window_size(1200, 900)
+            .await
+            .expect("restore the window");
         std::fs::write(dir.join(format!("{name}.png")), png).expect("write screenshot");
     }
 
