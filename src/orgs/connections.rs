@@ -188,6 +188,32 @@ fn owned(conn: &mut DbConn, org: &Organization, id: ConnectionId) -> Result<IdpC
         })
 }
 
+/// Applies `update` to connection `id` of `org`, and records the change with
+/// `details` (a JSON object), in one transaction.
+fn change(
+    conn: &mut DbConn,
+    clock: &Clock,
+    actor: &Actor,
+    org: &Organization,
+    id: ConnectionId,
+    mut details: serde_json::Value,
+    update: impl FnOnce(&mut DbConn) -> Result<(), store::Error>,
+) -> Result<(), Error> {
+    store::write_transaction(conn, |conn| {
+        let connection = owned(conn, org, id)?;
+        update(conn)?;
+        details["connection"] = id.to_string().into();
+        audit::record(
+            conn,
+            clock,
+            audit::NewEvent::new(Some(org.id), actor, Action::IdpConnectionChanged)
+                .target(&connection.entity_id)
+                .details(details),
+        )?;
+        Ok(())
+    })
+}
+
 /// The switches of a connection an admin can change.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Policy {
@@ -217,23 +243,14 @@ pub fn set_policy(
     id: ConnectionId,
     policy: Policy,
 ) -> Result<(), Error> {
-    store::write_transaction(conn, |conn| {
-        let connection = owned(conn, org, id)?;
-        store::connections::set_policy(conn, id, policy)?;
-        audit::record(
-            conn,
-            clock,
-            audit::NewEvent::new(Some(org.id), actor, Action::IdpConnectionChanged)
-                .target(&connection.entity_id)
-                .details(json!({
-                    "connection": id.to_string(),
-                    "enabled": policy.enabled,
-                    "allow_idp_initiated": policy.allow_idp_initiated,
-                    "require_signed_assertion": policy.require_signed_assertion,
-                    "allow_sha1": policy.allow_sha1,
-                })),
-        )?;
-        Ok(())
+    let details = json!({
+        "enabled": policy.enabled,
+        "allow_idp_initiated": policy.allow_idp_initiated,
+        "require_signed_assertion": policy.require_signed_assertion,
+        "allow_sha1": policy.allow_sha1,
+    });
+    change(conn, clock, actor, org, id, details, |conn| {
+        store::connections::set_policy(conn, id, policy)
     })
 }
 
@@ -247,21 +264,12 @@ pub fn set_admin_role(
     id: ConnectionId,
     role: Option<AdminRole>,
 ) -> Result<(), Error> {
-    store::write_transaction(conn, |conn| {
-        let connection = owned(conn, org, id)?;
-        store::connections::set_admin_role(conn, id, role.as_ref())?;
-        audit::record(
-            conn,
-            clock,
-            audit::NewEvent::new(Some(org.id), actor, Action::IdpConnectionChanged)
-                .target(&connection.entity_id)
-                .details(json!({
-                    "connection": id.to_string(),
-                    "admin_role_attribute": role.as_ref().map(|r| r.attribute.as_str()),
-                    "admin_role_value": role.as_ref().map(|r| r.value.as_str()),
-                })),
-        )?;
-        Ok(())
+    let details = json!({
+        "admin_role_attribute": role.as_ref().map(|r| r.attribute.as_str()),
+        "admin_role_value": role.as_ref().map(|r| r.value.as_str()),
+    });
+    change(conn, clock, actor, org, id, details, |conn| {
+        store::connections::set_admin_role(conn, id, role.as_ref())
     })
 }
 
