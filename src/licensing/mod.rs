@@ -182,6 +182,15 @@ pub fn license_of(conn: &mut DbConn, learner: &Learner) -> Result<Option<License
     store::licensing::active_license(conn, learner.id)
 }
 
+/// The license type each learner holds, for a list of learners (one query).
+pub fn license_types_of(
+    conn: &mut DbConn,
+    learners: &[Learner],
+) -> Result<std::collections::HashMap<crate::ids::UserId, LicenseType>, store::Error> {
+    let ids: Vec<_> = learners.iter().map(|l| l.id).collect();
+    store::licensing::active_license_types(conn, &ids)
+}
+
 fn pool(conn: &mut DbConn, org: &Organization, license_type: &LicenseType) -> Result<Pool, Error> {
     store::licensing::pool_by_type(conn, org.id, license_type)?.ok_or_else(|| Error::NoPool {
         org: org.slug.to_string(),

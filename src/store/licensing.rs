@@ -212,6 +212,30 @@ pub fn active_license(conn: &mut DbConn, user: UserId) -> Result<Option<License>
     .transpose()
 }
 
+/// The license type each of `users` holds (the oldest active seat), in one query.
+pub fn active_license_types(
+    conn: &mut DbConn,
+    users: &[UserId],
+) -> Result<std::collections::HashMap<UserId, LicenseType>, Error> {
+    let ids: Vec<String> = users.iter().map(ToString::to_string).collect();
+    let rows: Vec<(String, String)> = license_assignments::table
+        .inner_join(license_pools::table)
+        .filter(license_assignments::user_id.eq_any(&ids))
+        .filter(license_assignments::revoked_at.is_null())
+        .order(license_assignments::assigned_at.desc())
+        .select((license_assignments::user_id, license_pools::license_type))
+        .load(conn)?;
+    // Oldest last, so it is the one kept: the same license `active_license` reports.
+    rows.into_iter()
+        .map(|(user, license_type)| {
+            Ok((
+                decode("user id", user)?,
+                decode("license type", license_type)?,
+            ))
+        })
+        .collect()
+}
+
 /// Marks the pool exhausted; true only for the call that starts the episode.
 pub fn mark_exhausted(conn: &mut DbConn, pool: &str, at: NaiveDateTime) -> Result<bool, Error> {
     let changed = diesel::update(

@@ -59,3 +59,8 @@ pub fn sentence(message: &str) -> String {
         None => String::new(),
     }
 }
+
+/// Query-string encoding of one value.
+pub fn encode(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}

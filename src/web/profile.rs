@@ -131,7 +131,7 @@ pub async fn gate(state: &AppState, who: &LearnerSession) -> Result<Gate, Error>
 /// Where a learner goes right after signing in: on to `return_to`, or first
 /// to the page the profile policy asks for.
 pub fn after_sign_in(gate: Gate, return_to: &LocalPath) -> String {
-    let query = format!("?return_to={}", super::console::encode(return_to.as_str()));
+    let query = format!("?return_to={}", super::pages::encode(return_to.as_str()));
     match gate {
         Gate::Open => return_to.as_str().to_owned(),
         Gate::MustConnect => format!("/profile/linkedin/required{query}"),
@@ -215,6 +215,15 @@ async fn connect_page(
         // Connected meanwhile, or the policy changed: nothing to ask.
         return Ok(redirect(return_to.as_str()));
     }
+    connect_form_page(state, who, &return_to, shown_for)
+}
+
+fn connect_form_page(
+    state: &AppState,
+    who: LearnerSession,
+    return_to: &LocalPath,
+    shown_for: Gate,
+) -> Result<HttpResponse, Error> {
     render_connect_form(
         state,
         &ConnectPage {
@@ -244,12 +253,13 @@ async fn prompt(
     connect_page(&state, who, &query, Gate::Prompt).await
 }
 
-/// The learner page home renders instead of learning while connecting is required.
-pub async fn required_instead_of_home(
+/// The page the learning home shows instead while connecting is required
+/// (the caller has just found the gate closed).
+pub fn required_instead_of_home(
     state: &AppState,
     who: LearnerSession,
 ) -> Result<HttpResponse, Error> {
-    connect_page(state, who, &ReturnTo { return_to: None }, Gate::MustConnect).await
+    connect_form_page(state, who, &LocalPath::home(), Gate::MustConnect)
 }
 
 async fn not_now(

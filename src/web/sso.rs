@@ -285,9 +285,7 @@ pub async fn learner_home(
         return Ok(None);
     };
     if super::profile::gate(state, &who).await? == Gate::MustConnect {
-        return super::profile::required_instead_of_home(state, who)
-            .await
-            .map(Some);
+        return super::profile::required_instead_of_home(state, who).map(Some);
     }
     let (org, learner) = (who.org.clone(), who.learner.clone());
     let license = state

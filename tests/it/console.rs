@@ -670,8 +670,14 @@ async fn users_are_searched_filtered_and_paged(backend: Backend) {
     );
     let licensed = admin.get("/admin/orgs/acme/users?license=licensed").await;
     assert!(licensed.body.contains("3 users found"));
+    assert_eq!(
+        licensed.body.matches("<td>Learning</td>").count(),
+        3,
+        "each row shows its license"
+    );
     let unlicensed = admin.get("/admin/orgs/acme/users?license=unlicensed").await;
     assert!(unlicensed.body.contains("28 users found"));
+    assert!(!unlicensed.body.contains("<td>Learning</td>"));
     let by_source = admin
         .get(&format!("/admin/orgs/acme/users?source={}", connection.id))
         .await;

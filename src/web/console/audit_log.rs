@@ -9,11 +9,12 @@ use askama::Template;
 use chrono::NaiveDate;
 use serde::Deserialize;
 
-use super::{Chrome, Console, Pager, Section, encode, when};
+use super::{Chrome, Console, Pager, Section, when};
 use crate::accounts::{admins, learners};
 use crate::audit::{self, ACTIONS, Action, Actor, AuditFilter, Event};
 use crate::ids::OrgId;
 use crate::store::DbConn;
+use crate::web::pages::encode;
 use crate::web::pages::render_with;
 use crate::web::{AppState, Error};
 

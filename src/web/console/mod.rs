@@ -288,11 +288,6 @@ impl Pager {
     }
 }
 
-/// Query-string encoding of one value.
-pub fn encode(value: &str) -> String {
-    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
-}
-
 /// A date and time as the console shows them.
 pub fn when(at: chrono::NaiveDateTime) -> String {
     at.format("%Y-%m-%d %H:%M UTC").to_string()

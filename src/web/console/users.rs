@@ -6,13 +6,14 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::audit_log::{EventLine, lines};
-use super::{Chrome, Console, Pager, Section, encode, when};
+use super::{Chrome, Console, Pager, Section, when};
 use crate::accounts::learners::{self, Identity, Learner, LearnerFilter};
 use crate::audit::{self, AuditFilter};
 use crate::ids::UserId;
 use crate::licensing::{self, LicenseCause, LicenseType, Pool, Standing};
 use crate::orgs::connections::{self, IdpConnection};
 use crate::web::csrf::Protected;
+use crate::web::pages::encode;
 use crate::web::pages::render_with;
 use crate::web::session::redirect_with_flash;
 use crate::web::{AppState, Error};
@@ -99,22 +100,19 @@ async fn list(
         .store
         .run(move |conn| {
             let found = learners::search(conn, org, &search, page, PER_PAGE)?;
-            let rows = found
+            let mut licenses = licensing::license_types_of(conn, &found.learners)?;
+            let rows: Vec<Row> = found
                 .learners
                 .into_iter()
-                .map(|learner| {
-                    let license =
-                        licensing::license_of(conn, &learner)?.map(|l| l.license_type.to_string());
-                    Ok(Row {
-                        last_sign_in: learner
-                            .last_sign_in_at
-                            .map(when)
-                            .unwrap_or_else(|| "never".into()),
-                        license,
-                        learner,
-                    })
+                .map(|learner| Row {
+                    last_sign_in: learner
+                        .last_sign_in_at
+                        .map(when)
+                        .unwrap_or_else(|| "never".into()),
+                    license: licenses.remove(&learner.id).map(|t| t.to_string()),
+                    learner,
                 })
-                .collect::<Result<Vec<_>, crate::store::Error>>()?;
+                .collect();
             Ok::<_, Error>(((rows, found.total), connections::list(conn, org)?))
         })
         .await?;
