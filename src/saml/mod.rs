@@ -5,6 +5,7 @@
 
 pub mod attributes;
 pub mod diagnostics;
+pub mod dsig;
 pub mod keys;
 pub mod metadata;
 pub mod mint;

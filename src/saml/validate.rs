@@ -4,9 +4,10 @@
 //! 1. size, base64, UTF-8, no DTD, well-formed, exactly one Response and one
 //!    (encrypted) Assertion in the whole document: every XML signature
 //!    wrapping variant adds a second one, so they all stop here;
-//! 2. xmlsec (through samael) verifies every signature against the
-//!    connection's configured certificates only, and reduces the document to
-//!    the signed elements; nothing unsigned survives;
+//! 2. every signature is verified against the connection's configured
+//!    certificates only ([`dsig`] in Rust, xmlsec through samael for
+//!    algorithms outside its profile), and the document is reduced to the
+//!    signed element exactly as it was digested; nothing unsigned survives;
 //! 3. our checks on that signed content: Destination, Issuer, Status,
 //!    Audience (required), Recipient, time windows with our clock,
 //!    InResponseTo consistency, unsolicited policy.
@@ -22,8 +23,9 @@ use samael::crypto::{
 use samael::schema::{Assertion, Response};
 
 use super::SpEndpoints;
+use super::dsig::{self, DSIG_NS};
 use super::keys::SpKeys;
-use super::xml::{count_elements, has_dtd, root_element};
+use super::xml::{has_dtd, root_element};
 
 /// Bound on the posted SAMLResponse, checked before decoding.
 pub const MAX_RESPONSE_BYTES: usize = 256 * 1024;
@@ -31,7 +33,6 @@ pub const MAX_RESPONSE_BYTES: usize = 256 * 1024;
 const PROTOCOL_NS: &str = "urn:oasis:names:tc:SAML:2.0:protocol";
 const ASSERTION_NS: &str = "urn:oasis:names:tc:SAML:2.0:assertion";
 const STATUS_SUCCESS: &str = "urn:oasis:names:tc:SAML:2.0:status:Success";
-const DSIG_NS: &str = "http://www.w3.org/2000/09/xmldsig#";
 const BEARER: &str = "urn:oasis:names:tc:SAML:2.0:cm:bearer";
 
 const STRONG_ALGORITHMS: &[AllowedSignatureAlgorithm] = &[
@@ -232,11 +233,17 @@ pub fn decode(encoded: &str) -> Result<Decoded, Rejection> {
     if encoded.len() > MAX_RESPONSE_BYTES {
         return Err(Rejection::TooLarge);
     }
-    let compact: String = encoded
-        .chars()
-        .filter(|c| !c.is_ascii_whitespace())
-        .collect();
-    let bytes = STANDARD.decode(compact).map_err(|_| Rejection::NotBase64)?;
+    // IdPs may wrap the base64 in lines; most do not, and then nothing is copied.
+    let bytes = if encoded.bytes().any(|b| b.is_ascii_whitespace()) {
+        let compact: Vec<u8> = encoded
+            .bytes()
+            .filter(|b| !b.is_ascii_whitespace())
+            .collect();
+        STANDARD.decode(compact)
+    } else {
+        STANDARD.decode(encoded)
+    }
+    .map_err(|_| Rejection::NotBase64)?;
     let xml = String::from_utf8(bytes).map_err(|_| Rejection::NotUtf8)?;
     if has_dtd(&xml) {
         return Err(Rejection::Dtd);
@@ -251,21 +258,16 @@ pub fn validate(
     expected: &Expected,
 ) -> Result<VerifiedAssertion, Rejection> {
     let xml = &decoded.0;
-    let [responses, assertions, encrypted, outer_signatures] = count_elements(
-        xml,
-        [
-            (PROTOCOL_NS, "Response"),
-            (ASSERTION_NS, "Assertion"),
-            (ASSERTION_NS, "EncryptedAssertion"),
-            (DSIG_NS, "Signature"),
-        ],
-    )
-    .map_err(Rejection::NotXml)?;
-    if responses != 1
-        || root_element(xml).is_none_or(|(ns, name)| ns != PROTOCOL_NS || name != "Response")
+    let doc = dsig::parse(xml).map_err(|e| Rejection::NotXml(e.to_string()))?;
+    let count = |(namespace, name)| dsig::count(&doc, namespace, name);
+    if count((PROTOCOL_NS, "Response")) != 1
+        || !doc.root_element().has_tag_name((PROTOCOL_NS, "Response"))
     {
         return Err(Rejection::NotAResponse);
     }
+    let assertions = count((ASSERTION_NS, "Assertion"));
+    let encrypted = count((ASSERTION_NS, "EncryptedAssertion"));
+    let outer_signatures = count((DSIG_NS, "Signature"));
     if assertions + encrypted != 1 {
         return Err(Rejection::AssertionCount(assertions + encrypted));
     }
@@ -287,15 +289,10 @@ pub fn validate(
         let (assertion, signed) = decrypt(encrypted, trust, expected, false)?;
         (None, assertion, signed)
     } else {
-        // Every signature in the document verified, so a signature present in
-        // the raw assertion is the IdP's. Parsed only when a policy needs it.
-        let raw_assertion_signed = || {
-            xml.parse::<Response>()
-                .ok()
-                .and_then(|raw| raw.assertion)
-                .is_some_and(|a| signs(a.signature.as_ref(), &a.id))
-        };
-        let reduced = verified_part(xml, trust)?;
+        let SignedPart {
+            xml: reduced,
+            assertion_signed,
+        } = verified_part(xml, &doc, trust)?;
         match root_element(&reduced)
             .as_ref()
             .map(|(ns, name)| (ns.as_str(), name.as_str()))
@@ -308,10 +305,7 @@ pub fn validate(
                 check_response(&response, trust, expected)?;
                 let (assertion, signed) = match (&response.assertion, &response.encrypted_assertion)
                 {
-                    (Some(assertion), None) => (
-                        assertion.clone(),
-                        trust.require_signed_assertion && raw_assertion_signed(),
-                    ),
+                    (Some(assertion), None) => (assertion.clone(), assertion_signed),
                     (None, Some(encrypted)) => decrypt(encrypted, trust, expected, true)?,
                     _ => return Err(Rejection::AssertionCount(0)),
                 };
@@ -333,8 +327,37 @@ pub fn validate(
     check_assertion(response.as_ref(), assertion, trust, expected)
 }
 
-/// The document reduced to what a trusted signature covers.
-fn verified_part(xml: &str, trust: &Trust) -> Result<String, Rejection> {
+/// What a trusted signature covers.
+struct SignedPart {
+    /// The outermost signed element, exactly as it was digested.
+    xml: String,
+    /// Whether the assertion carries a verified signature of its own.
+    assertion_signed: bool,
+}
+
+/// Verifies every signature in the document against the connection's
+/// certificates only: in Rust where the signature lies within the profile of
+/// [`dsig`], through xmlsec (samael) otherwise.
+fn verified_part(
+    xml: &str,
+    doc: &roxmltree::Document,
+    trust: &Trust,
+) -> Result<SignedPart, Rejection> {
+    let keys = dsig::public_keys(trust.certificates);
+    match dsig::verify(doc, &keys, trust.allow_sha1) {
+        Ok(dsig::Outcome::Verified(signed)) => Ok(SignedPart {
+            xml: signed.canonical,
+            assertion_signed: signed.assertion_signed,
+        }),
+        Ok(dsig::Outcome::OutOfProfile) => xmlsec_verified_part(xml, trust),
+        Err(failure) => {
+            tracing::debug!(%failure, "signature check failed");
+            Err(Rejection::NoTrustedSignature)
+        }
+    }
+}
+
+fn xmlsec_verified_part(xml: &str, trust: &Trust) -> Result<SignedPart, Rejection> {
     let certificates: Vec<CertificateDer> = trust
         .certificates
         .iter()
@@ -345,13 +368,24 @@ fn verified_part(xml: &str, trust: &Trust) -> Result<String, Rejection> {
         return Err(Rejection::NoTrustedSignature);
     }
     let allowed = (!trust.allow_sha1).then_some(STRONG_ALGORITHMS);
-    Crypto::reduce_xml_to_signed_with_allowed_algorithms(
+    let reduced = Crypto::reduce_xml_to_signed_with_allowed_algorithms(
         xml,
         &certificates,
         ReduceMode::PreDigest,
         allowed,
     )
-    .map_err(|_| Rejection::NoTrustedSignature)
+    .map_err(|_| Rejection::NoTrustedSignature)?;
+    // Every signature in the document verified, so a signature in the raw
+    // assertion that references the assertion is the IdP's.
+    let assertion = xml
+        .parse::<Response>()
+        .ok()
+        .and_then(|r| r.assertion)
+        .or_else(|| xml.parse::<Assertion>().ok());
+    Ok(SignedPart {
+        xml: reduced,
+        assertion_signed: assertion.is_some_and(|a| signs(a.signature.as_ref(), &a.id)),
+    })
 }
 
 fn uses_sha1(xml: &str) -> bool {
@@ -359,7 +393,6 @@ fn uses_sha1(xml: &str) -> bool {
         || xml.contains("http://www.w3.org/2000/09/xmldsig#sha1")
 }
 
-/// Whether the assertion carries a signature whose reference is the assertion itself.
 /// Whether a (verified) signature references the element with this ID.
 fn signs(signature: Option<&samael::signature::Signature>, id: &str) -> bool {
     let own = format!("#{id}");
@@ -396,20 +429,22 @@ fn decrypt(
     if has_dtd(&xml) {
         return Err(Rejection::Dtd);
     }
-    let [count] = count_elements(&xml, [(ASSERTION_NS, "Assertion")]).map_err(Rejection::NotXml)?;
+    let doc = dsig::parse(&xml).map_err(|e| Rejection::NotXml(e.to_string()))?;
+    let count = dsig::count(&doc, ASSERTION_NS, "Assertion");
     if count != 1 {
         return Err(Rejection::AssertionCount(count));
     }
     // Inside a signed Response the ciphertext was covered by its signature;
-    // otherwise the decrypted assertion must carry a trusted signature itself.
-    let signed = xml
-        .parse::<Assertion>()
-        .is_ok_and(|a| signs(a.signature.as_ref(), &a.id));
-    let trusted = if covered_by_response_signature {
-        xml
+    // otherwise the decrypted assertion must carry a trusted signature
+    // itself. A signature it carries is verified in either case, so that
+    // "signed" always means verified.
+    let verified = if dsig::count(&doc, DSIG_NS, "Signature") == 0 && covered_by_response_signature
+    {
+        None
     } else {
-        verified_part(&xml, trust)?
+        Some(verified_part(&xml, &doc, trust)?)
     };
+    let (trusted, signed) = verified.map_or((xml, false), |part| (part.xml, part.assertion_signed));
     let assertion = trusted
         .parse::<Assertion>()
         .map_err(|_| Rejection::Decryption)?;

@@ -8,8 +8,13 @@ use quick_xml::reader::NsReader;
 /// they enable XXE, billion-laughs expansion and DTD-driven ID tricks, and
 /// no SAML message or metadata needs them.
 pub fn has_dtd(xml: &str) -> bool {
-    let upper = xml.to_ascii_uppercase();
-    upper.contains("<!DOCTYPE") || upper.contains("<!ENTITY")
+    xml.match_indices("<!").any(|(at, _)| {
+        let rest = &xml.as_bytes()[at + 2..];
+        ["DOCTYPE", "ENTITY"].iter().any(|keyword| {
+            rest.get(..keyword.len())
+                .is_some_and(|word| word.eq_ignore_ascii_case(keyword.as_bytes()))
+        })
+    })
 }
 
 /// Counts elements by (namespace, local name) in one pass, and reports
@@ -91,6 +96,8 @@ mod tests {
             "<?xml version=\"1.0\"?><!DOCTYPE x [<!ENTITY a \"b\">]><x/>"
         ));
         assert!(has_dtd("<!doctype x><x/>"));
+        assert!(has_dtd("<x><!-- --><!EnTiTy"));
+        assert!(!has_dtd("<x><!-- <!DOCTYP --><![CDATA[ENTITY]]></x>"));
         assert!(!has_dtd("<x>no declarations</x>"));
     }
 
