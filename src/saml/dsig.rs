@@ -763,6 +763,32 @@ mod tests {
     }
 
     #[test]
+    fn inclusive_canonicalisation_is_left_to_xmlsec_which_verifies_it() {
+        for (sign_response, sign_assertion) in [(true, false), (false, true), (true, true)] {
+            let mut spec = ResponseSpec::new(
+                "https://idp.example/",
+                &sp(),
+                "ann@acme.example",
+                Clock::system().now(),
+            );
+            spec.sign_response = sign_response;
+            spec.sign_assertion = sign_assertion;
+            spec.inclusive_c14n = true;
+            let xml = mint(&spec, idp()).expect("mint");
+            assert_eq!(ours(&xml), Ok(Outcome::OutOfProfile));
+            let verified = Crypto::reduce_xml_to_signed(
+                &xml,
+                &[CertificateDer::from(idp().cert_der())],
+                ReduceMode::PreDigest,
+            );
+            assert!(
+                verified.is_ok(),
+                "({sign_response}, {sign_assertion}): {verified:?}\n{xml}"
+            );
+        }
+    }
+
+    #[test]
     fn an_unsigned_response_is_refused() {
         assert_eq!(ours(&minted(false, false)), Err(Failure::Unsigned));
     }

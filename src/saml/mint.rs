@@ -43,6 +43,11 @@ pub struct ResponseSpec {
     pub sign_response: bool,
     pub sign_assertion: bool,
     pub sha1: bool,
+    /// Canonicalise with inclusive C14N 1.0 instead of the exclusive form, as
+    /// some older IdPs do (outside [`super::dsig`]'s profile: xmlsec verifies it).
+    /// The assertion's own signature uses it only where it can be signed in
+    /// place: Response unsigned, assertion not encrypted.
+    pub inclusive_c14n: bool,
     /// Encrypt the assertion for this certificate (AES-128-GCM, RSA-OAEP).
     pub encrypt_for: Option<X509>,
 }
@@ -70,6 +75,7 @@ impl ResponseSpec {
             sign_response: true,
             sign_assertion: true,
             sha1: false,
+            inclusive_c14n: false,
             encrypt_for: None,
         }
     }
@@ -87,22 +93,40 @@ fn time(t: DateTime<Utc>) -> String {
 #[error("cannot mint the response: {0}")]
 pub struct MintError(String);
 
-fn signature_template(reference: &str, key: &KeyPair, sha1: bool) -> String {
-    let (method, digest) = if sha1 {
+fn signature_template(
+    reference: &str,
+    key: &KeyPair,
+    spec: &ResponseSpec,
+    inclusive: bool,
+) -> String {
+    let (method, digest) = if spec.sha1 {
         (SHA1_SIGNATURE, SHA1_DIGEST)
     } else {
         (SHA256_SIGNATURE, SHA256_DIGEST)
     };
+    let c14n = if inclusive {
+        "http://www.w3.org/TR/2001/REC-xml-c14n-20010315"
+    } else {
+        "http://www.w3.org/2001/10/xml-exc-c14n#"
+    };
     format!(
-        r##"<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:SignedInfo><ds:CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/><ds:SignatureMethod Algorithm="{method}"/><ds:Reference URI="#{reference}"><ds:Transforms><ds:Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature"/><ds:Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/></ds:Transforms><ds:DigestMethod Algorithm="{digest}"/><ds:DigestValue></ds:DigestValue></ds:Reference></ds:SignedInfo><ds:SignatureValue></ds:SignatureValue><ds:KeyInfo><ds:X509Data><ds:X509Certificate>{cert}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></ds:Signature>"##,
+        r##"<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:SignedInfo><ds:CanonicalizationMethod Algorithm="{c14n}"/><ds:SignatureMethod Algorithm="{method}"/><ds:Reference URI="#{reference}"><ds:Transforms><ds:Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature"/><ds:Transform Algorithm="{c14n}"/></ds:Transforms><ds:DigestMethod Algorithm="{digest}"/><ds:DigestValue></ds:DigestValue></ds:Reference></ds:SignedInfo><ds:SignatureValue></ds:SignatureValue><ds:KeyInfo><ds:X509Data><ds:X509Certificate>{cert}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></ds:Signature>"##,
         cert = key.cert_base64(),
     )
+}
+
+/// Inclusive C14N covers the namespaces in scope, so an assertion signed that
+/// way is signed where it sits, inside the Response: only when the Response
+/// itself is not signed (that signature comes first in document order) and
+/// the assertion is not encrypted.
+fn assertion_inclusive(spec: &ResponseSpec) -> bool {
+    spec.inclusive_c14n && !spec.sign_response && spec.encrypt_for.is_none()
 }
 
 /// The assertion element, with a signature template when it is to be signed.
 fn assertion_xml(spec: &ResponseSpec, key: &KeyPair) -> String {
     let signature = if spec.sign_assertion {
-        signature_template(&spec.assertion_id, key, spec.sha1)
+        signature_template(&spec.assertion_id, key, spec, assertion_inclusive(spec))
     } else {
         String::new()
     };
@@ -196,7 +220,8 @@ fn encrypt(assertion: &str, recipient: &X509) -> Result<String, MintError> {
 /// The response XML, signed as the spec says.
 pub fn mint(spec: &ResponseSpec, key: &KeyPair) -> Result<String, MintError> {
     let mut assertion = assertion_xml(spec, key);
-    if spec.sign_assertion {
+    let sign_in_place = spec.sign_assertion && assertion_inclusive(spec);
+    if spec.sign_assertion && !sign_in_place {
         assertion = without_declaration(&sign(&assertion, key)?).to_owned();
     }
     if let Some(recipient) = &spec.encrypt_for {
@@ -213,7 +238,7 @@ pub fn mint(spec: &ResponseSpec, key: &KeyPair) -> Result<String, MintError> {
         .map(|id| format!(r#" InResponseTo="{}""#, escape(id)))
         .unwrap_or_default();
     let signature = if spec.sign_response {
-        signature_template(&spec.response_id, key, spec.sha1)
+        signature_template(&spec.response_id, key, spec, spec.inclusive_c14n)
     } else {
         String::new()
     };
@@ -224,7 +249,7 @@ pub fn mint(spec: &ResponseSpec, key: &KeyPair) -> Result<String, MintError> {
         issuer = escape(&spec.issuer),
         status = escape(&spec.status),
     );
-    if spec.sign_response {
+    if spec.sign_response || sign_in_place {
         // The response signature is computed last, over the signed assertion.
         sign(&response, key)
     } else {

@@ -271,9 +271,6 @@ pub fn validate(
     if assertions + encrypted != 1 {
         return Err(Rejection::AssertionCount(assertions + encrypted));
     }
-    if !trust.allow_sha1 && uses_sha1(xml) {
-        return Err(Rejection::Sha1Signature);
-    }
 
     let (response, assertion, assertion_signed) = if encrypted == 1 && outer_signatures == 0 {
         // Nothing outside is signed: the signature is inside the ciphertext.
@@ -350,6 +347,7 @@ fn verified_part(
             assertion_signed: signed.assertion_signed,
         }),
         Ok(dsig::Outcome::OutOfProfile) => xmlsec_verified_part(xml, trust),
+        Err(dsig::Failure::Sha1) => Err(Rejection::Sha1Signature),
         Err(failure) => {
             tracing::debug!(%failure, "signature check failed");
             Err(Rejection::NoTrustedSignature)
@@ -358,6 +356,9 @@ fn verified_part(
 }
 
 fn xmlsec_verified_part(xml: &str, trust: &Trust) -> Result<SignedPart, Rejection> {
+    if !trust.allow_sha1 && uses_sha1(xml) {
+        return Err(Rejection::Sha1Signature);
+    }
     let certificates: Vec<CertificateDer> = trust
         .certificates
         .iter()

@@ -65,6 +65,21 @@ async fn signed_assertion_alone_is_accepted(backend: Backend) {
     expect_sign_in(&app, &idp, &spec).await;
 }
 
+/// Outside the Rust verifier's profile, xmlsec verifies (saml::dsig, docs/security.md).
+async fn inclusive_canonicalisation_is_verified_by_xmlsec(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let idp = TestIdp::new(IDP);
+    app.connect("acme", &idp, Preset::Generic);
+    for (sign_response, sign_assertion) in [(true, true), (false, true)] {
+        let mut spec = idp.spec(&app, "acme", "ann@acme.example");
+        spec.inclusive_c14n = true;
+        spec.sign_response = sign_response;
+        spec.sign_assertion = sign_assertion;
+        assert!(idp.mint(&spec).contains("REC-xml-c14n-20010315"));
+        expect_sign_in(&app, &idp, &spec).await;
+    }
+}
+
 async fn encrypted_assertion_is_decrypted_with_our_key(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let idp = TestIdp::new(IDP);
@@ -377,6 +392,7 @@ on_both_databases!(
     signed_response_and_assertion_create_the_learner,
     signed_response_alone_is_accepted,
     signed_assertion_alone_is_accepted,
+    inclusive_canonicalisation_is_verified_by_xmlsec,
     encrypted_assertion_is_decrypted_with_our_key,
     every_attribute_preset_reads_email_and_names,
     sp_initiated_sign_in_returns_to_the_requested_page,

@@ -94,12 +94,16 @@ async fn attacker_key_with_its_certificate_in_key_info_is_refused(backend: Backe
     drop(idp);
 }
 
+/// On both verification paths: our own (exclusive C14N) and xmlsec's (inclusive).
 async fn content_changed_after_signing_fails_the_digest(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let idp = setup(&app);
-    let spec = idp.spec(&app, "acme", VICTIM);
-    let tampered = idp.mint(&spec).replace(VICTIM, ATTACKER);
-    expect_refused(&app, &tampered, "signature").await;
+    for inclusive_c14n in [false, true] {
+        let mut spec = idp.spec(&app, "acme", VICTIM);
+        spec.inclusive_c14n = inclusive_c14n;
+        let tampered = idp.mint(&spec).replace(VICTIM, ATTACKER);
+        expect_refused(&app, &tampered, "signature").await;
+    }
 }
 
 /// XSW1: the signed Response moved into its own Signature; an evil Response around it.
