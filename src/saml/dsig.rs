@@ -36,8 +36,9 @@ use openssl::x509::X509;
 use roxmltree::{Document, Node, NodeId, NodeType, ParsingOptions};
 use subtle::ConstantTimeEq;
 
+use super::ASSERTION_NS;
+
 pub const DSIG_NS: &str = "http://www.w3.org/2000/09/xmldsig#";
-const ASSERTION_NS: &str = "urn:oasis:names:tc:SAML:2.0:assertion";
 const EXC_C14N: &str = "http://www.w3.org/2001/10/xml-exc-c14n#";
 const EXC_C14N_WITH_COMMENTS: &str = "http://www.w3.org/2001/10/xml-exc-c14n#WithComments";
 const ENVELOPED: &str = "http://www.w3.org/2000/09/xmldsig#enveloped-signature";
@@ -596,30 +597,40 @@ impl<'a> Canonicalizer<'a, '_> {
     }
 }
 
+/// C14N 1.0, 2.3: text nodes and attribute values escape different characters.
 fn escape_text(out: &mut String, text: &str) {
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '\r' => out.push_str("&#xD;"),
-            c => out.push(c),
-        }
-    }
+    escape(out, text, |c| match c {
+        '&' => Some("&amp;"),
+        '<' => Some("&lt;"),
+        '>' => Some("&gt;"),
+        '\r' => Some("&#xD;"),
+        _ => None,
+    })
 }
 
 fn escape_attribute(out: &mut String, value: &str) {
-    for c in value.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '"' => out.push_str("&quot;"),
-            '\t' => out.push_str("&#x9;"),
-            '\n' => out.push_str("&#xA;"),
-            '\r' => out.push_str("&#xD;"),
-            c => out.push(c),
+    escape(out, value, |c| match c {
+        '&' => Some("&amp;"),
+        '<' => Some("&lt;"),
+        '"' => Some("&quot;"),
+        '\t' => Some("&#x9;"),
+        '\n' => Some("&#xA;"),
+        '\r' => Some("&#xD;"),
+        _ => None,
+    })
+}
+
+/// Copies `text`, replacing the characters `replacement` names, in runs.
+fn escape(out: &mut String, text: &str, replacement: impl Fn(char) -> Option<&'static str>) {
+    let mut copied = 0;
+    for (at, c) in text.char_indices() {
+        if let Some(escaped) = replacement(c) {
+            out.push_str(&text[copied..at]);
+            out.push_str(escaped);
+            copied = at + c.len_utf8();
         }
     }
+    out.push_str(&text[copied..]);
 }
 
 #[cfg(test)]
@@ -633,11 +644,10 @@ mod tests {
     use super::*;
     use crate::clock::Clock;
     use crate::config::BaseUrl;
-    use crate::saml::SpEndpoints;
     use crate::saml::keys::KeyPair;
     use crate::saml::mint::{ResponseSpec, mint};
+    use crate::saml::{PROTOCOL_NS, SpEndpoints};
 
-    const PROTOCOL: &str = "urn:oasis:names:tc:SAML:2.0:protocol";
     const RSA_SHA256: &str = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
     const SHA256: &str = "http://www.w3.org/2001/04/xmlenc#sha256";
 
@@ -655,6 +665,18 @@ mod tests {
             .unwrap_or_default();
         format!(
             r##"<ds:Signature xmlns:ds="{DSIG_NS}"><ds:SignedInfo><ds:CanonicalizationMethod Algorithm="{EXC_C14N}">{prefixes}</ds:CanonicalizationMethod><ds:SignatureMethod Algorithm="{method}"/><ds:Reference URI="#{reference}"><ds:Transforms><ds:Transform Algorithm="{ENVELOPED}"/><ds:Transform Algorithm="{EXC_C14N}">{prefixes}</ds:Transform></ds:Transforms><ds:DigestMethod Algorithm="{SHA256}"/><ds:DigestValue/></ds:Reference></ds:SignedInfo><ds:SignatureValue/></ds:Signature>"##
+        )
+    }
+
+    /// A Response `_r` around `body`, whose `{signature}` becomes a template
+    /// referencing `reference`, signed by xmlsec.
+    fn signed_response(body: &str, reference: &str, method: &str, key_der: &[u8]) -> String {
+        let body = body.replace("{signature}", &template(reference, None, method));
+        sign(
+            &format!(
+                "<samlp:Response xmlns:samlp=\"{PROTOCOL_NS}\" ID=\"_r\">{body}</samlp:Response>"
+            ),
+            key_der,
         )
     }
 
@@ -693,7 +715,7 @@ mod tests {
 
     fn tricky_document(inclusive: Option<&str>) -> String {
         format!(
-            "<?xml version=\"1.0\"?>\r\n<samlp:Response xmlns:samlp=\"{PROTOCOL}\" xmlns:unused=\"urn:unused\" xmlns=\"urn:default\" xmlns:xs=\"urn:xs\" z=\"1\" ID=\"_r\" a=\"2\" xml:lang=\"en\">{}\r\n\
+            "<?xml version=\"1.0\"?>\r\n<samlp:Response xmlns:samlp=\"{PROTOCOL_NS}\" xmlns:unused=\"urn:unused\" xmlns=\"urn:default\" xmlns:xs=\"urn:xs\" z=\"1\" ID=\"_r\" a=\"2\" xml:lang=\"en\">{}\r\n\
              <Plain attr=\"x &amp; &lt; &gt; &quot; &#9;&#10;&#13; tab\tand newline\r\ncontinued\" xs:type=\"xs:string\"/>\r\n\
              <inner xmlns=\"\" b:x=\"1\" xmlns:b=\"urn:b\" a:y=\"2\" xmlns:a=\"urn:a\" c=\"3\">text &amp; &lt;&gt; &#13; ]]&gt; <![CDATA[<cdata & stuff>]]><!-- a comment --><?pi some data?><?pi2?><deep><b:deeper xmlns:b=\"urn:other-b\" b:z=\"é\"/></deep></inner>\r\n\
              <a:only xmlns:a=\"urn:a\"><a:again xmlns:a=\"urn:a\"/><empty></empty></a:only>\r\n\
@@ -718,7 +740,7 @@ mod tests {
             .replace("ds:", "")
             .replace("xmlns:ds=", "xmlns=");
         assert_agree(&format!(
-            "<samlp:Response xmlns:samlp=\"{PROTOCOL}\" ID=\"_r\">{template}<samlp:Status/></samlp:Response>"
+            "<samlp:Response xmlns:samlp=\"{PROTOCOL_NS}\" ID=\"_r\">{template}<samlp:Status/></samlp:Response>"
         ));
     }
 
@@ -829,41 +851,44 @@ mod tests {
         assert_eq!(ours(&xml), Err(Failure::SignatureValue));
     }
 
+    /// Placement rules, checked before the profile is looked at: they hold
+    /// on the xmlsec path too.
     #[test]
-    fn a_reference_to_another_element_is_refused() {
-        let xml = sign(
-            &format!(
-                "<samlp:Response xmlns:samlp=\"{PROTOCOL}\" ID=\"_r\">{}<samlp:Status ID=\"_s\"/></samlp:Response>",
-                template("_s", None, RSA_SHA256)
+    fn signatures_must_sit_on_and_reference_a_uniquely_identified_parent() {
+        const INCLUSIVE: &str = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315";
+        let cases = [
+            (
+                "{signature}<samlp:Status ID=\"_s\"/>",
+                "_s",
+                ("", ""),
+                Failure::Reference,
             ),
-            &idp().key_der(),
-        );
-        assert_eq!(ours(&xml), Err(Failure::Reference));
-    }
-
-    #[test]
-    fn a_duplicated_id_is_refused() {
-        let xml = sign(
-            &format!(
-                "<samlp:Response xmlns:samlp=\"{PROTOCOL}\" ID=\"_r\">{}<samlp:Status/></samlp:Response>",
-                template("_r", None, RSA_SHA256)
+            (
+                "{signature}<samlp:Status ID=\"_s\"/>",
+                "_s",
+                (EXC_C14N, INCLUSIVE),
+                Failure::Reference,
             ),
-            &idp().key_der(),
-        )
-        .replace("<samlp:Status/>", "<samlp:Status ID=\"_r\"/>");
-        assert_eq!(ours(&xml), Err(Failure::AmbiguousId));
-    }
-
-    #[test]
-    fn a_signature_anywhere_but_the_root_or_its_assertion_is_misplaced() {
-        let xml = sign(
-            &format!(
-                "<samlp:Response xmlns:samlp=\"{PROTOCOL}\" ID=\"_r\"><samlp:Extensions ID=\"_e\">{}</samlp:Extensions></samlp:Response>",
-                template("_e", None, RSA_SHA256)
+            (
+                "{signature}<samlp:Status/>",
+                "_r",
+                ("<samlp:Status/>", "<samlp:Status ID=\"_r\"/>"),
+                Failure::AmbiguousId,
             ),
-            &idp().key_der(),
-        );
-        assert_eq!(ours(&xml), Err(Failure::Misplaced));
+            (
+                "<samlp:Extensions ID=\"_e\">{signature}</samlp:Extensions>",
+                "_e",
+                ("", ""),
+                Failure::Misplaced,
+            ),
+        ];
+        for (body, reference, (from, to), failure) in cases {
+            let mut xml = signed_response(body, reference, RSA_SHA256, &idp().key_der());
+            if !from.is_empty() {
+                xml = xml.replace(from, to);
+            }
+            assert_eq!(ours(&xml), Err(failure), "{xml}");
+        }
     }
 
     #[test]
@@ -886,25 +911,11 @@ mod tests {
     }
 
     #[test]
-    fn placement_rules_hold_before_the_profile_is_looked_at() {
-        let xml = sign(
-            &format!(
-                "<samlp:Response xmlns:samlp=\"{PROTOCOL}\" ID=\"_r\">{}<samlp:Status ID=\"_s\"/></samlp:Response>",
-                template("_s", None, RSA_SHA256)
-            ),
-            &idp().key_der(),
-        )
-        .replace(EXC_C14N, "http://www.w3.org/TR/2001/REC-xml-c14n-20010315");
-        assert_eq!(ours(&xml), Err(Failure::Reference));
-    }
-
-    #[test]
     fn sha1_is_refused_unless_allowed() {
-        let xml = sign(
-            &format!(
-                "<samlp:Response xmlns:samlp=\"{PROTOCOL}\" ID=\"_r\">{}</samlp:Response>",
-                template("_r", None, "http://www.w3.org/2000/09/xmldsig#rsa-sha1")
-            ),
+        let xml = signed_response(
+            "{signature}",
+            "_r",
+            "http://www.w3.org/2000/09/xmldsig#rsa-sha1",
             &idp().key_der(),
         );
         assert_eq!(ours(&xml), Err(Failure::Sha1));
@@ -925,7 +936,7 @@ mod tests {
             PKey::public_key_from_der(&key.public_key_to_der().expect("der")).expect("public");
         let xml = sign(
             &format!(
-                "<samlp:Response xmlns:samlp=\"{PROTOCOL}\" ID=\"_r\">{}<samlp:Status/></samlp:Response>",
+                "<samlp:Response xmlns:samlp=\"{PROTOCOL_NS}\" ID=\"_r\">{}<samlp:Status/></samlp:Response>",
                 template(
                     "_r",
                     None,
@@ -1094,7 +1105,7 @@ mod tests {
             let mut body = String::new();
             write(&tree, &[], &mut body);
             let xml = format!(
-                "<samlp:Response xmlns:samlp=\"{PROTOCOL}\" xmlns:a=\"urn:one\" ID=\"_r\">{}{body}</samlp:Response>",
+                "<samlp:Response xmlns:samlp=\"{PROTOCOL_NS}\" xmlns:a=\"urn:one\" ID=\"_r\">{}{body}</samlp:Response>",
                 template("_r", inclusive, RSA_SHA256)
             );
             assert_agree(&xml);

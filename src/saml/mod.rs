@@ -16,6 +16,9 @@ pub mod xml;
 use crate::config::BaseUrl;
 use crate::orgs::OrgSlug;
 
+pub const PROTOCOL_NS: &str = "urn:oasis:names:tc:SAML:2.0:protocol";
+pub const ASSERTION_NS: &str = "urn:oasis:names:tc:SAML:2.0:assertion";
+
 /// Our side of the trust, per organization: the URLs an IdP admin pastes into their IdP.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SpEndpoints {

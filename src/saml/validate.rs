@@ -22,16 +22,14 @@ use samael::crypto::{
 };
 use samael::schema::{Assertion, Response};
 
-use super::SpEndpoints;
 use super::dsig::{self, DSIG_NS};
 use super::keys::SpKeys;
 use super::xml::{has_dtd, root_element};
+use super::{ASSERTION_NS, PROTOCOL_NS, SpEndpoints};
 
 /// Bound on the posted SAMLResponse, checked before decoding.
 pub const MAX_RESPONSE_BYTES: usize = 256 * 1024;
 
-const PROTOCOL_NS: &str = "urn:oasis:names:tc:SAML:2.0:protocol";
-const ASSERTION_NS: &str = "urn:oasis:names:tc:SAML:2.0:assertion";
 const STATUS_SUCCESS: &str = "urn:oasis:names:tc:SAML:2.0:status:Success";
 const BEARER: &str = "urn:oasis:names:tc:SAML:2.0:cm:bearer";
 
