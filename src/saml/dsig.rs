@@ -1098,6 +1098,47 @@ mod tests {
         out.push_str(&format!("</{name}>"));
     }
 
+    fn mutation() -> impl Strategy<Value = (prop::sample::Index, u8, u8)> {
+        (
+            any::<prop::sample::Index>(),
+            0..3u8,
+            prop::sample::select(b"<>/\"'= a:_#&;-".to_vec()),
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+        /// Whatever a one-character change (replace, insert, delete) anywhere
+        /// in a signed response does, what verifies is what the IdP signed:
+        /// the Response, or (when the change broke the Response's signature
+        /// into plain content) the Assertion alone. A change can only hit
+        /// what no signature covers (whitespace inside tags, KeyInfo, ...).
+        #[test]
+        fn a_changed_character_never_changes_what_verifies((at, kind, byte) in mutation()) {
+            static ORIGINAL: OnceLock<(String, [String; 2])> = OnceLock::new();
+            let (xml, signed_parts) = ORIGINAL.get_or_init(|| {
+                let xml = minted(true, true);
+                let Ok(Outcome::Verified(signed)) = ours(&xml) else { panic!("minted verifies") };
+                let doc = parse(&xml).expect("parses");
+                let assertion = doc.descendants().find(|n| is(n, ASSERTION_NS, "Assertion")).expect("assertion");
+                let signature = child(assertion, "Signature").expect("signed");
+                let assertion = canonicalize(assertion, Some(signature.id()), &[], false);
+                (xml.clone(), [signed.canonical, assertion])
+            });
+            let mut bytes = xml.clone().into_bytes();
+            let at = at.index(bytes.len());
+            match kind {
+                0 => bytes[at] = byte,
+                1 => bytes.insert(at, byte),
+                _ => { bytes.remove(at); }
+            }
+            let mutated = String::from_utf8(bytes).expect("ASCII stays UTF-8");
+            if let Ok(Outcome::Verified(signed)) = ours(&mutated) {
+                prop_assert!(signed_parts.contains(&signed.canonical), "accepted a change at {}:\n{}", at, mutated);
+            }
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(96))]
         #[test]
