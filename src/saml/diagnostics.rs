@@ -23,7 +23,7 @@ pub fn fix_for(code: &str, sp: &SpEndpoints) -> String {
 fn fixed(code: &str) -> &'static str {
     match code {
         "signature" => {
-            "The response was not signed by a certificate configured here. The IdP's signing certificate has probably changed: upload its current metadata again, or add the new certificate."
+            "The response was not signed by a certificate configured here. The IdP's signing certificate has probably changed: upload its current metadata again, or add the new certificate. If the reason says the digest does not match, the response was changed after the IdP signed it: by something in between (a proxy rewriting it), or by an attacker."
         }
         "sha1_signature" => {
             "Switch the IdP to SHA-256 signatures (Entra: SAML signing certificate → Signing algorithm SHA-256; ADFS: relying party → Advanced → SHA-256). Allowing SHA-1 for the connection works but is weak."

@@ -113,8 +113,12 @@ pub enum Rejection {
     AssertionCount(usize),
     #[error("the response is signed with SHA-1, which this connection does not accept")]
     Sha1Signature,
-    #[error("no valid signature by a certificate configured for this IdP")]
-    NoTrustedSignature,
+    /// With what exactly went wrong where our own verifier knows it (xmlsec does not say).
+    #[error(
+        "no valid signature by a certificate configured for this IdP{}",
+        .0.as_ref().map(|why| format!(" ({why})")).unwrap_or_default()
+    )]
+    NoTrustedSignature(Option<dsig::Failure>),
     #[error("the assertion itself is not signed, and this connection requires it")]
     AssertionNotSigned,
     #[error("the encrypted assertion cannot be decrypted with our keys")]
@@ -176,7 +180,7 @@ impl Rejection {
             Self::NotAResponse => "not_a_response",
             Self::AssertionCount(_) => "assertion_count",
             Self::Sha1Signature => "sha1_signature",
-            Self::NoTrustedSignature => "signature",
+            Self::NoTrustedSignature(_) => "signature",
             Self::AssertionNotSigned => "assertion_not_signed",
             Self::Decryption => "decryption",
             Self::Destination { .. } => "destination",
@@ -313,7 +317,7 @@ pub fn validate(
                     .map_err(|e| Rejection::NotXml(e.to_string()))?;
                 (None, assertion, true)
             }
-            _ => return Err(Rejection::NoTrustedSignature),
+            _ => return Err(Rejection::NoTrustedSignature(None)),
         }
     };
     if trust.require_signed_assertion && !assertion_signed {
@@ -346,10 +350,7 @@ fn verified_part(
         }),
         Ok(dsig::Outcome::OutOfProfile) => xmlsec_verified_part(xml, trust),
         Err(dsig::Failure::Sha1) => Err(Rejection::Sha1Signature),
-        Err(failure) => {
-            tracing::debug!(%failure, "signature check failed");
-            Err(Rejection::NoTrustedSignature)
-        }
+        Err(failure) => Err(Rejection::NoTrustedSignature(Some(failure))),
     }
 }
 
@@ -364,7 +365,7 @@ fn xmlsec_verified_part(xml: &str, trust: &Trust) -> Result<SignedPart, Rejectio
         .map(CertificateDer::from)
         .collect();
     if certificates.is_empty() {
-        return Err(Rejection::NoTrustedSignature);
+        return Err(Rejection::NoTrustedSignature(None));
     }
     let allowed = (!trust.allow_sha1).then_some(STRONG_ALGORITHMS);
     let reduced = Crypto::reduce_xml_to_signed_with_allowed_algorithms(
@@ -373,7 +374,7 @@ fn xmlsec_verified_part(xml: &str, trust: &Trust) -> Result<SignedPart, Rejectio
         ReduceMode::PreDigest,
         allowed,
     )
-    .map_err(|_| Rejection::NoTrustedSignature)?;
+    .map_err(|_| Rejection::NoTrustedSignature(None))?;
     // Every signature in the document verified, so a signature in the raw
     // assertion that references the assertion is the IdP's.
     let assertion = xml

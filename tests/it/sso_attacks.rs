@@ -104,6 +104,14 @@ async fn content_changed_after_signing_fails_the_digest(backend: Backend) {
         let tampered = idp.mint(&spec).replace(VICTIM, ATTACKER);
         expect_refused(&app, &tampered, "signature").await;
     }
+    // Our own verifier tells the IdP admin what exactly failed.
+    assert!(
+        app.sso_errors("acme").iter().any(|e| e
+            .detail
+            .ends_with("(the digest does not match the signed element)")),
+        "{:?}",
+        app.sso_errors("acme")
+    );
 }
 
 /// XSW1: the signed Response moved into its own Signature; an evil Response around it.
