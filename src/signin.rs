@@ -12,7 +12,7 @@ use crate::accounts::learners::Learner;
 use crate::audit::{self, Action, Actor};
 use crate::clock::Clock;
 use crate::config::BaseUrl;
-use crate::ids::{ConnectionId, UserId};
+use crate::ids::ConnectionId;
 use crate::licensing::{self, AutoAssign};
 use crate::orgs::Organization;
 use crate::orgs::connections::{self, IdpConnection};
@@ -426,19 +426,7 @@ fn match_learner(
         )?;
         return Ok((learner, false));
     }
-    let learner = refresh(Learner {
-        id: UserId::generate(),
-        org: org.id,
-        email: email.clone(),
-        display_name: String::new(),
-        first_name: None,
-        last_name: None,
-        department: None,
-        employee_id: None,
-        created_at: now,
-        last_sign_in_at: None,
-        is_admin: false,
-    });
+    let learner = refresh(Learner::new(org.id, email.clone(), String::new(), now));
     store::learners::insert(conn, &learner).map_err(email_taken)?;
     link_identity(
         conn,

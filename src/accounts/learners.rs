@@ -24,6 +24,25 @@ pub struct Learner {
     pub is_admin: bool,
 }
 
+impl Learner {
+    /// A new learner of `org` with a fresh ID: no profile yet, never signed in, no admin.
+    pub fn new(org: OrgId, email: Email, display_name: String, now: NaiveDateTime) -> Self {
+        Self {
+            id: UserId::generate(),
+            org,
+            email,
+            display_name,
+            first_name: None,
+            last_name: None,
+            department: None,
+            employee_id: None,
+            created_at: now,
+            last_sign_in_at: None,
+            is_admin: false,
+        }
+    }
+}
+
 /// A (connection, NameID) pair that signs in as a learner.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Identity {

@@ -164,6 +164,7 @@ impl ReturnTo {
 #[template(path = "profile/profile.html")]
 struct ProfilePage<'a> {
     csrf_token: &'a str,
+    email: &'a str,
     learner: &'a Learner,
     org_name: &'a str,
     policy: ProfileBindingPolicy,
@@ -182,6 +183,7 @@ async fn show(state: web::Data<AppState>, who: LearnerSession) -> Result<HttpRes
         &state,
         &ProfilePage {
             csrf_token: who.session.csrf.expose(),
+            email: who.learner.email.as_str(),
             learner: &who.learner,
             org_name: &who.org.display_name,
             policy: who.org.profile_binding_policy,

@@ -2,7 +2,6 @@
 
 use seatgate::accounts::learners::{self, Learner};
 use seatgate::audit::{self, Action, Actor, AuditFilter};
-use seatgate::ids::UserId;
 use seatgate::licensing::{self, LicenseCause};
 use seatgate::orgs::{ProfileBindingPolicy, connections};
 use seatgate::saml::attributes::Preset;
@@ -360,7 +359,25 @@ async fn learner_sessions_last_as_the_settings_say(backend: Backend) {
 async fn metadata_upload_is_previewed_then_saved(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let mut admin = app.admin_visitor("acme", "ann@acme.example", false);
-    let token = admin.get("/admin/orgs/acme/sso").await.csrf_token();
+    let page = admin.get("/admin/orgs/acme/sso").await;
+    // Each way of adding an IdP has its own labelled name and preset fields.
+    for source in ["file", "url", "manual"] {
+        for field in ["name", "preset"] {
+            assert!(
+                page.body
+                    .contains(&format!(r#"<label for="{source}-{field}">"#))
+                    && page
+                        .body
+                        .contains(&format!(r#"id="{source}-{field}" name="{field}""#)),
+                "{source}-{field}"
+            );
+        }
+        assert!(
+            page.body
+                .contains(&format!(r#"name="source" value="{source}""#))
+        );
+    }
+    let token = page.csrf_token();
     let idp = TestIdp::new(IDP);
     let metadata = idp.metadata();
 
@@ -599,23 +616,13 @@ fn many_learners(app: &TestApp, org: &str, count: usize) -> Vec<Learner> {
     let now = app.clock.clock().now_naive();
     (0..count)
         .map(|i| {
-            let learner = Learner {
-                id: UserId::generate(),
-                org: org.id,
-                email: format!("learner{i:02}@acme.example").parse().unwrap(),
-                display_name: if i == 7 {
-                    "Grace Hopper".into()
-                } else {
-                    format!("Learner {i:02}")
-                },
-                first_name: None,
-                last_name: None,
-                department: None,
-                employee_id: None,
-                created_at: now,
-                last_sign_in_at: None,
-                is_admin: false,
+            let name = if i == 7 {
+                "Grace Hopper".into()
+            } else {
+                format!("Learner {i:02}")
             };
+            let email = format!("learner{i:02}@acme.example").parse().unwrap();
+            let learner = Learner::new(org.id, email, name, now);
             store::learners::insert(&mut conn, &learner).expect("insert");
             learner
         })

@@ -6,7 +6,6 @@ use proptest::test_runner::{Config, TestRunner};
 use seatgate::accounts::learners::Learner;
 use seatgate::audit::Actor;
 use seatgate::clock::Clock;
-use seatgate::ids::UserId;
 use seatgate::licensing::{self, LicenseCause, LicenseType};
 use seatgate::orgs;
 use seatgate::store::{self, Store};
@@ -58,19 +57,8 @@ fn check(backend: Backend) {
             licensing::set_pool(&mut conn, &clock, &Actor::Cli, &org, &learning, 3).expect("pool");
             let learners: Vec<Learner> = (0..8)
                 .map(|i| {
-                    let learner = Learner {
-                        id: UserId::generate(),
-                        org: org.id,
-                        email: format!("l{i}@org.example").parse().unwrap(),
-                        display_name: format!("L{i}"),
-                        first_name: None,
-                        last_name: None,
-                        department: None,
-                        employee_id: None,
-                        created_at: clock.now_naive(),
-                        last_sign_in_at: None,
-                        is_admin: false,
-                    };
+                    let email = format!("l{i}@org.example").parse().unwrap();
+                    let learner = Learner::new(org.id, email, format!("L{i}"), clock.now_naive());
                     store::learners::insert(&mut conn, &learner).expect("learner");
                     learner
                 })
