@@ -15,7 +15,7 @@ use crate::config::BaseUrl;
 use crate::ids::ConnectionId;
 use crate::licensing::{self, AutoAssign};
 use crate::orgs::Organization;
-use crate::orgs::connections::{self, IdpConnection};
+use crate::orgs::connections::IdpConnection;
 use crate::saml::SpEndpoints;
 use crate::saml::attributes::Field;
 use crate::saml::keys::SpKeys;
@@ -151,26 +151,87 @@ pub struct Refusal {
     pub reference: String,
 }
 
-/// What the browser posted to the ACS.
+/// What the browser posted to the ACS, besides the response itself.
 pub struct Posted<'a> {
-    pub saml_response: &'a str,
     pub relay_state: Option<&'a str>,
     /// The session the browser already had, if its cookie came along; it is
     /// replaced, never promoted.
     pub previous_session: Option<&'a Session>,
 }
 
-/// Completes a sign-in from a posted `SAMLResponse`. On failure the reason is
-/// logged and recorded for the organization's IdP admin, and nothing else is
-/// written.
+/// The outcome of [`check`], for [`complete`]: opaque, so nothing but
+/// `complete` acts on it.
+pub struct Checked(Result<Verified, (Failure, Option<ConnectionId>)>);
+
+struct Verified {
+    connection: IdpConnection,
+    assertion: VerifiedAssertion,
+}
+
+/// The first half of a sign-in: validates a posted `SAMLResponse` against the
+/// organization's enabled connections. Pure computation with bounded cost:
+/// no database connection is held and nothing is fetched or opened, so
+/// callers run it on the blocking pool without tying up the store.
+pub fn check(
+    ctx: &SsoContext,
+    org: &Organization,
+    connections: &[IdpConnection],
+    saml_response: &str,
+) -> Checked {
+    let mut connection_id = None;
+    let result = (|| {
+        let decoded = validate::decode(saml_response)?;
+        let parsed = decoded.parse()?;
+        let issuer = parsed.claimed_issuer();
+        let connection = connections
+            .iter()
+            .find(|c| c.enabled && Some(c.entity_id.as_str()) == issuer)
+            .ok_or_else(|| Failure::UnknownIssuer(issuer.map(str::to_owned)))?;
+        connection_id = Some(connection.id);
+        let sp = SpEndpoints::for_org(ctx.base_url, &org.slug);
+        let certificates = connection.certificate_ders();
+        let assertion = validate::validate(
+            &parsed,
+            &Trust {
+                idp_entity_id: &connection.entity_id,
+                certificates: &certificates,
+                require_signed_assertion: connection.require_signed_assertion,
+                allow_sha1: connection.allow_sha1,
+                allow_unsolicited: connection.allow_idp_initiated,
+            },
+            &Expected {
+                sp: &sp,
+                keys: ctx.keys,
+                now: ctx.clock.now(),
+                clock_skew: org.clock_skew,
+            },
+        )?;
+        Ok(Verified {
+            connection: connection.clone(),
+            assertion,
+        })
+    })();
+    Checked(result.map_err(|failure| (failure, connection_id)))
+}
+
+/// The second half: for a checked response, spends the assertion, matches
+/// or creates the learner and signs them in. On failure (of the check or
+/// here) the reason is logged and recorded for the organization's IdP admin,
+/// and nothing else is written.
 pub fn complete(
     conn: &mut DbConn,
     ctx: &SsoContext,
     org: &Organization,
+    checked: Checked,
     posted: &Posted,
 ) -> Result<Completed, Refusal> {
-    let mut connection_id = None;
-    let outcome = attempt(conn, ctx, org, posted, &mut connection_id);
+    let (outcome, connection_id) = match checked.0 {
+        Ok(verified) => {
+            let id = verified.connection.id;
+            (attempt(conn, ctx, org, verified, posted), Some(id))
+        }
+        Err((failure, connection_id)) => (Err(failure), connection_id),
+    };
     outcome.map_err(|failure| {
         let reference = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
         tracing::warn!(
@@ -200,36 +261,12 @@ fn attempt(
     conn: &mut DbConn,
     ctx: &SsoContext,
     org: &Organization,
+    Verified {
+        connection,
+        assertion: verified,
+    }: Verified,
     posted: &Posted,
-    connection_id: &mut Option<ConnectionId>,
 ) -> Result<Completed, Failure> {
-    let decoded = validate::decode(posted.saml_response)?;
-    let issuer = validate::claimed_issuer(&decoded)?;
-    let connection = connections::list(conn, org.id)?
-        .into_iter()
-        .find(|c| c.enabled && Some(&c.entity_id) == issuer.as_ref())
-        .ok_or(Failure::UnknownIssuer(issuer))?;
-    *connection_id = Some(connection.id);
-
-    let sp = SpEndpoints::for_org(ctx.base_url, &org.slug);
-    let certificates = connection.certificate_ders();
-    let verified = validate::validate(
-        &decoded,
-        &Trust {
-            idp_entity_id: &connection.entity_id,
-            certificates: &certificates,
-            require_signed_assertion: connection.require_signed_assertion,
-            allow_sha1: connection.allow_sha1,
-            allow_unsolicited: connection.allow_idp_initiated,
-        },
-        &Expected {
-            sp: &sp,
-            keys: ctx.keys,
-            now: ctx.clock.now(),
-            clock_skew: org.clock_skew,
-        },
-    )?;
-
     store::write_transaction(conn, |conn| {
         let now = ctx.clock.now_naive();
         let (return_to, test) = match verified.in_response_to() {
@@ -285,12 +322,17 @@ fn attempt(
             .target(learner.email.as_str())
             .details(json!({ "connection": connection.id.to_string() })),
         )?;
+        // Never longer than the IdP's own session (SessionNotOnOrAfter).
+        let lifetime = org.learner_session.duration();
+        let lifetime = verified
+            .session_not_on_or_after()
+            .map_or(lifetime, |end| lifetime.min(end - ctx.clock.now()));
         let started = sessions::rotate_for(
             conn,
             ctx.clock,
             posted.previous_session,
             Principal::Learner(learner.id),
-            org.learner_session.duration(),
+            lifetime,
         )?;
         Ok(Completed::SignedIn(Box::new(SignedIn {
             learner,

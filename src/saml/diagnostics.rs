@@ -59,12 +59,17 @@ fn fixed(code: &str) -> &'static str {
             "Another learner already has this email address. Check the two accounts on the Users page."
         }
         "no_bearer_confirmation"
+        | "no_authn_statement"
         | "in_response_to_mismatch"
         | "assertion_count"
         | "not_a_response" => {
             "The IdP sent a SAML response this service provider cannot use. Check the application is set up as a SAML 2.0 web application with the HTTP-POST binding."
         }
-        "too_large" | "not_base64" | "not_utf8" | "not_xml" | "dtd" => {
+        "session_ended" => {
+            "The IdP's session for this sign-in had already ended (SessionNotOnOrAfter). Sign in again; if it repeats, check the session lifetime the IdP sets for this application."
+        }
+        "too_large" | "not_base64" | "not_utf8" | "not_xml" | "dtd" | "encoding" | "too_deep"
+        | "namespaces" => {
             "The posted form was not a SAML response we accept. If it came from your IdP, contact support with the reference; otherwise someone posted junk."
         }
         _ => "Check the detail above; give support the reference if it is unclear.",

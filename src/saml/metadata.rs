@@ -11,7 +11,7 @@ use samael::metadata::EntityDescriptor;
 
 use super::SpEndpoints;
 use super::keys::SpKeys;
-use super::xml::{escape, has_dtd};
+use super::xml::escape;
 
 /// Metadata files are a few KiB; anything far larger is not metadata.
 pub const MAX_METADATA_BYTES: usize = 1024 * 1024;
@@ -149,22 +149,19 @@ impl FromStr for IdpMetadata {
         if xml.len() > MAX_METADATA_BYTES {
             return Err(MetadataError::TooLarge);
         }
-        if has_dtd(xml) {
-            return Err(MetadataError::Dtd);
+        let doc = super::xml::parse(xml).map_err(|refused| match refused {
+            super::xml::Refused::Dtd => MetadataError::Dtd,
+            other => MetadataError::NotXml(other.to_string()),
+        })?;
+        let root = doc.root_element();
+        if !super::xml::is(&root, METADATA_NS, "EntityDescriptor") {
+            return Err(MetadataError::NotXml(format!(
+                "not SAML metadata: the root element is <{}>, expected <EntityDescriptor> \
+                 (for an aggregate EntitiesDescriptor, upload the IdP's own entity)",
+                root.tag_name().name()
+            )));
         }
-        let [idp_descriptors] =
-            super::xml::count_elements(xml, [(METADATA_NS, "IDPSSODescriptor")])
-                .map_err(MetadataError::NotXml)?;
-        match super::xml::root_element(xml) {
-            Some((ns, name)) if ns == METADATA_NS && name == "EntityDescriptor" => {}
-            Some((_, name)) => {
-                return Err(MetadataError::NotXml(format!(
-                    "not SAML metadata: the root element is <{name}>, expected <EntityDescriptor> \
-                     (for an aggregate EntitiesDescriptor, upload the IdP's own entity)"
-                )));
-            }
-            None => return Err(MetadataError::NotXml("no root element".into())),
-        }
+        let idp_descriptors = super::dsig::count(&doc, METADATA_NS, "IDPSSODescriptor");
         // Checked before the full parse: uploading the SP's own metadata by
         // mistake should say so, not fail on some SP-only field.
         if idp_descriptors == 0 {

@@ -9,9 +9,9 @@ use openssl::rand::rand_bytes;
 use openssl::rsa::Padding;
 use openssl::symm::{Cipher, encrypt_aead};
 use openssl::x509::X509;
-use samael::crypto::{Crypto, CryptoProvider};
 
 use super::SpEndpoints;
+use super::dsig;
 use super::keys::KeyPair;
 use super::xml::escape;
 
@@ -32,6 +32,12 @@ pub struct ResponseSpec {
     pub recipient: String,
     /// `None` leaves the AudienceRestriction out.
     pub audience: Option<String>,
+    /// A second AudienceRestriction naming only this audience.
+    pub other_audience_restriction: Option<String>,
+    /// Whether the assertion carries its AuthnStatement.
+    pub authn_statement: bool,
+    /// The AuthnStatement's SessionNotOnOrAfter.
+    pub session_not_on_or_after: Option<DateTime<Utc>>,
     pub in_response_to: Option<String>,
     pub name_id: String,
     pub name_id_format: String,
@@ -44,12 +50,11 @@ pub struct ResponseSpec {
     pub sign_assertion: bool,
     pub sha1: bool,
     /// Canonicalise with inclusive C14N 1.0 instead of the exclusive form, as
-    /// some older IdPs do (outside [`super::dsig`]'s profile: xmlsec verifies it).
-    /// The assertion's own signature uses it only where it can be signed in
-    /// place: Response unsigned, assertion not encrypted.
+    /// AD FS and some older IdPs do.
     pub inclusive_c14n: bool,
-    /// Encrypt the assertion for this certificate (AES-128-GCM, RSA-OAEP).
+    /// Encrypt the assertion for this certificate, as [`Self::encryption`] says.
     pub encrypt_for: Option<X509>,
+    pub encryption: Encryption,
 }
 
 impl ResponseSpec {
@@ -64,6 +69,9 @@ impl ResponseSpec {
             destination: Some(sp.acs_url.clone()),
             recipient: sp.acs_url.clone(),
             audience: Some(sp.entity_id.clone()),
+            other_audience_restriction: None,
+            authn_statement: true,
+            session_not_on_or_after: None,
             in_response_to: None,
             name_id: name_id.to_owned(),
             name_id_format: "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress".to_owned(),
@@ -77,6 +85,7 @@ impl ResponseSpec {
             sha1: false,
             inclusive_c14n: false,
             encrypt_for: None,
+            encryption: Encryption::default(),
         }
     }
 }
@@ -115,18 +124,10 @@ fn signature_template(
     )
 }
 
-/// Inclusive C14N covers the namespaces in scope, so an assertion signed that
-/// way is signed where it sits, inside the Response: only when the Response
-/// itself is not signed (that signature comes first in document order) and
-/// the assertion is not encrypted.
-fn assertion_inclusive(spec: &ResponseSpec) -> bool {
-    spec.inclusive_c14n && !spec.sign_response && spec.encrypt_for.is_none()
-}
-
 /// The assertion element, with a signature template when it is to be signed.
 fn assertion_xml(spec: &ResponseSpec, key: &KeyPair) -> String {
     let signature = if spec.sign_assertion {
-        signature_template(&spec.assertion_id, key, spec, assertion_inclusive(spec))
+        signature_template(&spec.assertion_id, key, spec, spec.inclusive_c14n)
     } else {
         String::new()
     };
@@ -135,11 +136,24 @@ fn assertion_xml(spec: &ResponseSpec, key: &KeyPair) -> String {
         .as_ref()
         .map(|id| format!(r#" InResponseTo="{}""#, escape(id)))
         .unwrap_or_default();
-    let audience = spec
-        .audience
-        .as_ref()
+    let audience: String = [&spec.audience, &spec.other_audience_restriction]
+        .into_iter()
+        .flatten()
         .map(|a| format!("<saml:AudienceRestriction><saml:Audience>{}</saml:Audience></saml:AudienceRestriction>", escape(a)))
-        .unwrap_or_default();
+        .collect();
+    let authn_statement = if spec.authn_statement {
+        let session_end = spec
+            .session_not_on_or_after
+            .map(|t| format!(r#" SessionNotOnOrAfter="{}""#, time(t)))
+            .unwrap_or_default();
+        format!(
+            r#"<saml:AuthnStatement AuthnInstant="{instant}" SessionIndex="{id}"{session_end}><saml:AuthnContext><saml:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement>"#,
+            instant = time(spec.issue_instant),
+            id = spec.assertion_id,
+        )
+    } else {
+        String::new()
+    };
     let attributes: String = spec
         .attributes
         .iter()
@@ -157,7 +171,7 @@ fn assertion_xml(spec: &ResponseSpec, key: &KeyPair) -> String {
         format!("<saml:AttributeStatement>{attributes}</saml:AttributeStatement>")
     };
     format!(
-        r#"<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="{id}" Version="2.0" IssueInstant="{instant}"><saml:Issuer>{issuer}</saml:Issuer>{signature}<saml:Subject><saml:NameID Format="{format}">{name_id}</saml:NameID><saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer"><saml:SubjectConfirmationData NotOnOrAfter="{not_after}" Recipient="{recipient}"{in_response_to}/></saml:SubjectConfirmation></saml:Subject><saml:Conditions NotBefore="{not_before}" NotOnOrAfter="{not_after}">{audience}</saml:Conditions><saml:AuthnStatement AuthnInstant="{instant}" SessionIndex="{id}"><saml:AuthnContext><saml:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement>{statement}</saml:Assertion>"#,
+        r#"<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="{id}" Version="2.0" IssueInstant="{instant}"><saml:Issuer>{issuer}</saml:Issuer>{signature}<saml:Subject><saml:NameID Format="{format}">{name_id}</saml:NameID><saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer"><saml:SubjectConfirmationData NotOnOrAfter="{not_after}" Recipient="{recipient}"{in_response_to}/></saml:SubjectConfirmation></saml:Subject><saml:Conditions NotBefore="{not_before}" NotOnOrAfter="{not_after}">{audience}</saml:Conditions>{authn_statement}{statement}</saml:Assertion>"#,
         id = spec.assertion_id,
         instant = time(spec.issue_instant),
         issuer = escape(&spec.assertion_issuer),
@@ -169,50 +183,126 @@ fn assertion_xml(spec: &ResponseSpec, key: &KeyPair) -> String {
     )
 }
 
-fn sign(xml: &str, key: &KeyPair) -> Result<String, MintError> {
-    Crypto::sign_xml(xml, &key.key_der()).map_err(|e| MintError(e.to_string()))
+fn sign(xml: &str, id: &str, key: &KeyPair) -> Result<String, MintError> {
+    dsig::sign(xml, id, &key.key).map_err(|e| MintError(e.to_string()))
 }
 
-/// Strips the XML declaration libxml adds, so a signed fragment can be embedded.
-fn without_declaration(xml: &str) -> &str {
-    match xml.trim_start().strip_prefix("<?xml") {
-        Some(rest) => rest
-            .split_once("?>")
-            .map_or(xml, |(_, body)| body.trim_start()),
-        None => xml,
+/// How [`ResponseSpec::encrypt_for`] encrypts: the shapes IdPs offer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Encryption {
+    /// AES key length in bytes: 16, 24 or 32.
+    pub key_bytes: usize,
+    /// GCM (XML Encryption 1.1), else CBC.
+    pub gcm: bool,
+    pub transport: KeyTransport,
+    /// The EncryptedKey beside the EncryptedData, pointed at by a
+    /// RetrievalMethod (as AD FS and Entra ID send it), else inside its KeyInfo.
+    pub key_beside: bool,
+}
+
+/// Key transport of the content key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyTransport {
+    /// `xmlenc#rsa-oaep-mgf1p`: SHA-1 digest and MGF1.
+    OaepMgf1p,
+    /// `xmlenc11#rsa-oaep` with SHA-256 as digest and in MGF1.
+    OaepSha256,
+    /// `xmlenc#rsa-1_5`, which we refuse.
+    Rsa15,
+}
+
+impl Default for Encryption {
+    fn default() -> Self {
+        Self {
+            key_bytes: 16,
+            gcm: true,
+            transport: KeyTransport::OaepMgf1p,
+            key_beside: false,
+        }
     }
 }
 
-fn encrypt(assertion: &str, recipient: &X509) -> Result<String, MintError> {
+fn encrypt(assertion: &str, recipient: &X509, how: Encryption) -> Result<String, MintError> {
     let fail = |e: openssl::error::ErrorStack| MintError(e.to_string());
-    let mut key = [0u8; 16];
-    let mut iv = [0u8; 12];
+    let mut key = vec![0u8; how.key_bytes];
     rand_bytes(&mut key).map_err(fail)?;
-    rand_bytes(&mut iv).map_err(fail)?;
-    let mut tag = [0u8; 16];
-    let ciphertext = encrypt_aead(
-        Cipher::aes_128_gcm(),
-        &key,
-        Some(&iv),
-        &[],
-        assertion.as_bytes(),
-        &mut tag,
-    )
-    .map_err(fail)?;
-    let value = [&iv[..], &ciphertext, &tag].concat();
+    let bits = how.key_bytes * 8;
+    let (method, value) = if how.gcm {
+        let cipher = match how.key_bytes {
+            16 => Cipher::aes_128_gcm(),
+            24 => Cipher::aes_192_gcm(),
+            _ => Cipher::aes_256_gcm(),
+        };
+        let mut iv = [0u8; 12];
+        rand_bytes(&mut iv).map_err(fail)?;
+        let mut tag = [0u8; 16];
+        let ciphertext = encrypt_aead(cipher, &key, Some(&iv), &[], assertion.as_bytes(), &mut tag)
+            .map_err(fail)?;
+        (
+            format!("http://www.w3.org/2009/xmlenc11#aes{bits}-gcm"),
+            [&iv[..], &ciphertext, &tag].concat(),
+        )
+    } else {
+        let cipher = match how.key_bytes {
+            16 => Cipher::aes_128_cbc(),
+            24 => Cipher::aes_192_cbc(),
+            _ => Cipher::aes_256_cbc(),
+        };
+        let mut iv = [0u8; 16];
+        rand_bytes(&mut iv).map_err(fail)?;
+        // PKCS#7 padding is one of the paddings XML Encryption 5.2.1 allows.
+        let ciphertext =
+            openssl::symm::encrypt(cipher, &key, Some(&iv), assertion.as_bytes()).map_err(fail)?;
+        (
+            format!("http://www.w3.org/2001/04/xmlenc#aes{bits}-cbc"),
+            [&iv[..], &ciphertext].concat(),
+        )
+    };
 
     let public = recipient.public_key().map_err(fail)?;
     let mut encrypter = Encrypter::new(&public).map_err(fail)?;
-    encrypter
-        .set_rsa_padding(Padding::PKCS1_OAEP)
-        .map_err(fail)?;
+    let transport = match how.transport {
+        KeyTransport::OaepMgf1p => {
+            encrypter
+                .set_rsa_padding(Padding::PKCS1_OAEP)
+                .map_err(fail)?;
+            r#"<xenc:EncryptionMethod Algorithm="http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p"><ds:DigestMethod Algorithm="http://www.w3.org/2000/09/xmldsig#sha1"/></xenc:EncryptionMethod>"#
+        }
+        KeyTransport::OaepSha256 => {
+            encrypter
+                .set_rsa_padding(Padding::PKCS1_OAEP)
+                .map_err(fail)?;
+            encrypter
+                .set_rsa_oaep_md(openssl::hash::MessageDigest::sha256())
+                .map_err(fail)?;
+            encrypter
+                .set_rsa_mgf1_md(openssl::hash::MessageDigest::sha256())
+                .map_err(fail)?;
+            r#"<xenc:EncryptionMethod Algorithm="http://www.w3.org/2009/xmlenc11#rsa-oaep"><ds:DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/><xenc11:MGF xmlns:xenc11="http://www.w3.org/2009/xmlenc11#" Algorithm="http://www.w3.org/2009/xmlenc11#mgf1sha256"/></xenc:EncryptionMethod>"#
+        }
+        KeyTransport::Rsa15 => {
+            encrypter.set_rsa_padding(Padding::PKCS1).map_err(fail)?;
+            r#"<xenc:EncryptionMethod Algorithm="http://www.w3.org/2001/04/xmlenc#rsa-1_5"/>"#
+        }
+    };
     let mut wrapped = vec![0; encrypter.encrypt_len(&key).map_err(fail)?];
     let length = encrypter.encrypt(&key, &mut wrapped).map_err(fail)?;
     wrapped.truncate(length);
 
+    let encrypted_key = format!(
+        r#"<xenc:EncryptedKey xmlns:xenc="http://www.w3.org/2001/04/xmlenc#" Id="_k">{transport}<xenc:CipherData><xenc:CipherValue>{}</xenc:CipherValue></xenc:CipherData></xenc:EncryptedKey>"#,
+        STANDARD.encode(wrapped)
+    );
+    let (key_info, beside) = if how.key_beside {
+        (
+            r##"<ds:RetrievalMethod URI="#_k" Type="http://www.w3.org/2001/04/xmlenc#EncryptedKey"/>"##.to_owned(),
+            encrypted_key,
+        )
+    } else {
+        (encrypted_key, String::new())
+    };
     Ok(format!(
-        r#"<saml:EncryptedAssertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion"><xenc:EncryptedData xmlns:xenc="http://www.w3.org/2001/04/xmlenc#" Type="http://www.w3.org/2001/04/xmlenc#Element"><xenc:EncryptionMethod Algorithm="http://www.w3.org/2009/xmlenc11#aes128-gcm"/><ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><xenc:EncryptedKey><xenc:EncryptionMethod Algorithm="http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p"/><xenc:CipherData><xenc:CipherValue>{key}</xenc:CipherValue></xenc:CipherData></xenc:EncryptedKey></ds:KeyInfo><xenc:CipherData><xenc:CipherValue>{value}</xenc:CipherValue></xenc:CipherData></xenc:EncryptedData></saml:EncryptedAssertion>"#,
-        key = STANDARD.encode(wrapped),
+        r#"<saml:EncryptedAssertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><xenc:EncryptedData xmlns:xenc="http://www.w3.org/2001/04/xmlenc#" Type="http://www.w3.org/2001/04/xmlenc#Element"><xenc:EncryptionMethod Algorithm="{method}"/><ds:KeyInfo>{key_info}</ds:KeyInfo><xenc:CipherData><xenc:CipherValue>{value}</xenc:CipherValue></xenc:CipherData></xenc:EncryptedData>{beside}</saml:EncryptedAssertion>"#,
         value = STANDARD.encode(value),
     ))
 }
@@ -220,12 +310,14 @@ fn encrypt(assertion: &str, recipient: &X509) -> Result<String, MintError> {
 /// The response XML, signed as the spec says.
 pub fn mint(spec: &ResponseSpec, key: &KeyPair) -> Result<String, MintError> {
     let mut assertion = assertion_xml(spec, key);
-    let sign_in_place = spec.sign_assertion && assertion_inclusive(spec);
-    if spec.sign_assertion && !sign_in_place {
-        assertion = without_declaration(&sign(&assertion, key)?).to_owned();
-    }
+    // An encrypted assertion is signed on its own, as it will stand once
+    // decrypted; a plain one is signed where it sits (inclusive C14N covers
+    // the namespaces in scope there), before the Response around it.
     if let Some(recipient) = &spec.encrypt_for {
-        assertion = encrypt(&assertion, recipient)?;
+        if spec.sign_assertion {
+            assertion = sign(&assertion, &spec.assertion_id, key)?;
+        }
+        assertion = encrypt(&assertion, recipient, spec.encryption)?;
     }
     let destination = spec
         .destination
@@ -249,12 +341,15 @@ pub fn mint(spec: &ResponseSpec, key: &KeyPair) -> Result<String, MintError> {
         issuer = escape(&spec.issuer),
         status = escape(&spec.status),
     );
-    if spec.sign_response || sign_in_place {
-        // The response signature is computed last, over the signed assertion.
-        sign(&response, key)
-    } else {
-        Ok(response)
+    let mut response = response;
+    if spec.sign_assertion && spec.encrypt_for.is_none() {
+        response = sign(&response, &spec.assertion_id, key)?;
     }
+    if spec.sign_response {
+        // The response signature is computed last, over the signed assertion.
+        response = sign(&response, &spec.response_id, key)?;
+    }
+    Ok(response)
 }
 
 /// Base64, as the HTTP-POST binding carries it.

@@ -4,6 +4,8 @@
 //! screened by [`xml::screen`] before any XML parser sees it.
 
 pub mod attributes;
+pub mod c14n;
+pub mod decrypt;
 pub mod diagnostics;
 pub mod dsig;
 pub mod keys;

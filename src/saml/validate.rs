@@ -1,30 +1,31 @@
-//! Validation of a SAML Response posted to the ACS.
+//! Validation of a SAML Response posted to the ACS. Pure: no database, no
+//! network, no files; bounded work for any input.
 //!
 //! Layers, in order (docs/security.md has the full table):
-//! 1. size, base64, UTF-8, no DTD, well-formed, exactly one Response and one
+//! 1. size, base64, UTF-8, then the XML screen ([`xml::parse`]: encoding,
+//!    DTD, nodes, depth, namespaces), exactly one Response (the root) and one
 //!    (encrypted) Assertion in the whole document: every XML signature
 //!    wrapping variant adds a second one, so they all stop here;
-//! 2. every signature is verified against the connection's configured
-//!    certificates only ([`dsig`] in Rust, xmlsec through samael for
-//!    algorithms outside its profile), and the document is reduced to the
-//!    signed element exactly as it was digested; nothing unsigned survives;
+//! 2. every signature is verified in Rust ([`dsig`]) against the
+//!    connection's configured certificates only, and what follows reads only
+//!    the signed element exactly as it was digested; an encrypted assertion
+//!    is decrypted ([`decrypt`]) and its plaintext passes the same screens;
 //! 3. our checks on that signed content: Destination, Issuer, Status,
-//!    Audience (required), Recipient, time windows with our clock,
-//!    InResponseTo consistency, unsolicited policy.
+//!    Audience (every restriction), Recipient, AuthnStatement, time windows
+//!    with our clock, InResponseTo consistency, unsolicited policy.
 //!
 //! The only way to obtain a [`VerifiedAssertion`] is [`validate`].
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, TimeDelta, Utc};
-use samael::crypto::{
-    AllowedSignatureAlgorithm, CertificateDer, Crypto, CryptoProvider, ReduceMode,
-};
+use roxmltree::{Document, Node};
 use samael::schema::{Assertion, Response};
 
+use super::decrypt;
 use super::dsig::{self, DSIG_NS};
 use super::keys::SpKeys;
-use super::xml::{has_dtd, root_element};
+use super::xml::{self, is};
 use super::{ASSERTION_NS, PROTOCOL_NS, SpEndpoints};
 
 /// Bound on the posted SAMLResponse, checked before decoding.
@@ -32,15 +33,6 @@ pub const MAX_RESPONSE_BYTES: usize = 256 * 1024;
 
 const STATUS_SUCCESS: &str = "urn:oasis:names:tc:SAML:2.0:status:Success";
 const BEARER: &str = "urn:oasis:names:tc:SAML:2.0:cm:bearer";
-
-const STRONG_ALGORITHMS: &[AllowedSignatureAlgorithm] = &[
-    AllowedSignatureAlgorithm::RsaSha256,
-    AllowedSignatureAlgorithm::RsaSha384,
-    AllowedSignatureAlgorithm::RsaSha512,
-    AllowedSignatureAlgorithm::EcdsaSha256,
-    AllowedSignatureAlgorithm::EcdsaSha384,
-    AllowedSignatureAlgorithm::EcdsaSha512,
-];
 
 /// What we trust about one IdP connection.
 pub struct Trust<'a> {
@@ -69,6 +61,7 @@ pub struct VerifiedAssertion {
     name_id: String,
     in_response_to: Option<String>,
     expires_at: DateTime<Utc>,
+    session_not_on_or_after: Option<DateTime<Utc>>,
     attributes: Vec<(String, String)>,
 }
 
@@ -87,6 +80,11 @@ impl VerifiedAssertion {
     pub fn expires_at(&self) -> DateTime<Utc> {
         self.expires_at
     }
+    /// The end the IdP set for the session it started (SAML core 2.7.2:
+    /// SessionNotOnOrAfter); ours must not outlast it.
+    pub fn session_not_on_or_after(&self) -> Option<DateTime<Utc>> {
+        self.session_not_on_or_after
+    }
     /// `(name, first value)` of every attribute.
     pub fn attributes(&self) -> &[(String, String)] {
         &self.attributes
@@ -103,9 +101,9 @@ pub enum Rejection {
     NotBase64,
     #[error("the SAMLResponse is not UTF-8 text")]
     NotUtf8,
-    #[error("the response contains a DTD or entity declaration")]
-    Dtd,
-    #[error("the response is not well-formed XML: {0}")]
+    #[error("the response was refused before reading: {0}")]
+    Xml(xml::Refused),
+    #[error("the signed content is not a SAML message we can read: {0}")]
     NotXml(String),
     #[error("the message is not a single SAML Response")]
     NotAResponse,
@@ -113,16 +111,12 @@ pub enum Rejection {
     AssertionCount(usize),
     #[error("the response is signed with SHA-1, which this connection does not accept")]
     Sha1Signature,
-    /// With what exactly went wrong where our own verifier knows it (xmlsec does not say).
-    #[error(
-        "no valid signature by a certificate configured for this IdP{}",
-        .0.as_ref().map(|why| format!(" ({why})")).unwrap_or_default()
-    )]
-    NoTrustedSignature(Option<dsig::Failure>),
+    #[error("no valid signature by a certificate configured for this IdP ({0})")]
+    NoTrustedSignature(dsig::Failure),
     #[error("the assertion itself is not signed, and this connection requires it")]
     AssertionNotSigned,
-    #[error("the encrypted assertion cannot be decrypted with our keys")]
-    Decryption,
+    #[error("the encrypted assertion cannot be decrypted: {0}")]
+    Decryption(decrypt::Failure),
     #[error("Destination was {found:?}, expected {expected:?}")]
     Destination {
         found: Option<String>,
@@ -153,6 +147,10 @@ pub enum Rejection {
     Expired(String),
     #[error("the assertion was issued in the future ({0})")]
     IssuedInFuture(String),
+    #[error("the assertion has no AuthnStatement: it does not say the user signed in")]
+    NoAuthnStatement,
+    #[error("the IdP's session for this sign-in ended at {0}")]
+    SessionEnded(String),
     #[error("the assertion has no bearer SubjectConfirmation with NotOnOrAfter")]
     NoBearerConfirmation,
     #[error("Recipient was {found:?}, expected {expected:?}")]
@@ -175,14 +173,14 @@ impl Rejection {
             Self::TooLarge => "too_large",
             Self::NotBase64 => "not_base64",
             Self::NotUtf8 => "not_utf8",
-            Self::Dtd => "dtd",
+            Self::Xml(refused) => refused.code(),
             Self::NotXml(_) => "not_xml",
             Self::NotAResponse => "not_a_response",
             Self::AssertionCount(_) => "assertion_count",
             Self::Sha1Signature => "sha1_signature",
             Self::NoTrustedSignature(_) => "signature",
             Self::AssertionNotSigned => "assertion_not_signed",
-            Self::Decryption => "decryption",
+            Self::Decryption(_) => "decryption",
             Self::Destination { .. } => "destination",
             Self::Issuer { .. } => "issuer",
             Self::Status { .. } => "status",
@@ -192,6 +190,8 @@ impl Rejection {
             Self::NotYetValid(_) => "not_yet_valid",
             Self::Expired(_) => "expired",
             Self::IssuedInFuture(_) => "issued_in_future",
+            Self::NoAuthnStatement => "no_authn_statement",
+            Self::SessionEnded(_) => "session_ended",
             Self::NoBearerConfirmation => "no_bearer_confirmation",
             Self::Recipient { .. } => "recipient",
             Self::InResponseToMismatch => "in_response_to_mismatch",
@@ -200,37 +200,10 @@ impl Rejection {
     }
 }
 
-/// The issuer a response claims, read before verification only to pick which
-/// connection's certificates to verify with; never trusted beyond that. Runs
-/// the cheap screens (size, base64, UTF-8, DTD) first, so garbage is refused
-/// for what it is.
-pub fn claimed_issuer(decoded: &Decoded) -> Result<Option<String>, Rejection> {
-    let mut reader = quick_xml::reader::NsReader::from_str(&decoded.0);
-    let mut in_issuer = false;
-    loop {
-        match reader
-            .read_resolved_event()
-            .map_err(|e| Rejection::NotXml(e.to_string()))?
-        {
-            (quick_xml::name::ResolveResult::Bound(ns), quick_xml::events::Event::Start(e))
-                if ns.as_ref() == ASSERTION_NS.as_bytes()
-                    && e.local_name().as_ref() == b"Issuer" =>
-            {
-                in_issuer = true
-            }
-            (_, quick_xml::events::Event::Text(text)) if in_issuer => {
-                return Ok(text.decode().ok().map(|t| t.trim().to_owned()));
-            }
-            (_, quick_xml::events::Event::Eof) => return Ok(None),
-            _ => {}
-        }
-    }
-}
-
-/// A posted `SAMLResponse`, bounded, decoded and free of DTDs; not yet trusted in any way.
+/// A posted `SAMLResponse`, bounded and decoded; not yet trusted in any way.
 pub struct Decoded(String);
 
-/// Bounds, decodes and screens a base64 `SAMLResponse`.
+/// Bounds and decodes a base64 `SAMLResponse`.
 pub fn decode(encoded: &str) -> Result<Decoded, Rejection> {
     if encoded.len() > MAX_RESPONSE_BYTES {
         return Err(Rejection::TooLarge);
@@ -246,222 +219,143 @@ pub fn decode(encoded: &str) -> Result<Decoded, Rejection> {
         STANDARD.decode(encoded)
     }
     .map_err(|_| Rejection::NotBase64)?;
-    let xml = String::from_utf8(bytes).map_err(|_| Rejection::NotUtf8)?;
-    if has_dtd(&xml) {
-        return Err(Rejection::Dtd);
-    }
-    Ok(Decoded(xml))
+    String::from_utf8(bytes)
+        .map(Decoded)
+        .map_err(|_| Rejection::NotUtf8)
 }
 
-/// Validates a decoded `SAMLResponse` as posted to our ACS.
+/// A decoded response that passed the screens and holds one Response (the
+/// root) with one assertion; still not trusted in any way.
+pub struct Parsed<'a> {
+    doc: Document<'a>,
+}
+
+impl Decoded {
+    /// Screens and parses the response: bounded work, no I/O.
+    pub fn parse(&self) -> Result<Parsed<'_>, Rejection> {
+        let doc = xml::parse(&self.0).map_err(Rejection::Xml)?;
+        let count = |(namespace, name)| dsig::count(&doc, namespace, name);
+        if count((PROTOCOL_NS, "Response")) != 1
+            || !doc.root_element().has_tag_name((PROTOCOL_NS, "Response"))
+        {
+            return Err(Rejection::NotAResponse);
+        }
+        let assertions =
+            count((ASSERTION_NS, "Assertion")) + count((ASSERTION_NS, "EncryptedAssertion"));
+        if assertions != 1 {
+            return Err(Rejection::AssertionCount(assertions));
+        }
+        Ok(Parsed { doc })
+    }
+}
+
+impl Parsed<'_> {
+    /// The issuer the response claims, read before verification only to
+    /// pick which connection's certificates to verify with; never trusted
+    /// beyond that. The Response's own Issuer, else the assertion's.
+    pub fn claimed_issuer(&self) -> Option<&str> {
+        let root = self.doc.root_element();
+        xml::child(root, ASSERTION_NS, "Issuer")
+            .or_else(|| {
+                xml::child(root, ASSERTION_NS, "Assertion")
+                    .and_then(|assertion| xml::child(assertion, ASSERTION_NS, "Issuer"))
+            })
+            .and_then(|issuer| issuer.text())
+            .map(str::trim)
+    }
+}
+
+/// Validates a parsed `SAMLResponse` as posted to our ACS.
 pub fn validate(
-    decoded: &Decoded,
+    parsed: &Parsed,
     trust: &Trust,
     expected: &Expected,
 ) -> Result<VerifiedAssertion, Rejection> {
-    let xml = &decoded.0;
-    let doc = dsig::parse(xml).map_err(|e| Rejection::NotXml(e.to_string()))?;
-    let count = |(namespace, name)| dsig::count(&doc, namespace, name);
-    if count((PROTOCOL_NS, "Response")) != 1
-        || !doc.root_element().has_tag_name((PROTOCOL_NS, "Response"))
-    {
-        return Err(Rejection::NotAResponse);
-    }
-    let assertions = count((ASSERTION_NS, "Assertion"));
-    let encrypted = count((ASSERTION_NS, "EncryptedAssertion"));
-    let outer_signatures = count((DSIG_NS, "Signature"));
-    if assertions + encrypted != 1 {
-        return Err(Rejection::AssertionCount(assertions + encrypted));
-    }
-
-    let (response, assertion, assertion_signed) = if encrypted == 1 && outer_signatures == 0 {
-        // Nothing outside is signed: the signature is inside the ciphertext.
-        // The Response shell is not trusted for anything; only the decrypted,
-        // verified assertion is.
-        let shell = xml
-            .parse::<Response>()
-            .map_err(|_| Rejection::NotAResponse)?;
-        let encrypted = shell
-            .encrypted_assertion
-            .as_ref()
-            .ok_or(Rejection::AssertionCount(0))?;
-        let (assertion, signed) = decrypt(encrypted, trust, expected, false)?;
-        (None, assertion, signed)
-    } else {
-        let SignedPart {
-            xml: reduced,
-            assertion_signed,
-        } = verified_part(xml, &doc, trust)?;
-        match root_element(&reduced)
-            .as_ref()
-            .map(|(ns, name)| (ns.as_str(), name.as_str()))
-        {
-            // The Response itself is signed: its Destination, Issuer and Status count.
-            Some((PROTOCOL_NS, "Response")) => {
-                let response = reduced
+    let doc = &parsed.doc;
+    let root = doc.root_element();
+    let encrypted = xml::child(root, ASSERTION_NS, "EncryptedAssertion");
+    let (response, assertion, assertion_signed) =
+        if encrypted.is_some() && dsig::count(doc, DSIG_NS, "Signature") == 0 {
+            // Nothing outside is signed: the signature is inside the ciphertext.
+            // The Response shell is not trusted for anything; only the
+            // decrypted, verified assertion is.
+            let (assertion, signed) = decrypted(encrypted, trust, expected, false)?;
+            (None, assertion, signed)
+        } else {
+            let signed = verified(doc, trust)?;
+            if signed.covers_root {
+                // The Response itself is signed: its Destination, Issuer and Status count.
+                let response = signed
+                    .canonical
                     .parse::<Response>()
                     .map_err(|e| Rejection::NotXml(e.to_string()))?;
                 check_response(&response, trust, expected)?;
-                let (assertion, signed) = match (&response.assertion, &response.encrypted_assertion)
-                {
-                    (Some(assertion), None) => (assertion.clone(), assertion_signed),
-                    (None, Some(encrypted)) => decrypt(encrypted, trust, expected, true)?,
-                    _ => return Err(Rejection::AssertionCount(0)),
+                let (assertion, signed) = match &response.assertion {
+                    Some(assertion) => (assertion.clone(), signed.assertion_signed),
+                    None => {
+                        // The ciphertext was covered by the Response's signature.
+                        let content = xml::parse(&signed.canonical).map_err(Rejection::Xml)?;
+                        let encrypted =
+                            xml::child(content.root_element(), ASSERTION_NS, "EncryptedAssertion");
+                        decrypted(encrypted, trust, expected, true)?
+                    }
                 };
                 (Some(response), assertion, signed)
-            }
-            // Only the assertion is signed; the Response around it was dropped as unverified.
-            Some((ASSERTION_NS, "Assertion")) => {
-                let assertion = reduced
+            } else {
+                // Only the assertion is signed; the Response around it is ignored as unverified.
+                let assertion = signed
+                    .canonical
                     .parse::<Assertion>()
                     .map_err(|e| Rejection::NotXml(e.to_string()))?;
                 (None, assertion, true)
             }
-            _ => return Err(Rejection::NoTrustedSignature(None)),
-        }
-    };
+        };
     if trust.require_signed_assertion && !assertion_signed {
         return Err(Rejection::AssertionNotSigned);
     }
     check_assertion(response.as_ref(), assertion, trust, expected)
 }
 
-/// What a trusted signature covers.
-struct SignedPart {
-    /// The outermost signed element, exactly as it was digested.
-    xml: String,
-    /// Whether the assertion carries a verified signature of its own.
-    assertion_signed: bool,
-}
-
-/// Verifies every signature in the document against the connection's
-/// certificates only: in Rust where the signature lies within the profile of
-/// [`dsig`], through xmlsec (samael) otherwise.
-fn verified_part(
-    xml: &str,
-    doc: &roxmltree::Document,
-    trust: &Trust,
-) -> Result<SignedPart, Rejection> {
+/// Verifies every signature in the document against the connection's certificates only.
+fn verified(doc: &Document, trust: &Trust) -> Result<dsig::Signed, Rejection> {
     let keys = dsig::public_keys(trust.certificates);
-    match dsig::verify(doc, &keys, trust.allow_sha1) {
-        Ok(dsig::Outcome::Verified(signed)) => Ok(SignedPart {
-            xml: signed.canonical,
-            assertion_signed: signed.assertion_signed,
-        }),
-        Ok(dsig::Outcome::OutOfProfile) => xmlsec_verified_part(xml, trust),
-        Err(dsig::Failure::Sha1) => Err(Rejection::Sha1Signature),
-        Err(failure) => Err(Rejection::NoTrustedSignature(Some(failure))),
-    }
-}
-
-fn xmlsec_verified_part(xml: &str, trust: &Trust) -> Result<SignedPart, Rejection> {
-    if !trust.allow_sha1 && uses_sha1(xml) {
-        return Err(Rejection::Sha1Signature);
-    }
-    let certificates: Vec<CertificateDer> = trust
-        .certificates
-        .iter()
-        .cloned()
-        .map(CertificateDer::from)
-        .collect();
-    if certificates.is_empty() {
-        return Err(Rejection::NoTrustedSignature(None));
-    }
-    let allowed = (!trust.allow_sha1).then_some(STRONG_ALGORITHMS);
-    let reduced = Crypto::reduce_xml_to_signed_with_allowed_algorithms(
-        xml,
-        &certificates,
-        ReduceMode::PreDigest,
-        allowed,
-    )
-    .map_err(|_| Rejection::NoTrustedSignature(None))?;
-    // Every signature in the document verified, so a signature in the raw
-    // assertion that references the assertion is the IdP's.
-    let assertion = xml
-        .parse::<Response>()
-        .ok()
-        .and_then(|r| r.assertion)
-        .or_else(|| xml.parse::<Assertion>().ok());
-    Ok(SignedPart {
-        xml: reduced,
-        assertion_signed: assertion.is_some_and(|a| signs(a.signature.as_ref(), &a.id)),
+    dsig::verify(doc, &keys, trust.allow_sha1).map_err(|failure| match failure {
+        dsig::Failure::Sha1 => Rejection::Sha1Signature,
+        failure => Rejection::NoTrustedSignature(failure),
     })
 }
 
-fn uses_sha1(xml: &str) -> bool {
-    xml.contains("http://www.w3.org/2000/09/xmldsig#rsa-sha1")
-        || xml.contains("http://www.w3.org/2000/09/xmldsig#sha1")
-}
-
-/// Whether a (verified) signature references the element with this ID.
-fn signs(signature: Option<&samael::signature::Signature>, id: &str) -> bool {
-    let own = format!("#{id}");
-    signature.is_some_and(|s| {
-        s.signed_info
-            .reference
-            .iter()
-            .any(|r| r.uri.as_deref() == Some(own.as_str()))
-    })
-}
-
-fn decrypt(
-    encrypted: &samael::schema::EncryptedAssertion,
+/// Decrypts an EncryptedAssertion with our keys; the plaintext passes the
+/// same screens as a posted response. Inside a signed Response the
+/// ciphertext was covered by its signature; otherwise the decrypted
+/// assertion must carry a trusted signature itself. A signature it carries
+/// is verified in either case, so that "signed" always means verified.
+fn decrypted(
+    encrypted: Option<Node>,
     trust: &Trust,
     expected: &Expected,
     covered_by_response_signature: bool,
 ) -> Result<(Assertion, bool), Rejection> {
-    let (key_cipher, key_method) = encrypted
-        .encrypted_key_info()
-        .ok_or(Rejection::Decryption)?;
-    let (value_cipher, value_method) = encrypted
-        .encrypted_value_info()
-        .ok_or(Rejection::Decryption)?;
-    let plaintext = expected
-        .keys
-        .published()
-        .find_map(|pair| {
-            let key = Crypto::decrypt_assertion_key_info(key_cipher, key_method, &pair.key).ok()?;
-            Crypto::decrypt_assertion_value_info(value_cipher, value_method, &key).ok()
-        })
-        .ok_or(Rejection::Decryption)?;
-    let plaintext = strip_cbc_padding(plaintext, value_method)?;
-    let xml = String::from_utf8(plaintext).map_err(|_| Rejection::Decryption)?;
-    if has_dtd(&xml) {
-        return Err(Rejection::Dtd);
+    let encrypted = encrypted.ok_or(Rejection::AssertionCount(0))?;
+    let plaintext = decrypt::decrypt(encrypted, expected.keys.published().map(|pair| &pair.key))
+        .map_err(Rejection::Decryption)?;
+    let plaintext = String::from_utf8(plaintext).map_err(|_| Rejection::NotUtf8)?;
+    let doc = xml::parse(&plaintext).map_err(Rejection::Xml)?;
+    let assertions = dsig::count(&doc, ASSERTION_NS, "Assertion");
+    if assertions != 1 || !is(&doc.root_element(), ASSERTION_NS, "Assertion") {
+        return Err(Rejection::AssertionCount(assertions));
     }
-    let doc = dsig::parse(&xml).map_err(|e| Rejection::NotXml(e.to_string()))?;
-    let count = dsig::count(&doc, ASSERTION_NS, "Assertion");
-    if count != 1 {
-        return Err(Rejection::AssertionCount(count));
-    }
-    // Inside a signed Response the ciphertext was covered by its signature;
-    // otherwise the decrypted assertion must carry a trusted signature
-    // itself. A signature it carries is verified in either case, so that
-    // "signed" always means verified.
-    let verified = if dsig::count(&doc, DSIG_NS, "Signature") == 0 && covered_by_response_signature
-    {
-        None
-    } else {
-        Some(verified_part(&xml, &doc, trust)?)
-    };
-    let (trusted, signed) = verified.map_or((xml, false), |part| (part.xml, part.assertion_signed));
+    let (trusted, signed) =
+        if dsig::count(&doc, DSIG_NS, "Signature") == 0 && covered_by_response_signature {
+            (plaintext.clone(), false)
+        } else {
+            let signed = verified(&doc, trust)?;
+            (signed.canonical, signed.assertion_signed)
+        };
     let assertion = trusted
         .parse::<Assertion>()
-        .map_err(|_| Rejection::Decryption)?;
+        .map_err(|e| Rejection::NotXml(e.to_string()))?;
     Ok((assertion, signed))
-}
-
-/// XML Encryption 5.2: CBC plaintext ends in padding whose last byte is its
-/// length; samael leaves it in place.
-fn strip_cbc_padding(mut plaintext: Vec<u8>, method: &str) -> Result<Vec<u8>, Rejection> {
-    if method.ends_with("-cbc") {
-        let padding = usize::from(*plaintext.last().ok_or(Rejection::Decryption)?);
-        if padding == 0 || padding > 16 || padding > plaintext.len() {
-            return Err(Rejection::Decryption);
-        }
-        plaintext.truncate(plaintext.len() - padding);
-    }
-    Ok(plaintext)
 }
 
 fn check_response(
@@ -526,22 +420,23 @@ fn check_assertion(
         ));
     }
 
-    // SAML profiles 4.1.4.2: bearer assertions must be audience-restricted to us.
+    // SAML profiles 4.1.4.2: bearer assertions must be audience-restricted to
+    // us; SAML core 2.5.1.4: every AudienceRestriction must hold on its own.
     let conditions = assertion.conditions.as_ref();
-    let audiences: Vec<String> = conditions
-        .and_then(|c| c.audience_restrictions.as_ref())
-        .into_iter()
-        .flatten()
-        .flat_map(|r| r.audience.iter().cloned())
-        .collect();
-    if audiences.is_empty() {
+    let restrictions = conditions
+        .and_then(|c| c.audience_restrictions.as_deref())
+        .unwrap_or_default();
+    if restrictions.is_empty() {
         return Err(Rejection::AudienceMissing {
             expected: expected.sp.entity_id.clone(),
         });
     }
-    if !audiences.iter().any(|a| a == &expected.sp.entity_id) {
+    if let Some(restriction) = restrictions
+        .iter()
+        .find(|r| !r.audience.contains(&expected.sp.entity_id))
+    {
         return Err(Rejection::Audience {
-            found: audiences,
+            found: restriction.audience.clone(),
             expected: expected.sp.entity_id.clone(),
         });
     }
@@ -559,6 +454,22 @@ fn check_assertion(
             }
             expires_at = Some(not_on_or_after);
         }
+    }
+
+    // SAML profiles 4.1.4.2: the Web SSO profile's assertion says how the
+    // user signed in; an assertion without one asserts no sign-in at all.
+    let statements = assertion.authn_statements.as_deref().unwrap_or_default();
+    if statements.is_empty() {
+        return Err(Rejection::NoAuthnStatement);
+    }
+    let session_not_on_or_after = statements
+        .iter()
+        .filter_map(|s| s.session_not_on_or_after)
+        .min();
+    if let Some(end) = session_not_on_or_after
+        && now - skew >= end
+    {
+        return Err(Rejection::SessionEnded(end.to_rfc3339()));
     }
 
     let subject = assertion.subject.as_ref();
@@ -621,6 +532,7 @@ fn check_assertion(
         name_id,
         in_response_to,
         expires_at,
+        session_not_on_or_after,
         attributes,
     })
 }

@@ -1,13 +1,147 @@
-//! Guards for hostile XML, applied before any parser runs.
+//! The one screen for hostile XML (SAML responses, decrypted assertions, IdP
+//! metadata): cheap text checks first, then one bounded parse.
+//!
+//! One reading of the input: the text is UTF-8 (the caller decoded it so) and
+//! an XML declaration may not claim otherwise, so no parser can read a
+//! different document from the same bytes (UTF-7 markup hidden from us).
 
-use quick_xml::events::Event;
-use quick_xml::name::ResolveResult;
-use quick_xml::reader::NsReader;
+use roxmltree::{Document, Node, ParsingOptions};
+
+/// Nesting deeper than this is refused right after parsing: SAML messages
+/// and metadata need fewer than 20 levels.
+pub const MAX_DEPTH: usize = 64;
+/// Nodes a document may expand to; the callers bound the bytes.
+const MAX_NODES: u32 = 50_000;
+/// Namespace declarations a document may make (counted generously, as the
+/// text `xmlns`). Okta declares xs and xsi on every attribute value, so a
+/// learner in hundreds of groups needs hundreds; the bound keeps the parser's
+/// per-element copying of namespaces small.
+const MAX_NAMESPACE_DECLARATIONS: usize = 4096;
+/// Namespaces in scope at any one element; real messages have about ten.
+const MAX_NAMESPACES_IN_SCOPE: usize = 64;
+
+/// Why a document was refused before anything read its content.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum Refused {
+    #[error("the XML declaration names the encoding {0:?}; only UTF-8 is accepted")]
+    Encoding(String),
+    #[error("the document contains a DTD or entity declaration")]
+    Dtd,
+    #[error("the document declares more than {MAX_NAMESPACE_DECLARATIONS} namespaces")]
+    NamespaceDeclarations,
+    #[error("an element has more than {MAX_NAMESPACES_IN_SCOPE} namespaces in scope")]
+    NamespacesInScope,
+    #[error("not well-formed XML: {0}")]
+    NotXml(String),
+    #[error("elements are nested more than {MAX_DEPTH} deep")]
+    TooDeep,
+}
+
+impl Refused {
+    /// A stable short code, for logs and the SSO error list.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Encoding(_) => "encoding",
+            Self::Dtd => "dtd",
+            Self::NamespaceDeclarations | Self::NamespacesInScope => "namespaces",
+            Self::NotXml(_) => "not_xml",
+            Self::TooDeep => "too_deep",
+        }
+    }
+}
+
+/// Parses a hostile document: the text checks, then roxmltree without DTDs
+/// and with bounded nodes, then depth and namespaces in scope. Linear in the
+/// input; nothing is fetched or opened.
+pub fn parse(xml: &str) -> Result<Document<'_>, Refused> {
+    if let Some(encoding) = declared_encoding(xml)
+        && !encoding.eq_ignore_ascii_case("UTF-8")
+    {
+        return Err(Refused::Encoding(encoding.chars().take(40).collect()));
+    }
+    if has_dtd(xml) {
+        return Err(Refused::Dtd);
+    }
+    if xml.matches("xmlns").count() > MAX_NAMESPACE_DECLARATIONS {
+        return Err(Refused::NamespaceDeclarations);
+    }
+    let doc = Document::parse_with_options(
+        xml,
+        ParsingOptions {
+            allow_dtd: false,
+            nodes_limit: MAX_NODES,
+            ..ParsingOptions::default()
+        },
+    )
+    .map_err(|e| Refused::NotXml(e.to_string()))?;
+    // Document order visits a parent before its children.
+    let mut depth = vec![0u8; doc.descendants().count()];
+    for node in doc.descendants().filter(|n| n.is_element()) {
+        let level = node
+            .parent_element()
+            .map_or(1, |parent| depth[parent.id().get_usize()] + 1);
+        if usize::from(level) > MAX_DEPTH {
+            return Err(Refused::TooDeep);
+        }
+        depth[node.id().get_usize()] = level;
+        if node
+            .namespaces()
+            .filter(|ns| ns.name() != Some("xml"))
+            .nth(MAX_NAMESPACES_IN_SCOPE)
+            .is_some()
+        {
+            return Err(Refused::NamespacesInScope);
+        }
+    }
+    Ok(doc)
+}
+
+/// The `encoding` of a leading XML declaration, if it names one.
+fn declared_encoding(xml: &str) -> Option<&str> {
+    let text = xml.strip_prefix('\u{feff}').unwrap_or(xml);
+    let declaration = text.strip_prefix("<?xml")?;
+    if !declaration.starts_with(|c: char| c.is_ascii_whitespace()) {
+        return None;
+    }
+    let declaration = &declaration[..declaration.find("?>").unwrap_or(declaration.len())];
+    let after = &declaration[declaration.find("encoding")? + "encoding".len()..];
+    let value = after.trim_start().strip_prefix('=')?.trim_start();
+    // A value we cannot read is reported whole, and so refused.
+    let Some(quote) = value.chars().next().filter(|q| matches!(q, '"' | '\'')) else {
+        return Some(value);
+    };
+    let value = &value[1..];
+    Some(value.find(quote).map_or(value, |end| &value[..end]))
+}
+
+/// Whether `node` is the element `{namespace}name`.
+pub fn is(node: &Node, namespace: &str, name: &str) -> bool {
+    node.is_element()
+        && node.tag_name().namespace() == Some(namespace)
+        && node.tag_name().name() == name
+}
+
+/// The first child element `{namespace}name`.
+pub fn child<'a, 'input>(
+    node: Node<'a, 'input>,
+    namespace: &str,
+    name: &str,
+) -> Option<Node<'a, 'input>> {
+    node.children().find(|n| is(n, namespace, name))
+}
+
+/// An attribute without a namespace. (roxmltree's `attribute("x")` matches
+/// `x` in any namespace, so `foo:ID` would pass for `ID`.)
+pub fn unqualified<'a>(node: &Node<'a, '_>, name: &str) -> Option<&'a str> {
+    node.attributes()
+        .find(|a| a.namespace().is_none() && a.name() == name)
+        .map(|a| a.value())
+}
 
 /// Refuses document type declarations and entity declarations outright:
 /// they enable XXE, billion-laughs expansion and DTD-driven ID tricks, and
 /// no SAML message or metadata needs them.
-pub fn has_dtd(xml: &str) -> bool {
+fn has_dtd(xml: &str) -> bool {
     xml.match_indices("<!").any(|(at, _)| {
         let rest = &xml.as_bytes()[at + 2..];
         ["DOCTYPE", "ENTITY"].iter().any(|keyword| {
@@ -15,70 +149,6 @@ pub fn has_dtd(xml: &str) -> bool {
                 .is_some_and(|word| word.eq_ignore_ascii_case(keyword.as_bytes()))
         })
     })
-}
-
-/// Counts elements by (namespace, local name) in one pass, and reports
-/// whether the text is well-formed XML at all. Entities are never expanded
-/// here (quick-xml reads no DTD), so this is safe on hostile input.
-pub fn count_elements<const N: usize>(
-    xml: &str,
-    names: [(&str, &str); N],
-) -> Result<[usize; N], String> {
-    let mut reader = NsReader::from_str(xml);
-    let mut counts = [0; N];
-    let mut depth = 0usize;
-    let mut saw_root = false;
-    loop {
-        let (ns, local) = match reader.read_resolved_event() {
-            Ok((ns, Event::Start(e))) => {
-                depth += 1;
-                (ns, e.local_name().as_ref().to_vec())
-            }
-            Ok((ns, Event::Empty(e))) => (ns, e.local_name().as_ref().to_vec()),
-            Ok((_, Event::End(_))) => {
-                depth = depth.saturating_sub(1);
-                continue;
-            }
-            Ok((_, Event::Eof)) => break,
-            Ok(_) => continue,
-            Err(e) => return Err(e.to_string()),
-        };
-        saw_root = true;
-        if let ResolveResult::Bound(bound) = ns
-            && let Some(i) = names.iter().position(|(n, l)| {
-                n.as_bytes() == bound.as_ref() && l.as_bytes() == local.as_slice()
-            })
-        {
-            counts[i] += 1;
-        }
-    }
-    if !saw_root || depth != 0 {
-        return Err("no complete root element".into());
-    }
-    Ok(counts)
-}
-
-/// The namespace and local name of the root element, if the text has one.
-pub fn root_element(xml: &str) -> Option<(String, String)> {
-    let mut reader = NsReader::from_str(xml);
-    loop {
-        match reader.read_resolved_event().ok()? {
-            (ns, Event::Start(e) | Event::Empty(e)) => {
-                let namespace = match ns {
-                    ResolveResult::Bound(bound) => {
-                        String::from_utf8_lossy(bound.as_ref()).into_owned()
-                    }
-                    _ => String::new(),
-                };
-                return Some((
-                    namespace,
-                    String::from_utf8_lossy(e.local_name().as_ref()).into_owned(),
-                ));
-            }
-            (_, Event::Eof) => return None,
-            _ => {}
-        }
-    }
 }
 
 /// Escapes text for an XML attribute or element (our own templates).
@@ -102,13 +172,49 @@ mod tests {
     }
 
     #[test]
-    fn elements_are_counted_by_namespace() {
-        let xml = r#"<r xmlns:a="urn:a" xmlns:b="urn:b"><a:x/><b:x/><a:x><a:y/></a:x></r>"#;
+    fn only_utf8_may_be_declared() {
+        for refused in [
+            r#"<?xml version="1.0" encoding="UTF-7"?><x/>"#,
+            "<?xml version='1.0' encoding='utf-16'?><x/>",
+            "\u{feff}<?xml version=\"1.0\" encoding = \"ISO-8859-1\" ?><x/>",
+            "<?xml version=\"1.0\" encoding=UTF-7?><x/>",
+        ] {
+            assert!(
+                matches!(parse(refused), Err(Refused::Encoding(_))),
+                "{refused}"
+            );
+        }
+        for accepted in [
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><x/>",
+            "<?xml version='1.0' encoding='utf-8'?><x/>",
+            "<?xml version=\"1.0\"?><x/>",
+            "<x>encoding=\"UTF-7\"</x>",
+        ] {
+            assert!(parse(accepted).is_ok(), "{accepted}");
+        }
+    }
+
+    #[test]
+    fn depth_is_bounded_right_after_parsing() {
+        let nested = |levels: usize| format!("{}{}", "<a>".repeat(levels), "</a>".repeat(levels));
+        assert!(parse(&nested(MAX_DEPTH)).is_ok());
+        assert_eq!(parse(&nested(MAX_DEPTH + 1)).err(), Some(Refused::TooDeep));
+        assert_eq!(parse(&nested(20_000)).err(), Some(Refused::TooDeep));
+    }
+
+    #[test]
+    fn namespaces_are_bounded() {
+        let declarations: String = (0..=MAX_NAMESPACES_IN_SCOPE)
+            .map(|i| format!(" xmlns:p{i}=\"urn:{i}\""))
+            .collect();
         assert_eq!(
-            count_elements(xml, [("urn:a", "x"), ("urn:a", "y"), ("urn:b", "x")]).unwrap(),
-            [2, 1, 1]
+            parse(&format!("<a{declarations}><b/></a>")).err(),
+            Some(Refused::NamespacesInScope)
         );
-        assert!(count_elements("<r><x></r>", [("urn:a", "x")]).is_err());
-        assert!(count_elements("not xml", [("urn:a", "x")]).is_err());
+        let many = "<a xmlns:p=\"urn:p\"/>".repeat(MAX_NAMESPACE_DECLARATIONS + 1);
+        assert_eq!(
+            parse(&format!("<r>{many}</r>")).err(),
+            Some(Refused::NamespaceDeclarations)
+        );
     }
 }

@@ -8,6 +8,7 @@ mod demo_idp;
 mod error;
 mod pages;
 mod profile;
+mod rate_limit;
 mod session;
 mod sso;
 mod system;
@@ -38,9 +39,20 @@ pub struct AppState {
     pub demo_idp: Option<Arc<crate::demo_idp::DemoIdp>>,
     /// The LinkedIn OpenID Connect client, when a client ID is configured.
     pub linkedin: Option<Arc<crate::profiles::linkedin::LinkedIn>>,
+    /// The per-address limit on posts to the ACS, when configured.
+    pub acs_limit: Option<Arc<rate_limit::RateLimit>>,
 }
 
 impl AppState {
+    /// What a sign-in needs of the server besides the database.
+    pub fn sso_context(&self) -> crate::signin::SsoContext<'_> {
+        crate::signin::SsoContext {
+            base_url: &self.settings.base_url,
+            keys: &self.sp_keys,
+            clock: &self.clock,
+        }
+    }
+
     /// The state of a server with these parts; the LinkedIn client comes from the settings.
     pub fn new(
         store: Store,
@@ -57,9 +69,13 @@ impl AppState {
             )?)),
             None => None,
         };
+        let acs_limit = settings
+            .acs_rate_limit
+            .map(|limit| Arc::new(rate_limit::RateLimit::per_minute(limit)));
         Ok(Self {
             store,
             clock,
+            acs_limit,
             settings: Arc::new(settings),
             sp_keys: Arc::new(sp_keys),
             demo_idp: demo_idp.map(Arc::new),

@@ -1,7 +1,7 @@
 //! Single sign-on endpoints: SP metadata, SP-initiated login, the ACS, the learner home.
 
 use actix_web::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE, LOCATION};
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
@@ -17,7 +17,7 @@ use crate::profiles::{self, Gate};
 use crate::saml::validate::MAX_RESPONSE_BYTES;
 use crate::saml::{SpEndpoints, metadata, request};
 use crate::secret::SecretToken;
-use crate::signin::{self, Completed, LocalPath, REQUEST_LIFETIME, SsoContext, TestReport};
+use crate::signin::{self, Completed, LocalPath, REQUEST_LIFETIME, TestReport};
 use crate::store;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -199,30 +199,46 @@ struct AcsForm {
 /// token: the signed, audience-bound, single-use assertion is the protection.
 async fn acs(
     state: web::Data<AppState>,
+    request: HttpRequest,
     org: web::Path<String>,
     previous: MaybeSession,
     form: web::Form<AcsForm>,
 ) -> Result<HttpResponse, Error> {
+    if let (Some(limit), Some(peer)) = (&state.acs_limit, request.peer_addr()) {
+        limit
+            .check(peer.ip(), std::time::Instant::now())
+            .map_err(Error::RateLimited)?;
+    }
     let form = form.into_inner();
     let slug = org.into_inner();
+    let (org, connections) = state
+        .store
+        .run(move |conn| {
+            let org = orgs::find(conn, &slug)?;
+            let connections = connections::list(conn, org.id)?;
+            Ok::<_, Error>((org, connections))
+        })
+        .await?;
+    // Validation holds no database connection: it is bounded computation,
+    // and a pool connection held meanwhile would be one fewer for everybody.
+    let app = state.get_ref().clone();
+    let (org, checked, relay_state) = web::block(move || {
+        let checked = signin::check(&app.sso_context(), &org, &connections, &form.saml_response);
+        (org, checked, form.relay_state)
+    })
+    .await
+    .map_err(|_| Error::Store(store::Error::WorkerGone))?;
     let app = state.get_ref().clone();
     let available = state.linkedin.is_some();
     let (completed, gate) = state
         .store
         .run(move |conn| {
-            let org = orgs::find(conn, &slug)?;
-            let ctx = SsoContext {
-                base_url: &app.settings.base_url,
-                keys: &app.sp_keys,
-                clock: &app.clock,
-            };
             let posted = signin::Posted {
-                saml_response: &form.saml_response,
-                relay_state: form.relay_state.as_deref(),
+                relay_state: relay_state.as_deref(),
                 previous_session: previous.0.as_ref(),
             };
-            let completed =
-                signin::complete(conn, &ctx, &org, &posted).map_err(Error::SignInRefused)?;
+            let completed = signin::complete(conn, &app.sso_context(), &org, checked, &posted)
+                .map_err(Error::SignInRefused)?;
             let gate = match &completed {
                 Completed::SignedIn(signed_in) => {
                     profiles::gate_for(conn, &org, &signed_in.learner, available)?

@@ -65,12 +65,12 @@ async fn signed_assertion_alone_is_accepted(backend: Backend) {
     expect_sign_in(&app, &idp, &spec).await;
 }
 
-/// Outside the Rust verifier's profile, xmlsec verifies (saml::dsig, docs/security.md).
-async fn inclusive_canonicalisation_is_verified_by_xmlsec(backend: Backend) {
+/// AD FS signs with inclusive C14N where it is configured so; verified in Rust like the rest.
+async fn inclusive_canonicalisation_signs_in(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let idp = TestIdp::new(IDP);
     app.connect("acme", &idp, Preset::Generic);
-    for (sign_response, sign_assertion) in [(true, true), (false, true)] {
+    for (sign_response, sign_assertion) in [(true, true), (false, true), (true, false)] {
         let mut spec = idp.spec(&app, "acme", "ann@acme.example");
         spec.inclusive_c14n = true;
         spec.sign_response = sign_response;
@@ -94,6 +94,34 @@ async fn encrypted_assertion_is_decrypted_with_our_key(backend: Backend) {
     unsigned_outside.encrypt_for = Some(app.sp_keys.current.cert.clone());
     unsigned_outside.sign_response = false;
     expect_sign_in(&app, &idp, &unsigned_outside).await;
+}
+
+/// Every content cipher and key transport IdPs offer for assertion
+/// encryption signs in: Okta offers AES-128/256 in CBC and GCM, Entra ID and
+/// AD FS AES-256-CBC with the key beside the data (RetrievalMethod).
+async fn every_encryption_shape_idps_use_signs_in(backend: Backend) {
+    use seatgate::saml::mint::{Encryption, KeyTransport};
+    let app = TestApp::spawn(backend).await;
+    let idp = TestIdp::new(IDP);
+    app.connect("acme", &idp, Preset::Generic);
+    for key_bytes in [16, 24, 32] {
+        for gcm in [false, true] {
+            for transport in [KeyTransport::OaepMgf1p, KeyTransport::OaepSha256] {
+                for key_beside in [false, true] {
+                    let mut spec = idp.spec(&app, "acme", "ann@acme.example");
+                    spec.encrypt_for = Some(app.sp_keys.current.cert.clone());
+                    spec.sign_response = key_beside;
+                    spec.encryption = Encryption {
+                        key_bytes,
+                        gcm,
+                        transport,
+                        key_beside,
+                    };
+                    expect_sign_in(&app, &idp, &spec).await;
+                }
+            }
+        }
+    }
 }
 
 async fn every_attribute_preset_reads_email_and_names(backend: Backend) {
@@ -392,8 +420,9 @@ on_both_databases!(
     signed_response_and_assertion_create_the_learner,
     signed_response_alone_is_accepted,
     signed_assertion_alone_is_accepted,
-    inclusive_canonicalisation_is_verified_by_xmlsec,
+    inclusive_canonicalisation_signs_in,
     encrypted_assertion_is_decrypted_with_our_key,
+    every_encryption_shape_idps_use_signs_in,
     every_attribute_preset_reads_email_and_names,
     sp_initiated_sign_in_returns_to_the_requested_page,
     login_refuses_external_return_to_and_offers_a_choice_of_idps,

@@ -538,6 +538,199 @@ async fn a_response_for_one_organization_is_refused_by_another(backend: Backend)
     assert_eq!(app.sso_errors("beta")[0].reason, "destination");
 }
 
+async fn every_audience_restriction_must_name_us(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let idp = setup(&app);
+    let mut spec = idp.spec(&app, "acme", ATTACKER);
+    // SAML core 2.5.1.4: restrictions are AND'ed; ours in one is not enough.
+    spec.other_audience_restriction = Some("https://other-sp.example/".into());
+    expect_refused(&app, &idp.mint(&spec), "audience").await;
+}
+
+async fn an_assertion_without_authn_statement_is_refused(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let idp = setup(&app);
+    let mut spec = idp.spec(&app, "acme", ATTACKER);
+    spec.authn_statement = false;
+    expect_refused(&app, &idp.mint(&spec), "no_authn_statement").await;
+}
+
+async fn the_idp_session_end_is_honoured(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let idp = setup(&app);
+    let mut spec = idp.spec(&app, "acme", ATTACKER);
+    spec.session_not_on_or_after = Some(app.clock.clock().now() - TimeDelta::minutes(10));
+    expect_refused(&app, &idp.mint(&spec), "session_ended").await;
+
+    // A future end caps our session: the cookie lives no longer than it.
+    let mut spec = idp.spec(&app, "acme", "ann@acme.example");
+    spec.session_not_on_or_after = Some(app.clock.clock().now() + TimeDelta::minutes(10));
+    let (page, visitor) = app.post_response("acme", &idp.mint(&spec), None).await;
+    assert_eq!(page.status.as_u16(), 303, "{}", page.body);
+    let max_age = visitor
+        .cookie_max_age
+        .expect("a session cookie with Max-Age");
+    assert!(
+        (1..=600).contains(&max_age),
+        "the session ends with the IdP's: Max-Age {max_age}"
+    );
+}
+
+/// Issue 12, finding 1: thousands of nested elements under an in-profile
+/// signature overflowed the canonicalizer's recursion and killed the process.
+async fn deeply_nested_elements_are_refused_and_the_server_lives(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let idp = setup(&app);
+    let signed = idp.mint(&idp.spec(&app, "acme", VICTIM));
+    let signature = element(&signed, "<ds:Signature", "</ds:Signature>");
+    let levels = 20_000;
+    let nested = format!("{}{}", "<x>".repeat(levels), "</x>".repeat(levels));
+    let hostile = signed.replacen(
+        signature,
+        &format!("{signature}<samlp:Extensions>{nested}</samlp:Extensions>"),
+        1,
+    );
+    expect_refused(&app, &hostile, "too_deep").await;
+    let (page, _) = app
+        .post_response("acme", &idp.mint(&idp.spec(&app, "acme", VICTIM)), None)
+        .await;
+    assert_eq!(
+        page.status.as_u16(),
+        303,
+        "the server still signs people in"
+    );
+}
+
+/// Issue 12, finding 2: a document declared UTF-7 reads differently to
+/// libxml2 than to us; no second reading is allowed.
+async fn an_encoding_other_than_utf8_is_refused(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let idp = setup(&app);
+    let signed = idp.mint(&idp.spec(&app, "acme", VICTIM));
+    let body = signed.trim_start_matches("<?xml version=\"1.0\"?>");
+    for encoding in ["UTF-7", "UTF-16", "ISO-8859-1"] {
+        let xml = format!("<?xml version=\"1.0\" encoding=\"{encoding}\"?>{body}");
+        expect_refused(&app, &xml, "encoding").await;
+    }
+}
+
+/// Issue 12, findings 2 and 3: references, manifests and XSLT imports made
+/// xmlsec fetch URLs and open files before any signature was checked. Now
+/// they are refused unread: a loopback listener sees no connection, and a
+/// FIFO (whose opening for reading would block) is never opened.
+async fn signatures_that_would_fetch_or_open_touch_nothing(backend: Backend) {
+    use std::os::unix::fs::OpenOptionsExt;
+
+    let app = TestApp::spawn(backend).await;
+    let idp = setup(&app);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("listener");
+    listener.set_nonblocking(true).expect("non-blocking");
+    let port = listener.local_addr().expect("address").port();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let fifo = dir.path().join("fifo");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .expect("mkfifo runs")
+            .success()
+    );
+
+    let signed = idp.mint(&idp.spec(&app, "acme", VICTIM));
+    let c14n = "<ds:Transform Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"/>";
+    let digest = "<ds:DigestMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#sha256\"/><ds:DigestValue>AA==</ds:DigestValue>";
+    for target in [
+        format!("http://127.0.0.1:{port}/x"),
+        format!("file://{}", fifo.display()),
+        "file:///dev/zero".to_owned(),
+    ] {
+        let shapes = [
+            (
+                "</ds:SignatureValue>",
+                format!(
+                    "</ds:SignatureValue><ds:Object><ds:Manifest><ds:Reference URI=\"{target}\">{digest}</ds:Reference></ds:Manifest></ds:Object>"
+                ),
+            ),
+            (
+                c14n,
+                format!(
+                    "<ds:Transform Algorithm=\"http://www.w3.org/TR/1999/REC-xslt-19991116\"><xsl:stylesheet xmlns:xsl=\"http://www.w3.org/1999/XSL/Transform\" version=\"1.0\"><xsl:import href=\"{target}\"/><xsl:include href=\"{target}\"/></xsl:stylesheet></ds:Transform>"
+                ),
+            ),
+            (
+                "</ds:Reference>",
+                format!("</ds:Reference><ds:Reference URI=\"{target}\">{digest}</ds:Reference>"),
+            ),
+        ];
+        for (from, to) in shapes {
+            assert!(signed.contains(from), "{from}");
+            expect_refused(&app, &signed.replacen(from, &to, 1), "signature").await;
+        }
+    }
+    assert!(
+        matches!(listener.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "nothing connected to the loopback listener"
+    );
+    // Opening a FIFO for writing without blocking fails with ENXIO while
+    // nobody has it open for reading.
+    const O_NONBLOCK: i32 = 0o4000;
+    const ENXIO: i32 = 6;
+    let opened = std::fs::OpenOptions::new()
+        .write(true)
+        .custom_flags(O_NONBLOCK)
+        .open(&fifo);
+    assert_eq!(
+        opened.err().and_then(|e| e.raw_os_error()),
+        Some(ENXIO),
+        "nobody opened the FIFO"
+    );
+}
+
+/// Issue 12, finding 6: RSA PKCS#1 v1.5 key transport is open to padding oracles.
+async fn rsa_1_5_key_transport_is_refused(backend: Backend) {
+    use seatgate::saml::mint::{Encryption, KeyTransport};
+    let app = TestApp::spawn(backend).await;
+    let idp = setup(&app);
+    let mut spec = idp.spec(&app, "acme", VICTIM);
+    spec.encrypt_for = Some(app.sp_keys.current.cert.clone());
+    spec.encryption = Encryption {
+        transport: KeyTransport::Rsa15,
+        ..Encryption::default()
+    };
+    expect_refused(&app, &idp.mint(&spec), "decryption").await;
+    assert!(app.sso_errors("acme")[0].detail.contains("rsa-1_5"));
+}
+
+/// Issue 12, finding 4: anybody may post to the ACS, so each address gets
+/// a budget per minute; past it, 429 with Retry-After, and nothing is read.
+async fn posts_to_the_acs_are_limited_per_address(backend: Backend) {
+    let app = TestApp::spawn_limited(
+        crate::common::TestDb::fresh(backend),
+        None,
+        |_| None,
+        std::num::NonZeroU32::new(3),
+    )
+    .await;
+    setup(&app);
+    for _ in 0..3 {
+        let (page, _) = app.post_encoded("acme", "junk", None).await;
+        assert_eq!(page.status.as_u16(), 403, "{}", page.body);
+    }
+    let (page, _) = app.post_encoded("acme", "junk", None).await;
+    assert_eq!(page.status.as_u16(), 429, "{}", page.body);
+    assert!(
+        page.retry_after.is_some_and(|s| (1..=60).contains(&s)),
+        "{:?}",
+        page.retry_after
+    );
+    assert!(page.body.contains("Too many sign-in attempts"));
+    assert_eq!(
+        app.sso_errors("acme").len(),
+        3,
+        "the fourth was not even read"
+    );
+}
+
 on_both_databases!(
     unsigned_response_is_refused,
     attacker_key_with_its_certificate_in_key_info_is_refused,
@@ -569,4 +762,12 @@ on_both_databases!(
     oversized_responses_are_refused_before_parsing,
     invalid_base64_is_refused,
     a_response_for_one_organization_is_refused_by_another,
+    every_audience_restriction_must_name_us,
+    an_assertion_without_authn_statement_is_refused,
+    the_idp_session_end_is_honoured,
+    deeply_nested_elements_are_refused_and_the_server_lives,
+    an_encoding_other_than_utf8_is_refused,
+    signatures_that_would_fetch_or_open_touch_nothing,
+    rsa_1_5_key_transport_is_refused,
+    posts_to_the_acs_are_limited_per_address,
 );

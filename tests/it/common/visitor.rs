@@ -7,11 +7,15 @@ pub struct Visitor {
     client: Client,
     base: String,
     pub cookie: Option<String>,
+    /// The Max-Age of the last session cookie set, in seconds.
+    pub cookie_max_age: Option<i64>,
 }
 
 pub struct Page {
     pub status: StatusCode,
     pub location: Option<String>,
+    /// Retry-After, in seconds.
+    pub retry_after: Option<u64>,
     pub body: String,
 }
 
@@ -35,6 +39,7 @@ impl Visitor {
                 .finish(),
             base: base.to_owned(),
             cookie: None,
+            cookie_max_age: None,
         }
     }
 
@@ -120,16 +125,25 @@ impl Visitor {
             let pair = text.split(';').next().expect("cookie pair");
             if let Some(token) = pair.strip_prefix("seatgate=") {
                 self.cookie = (!token.is_empty()).then(|| token.to_owned());
+                self.cookie_max_age = text
+                    .split(';')
+                    .find_map(|part| part.trim().strip_prefix("Max-Age="))
+                    .and_then(|seconds| seconds.parse().ok());
             }
         }
         let location = response
             .headers()
             .get("location")
             .map(|v| v.to_str().expect("ASCII location").to_owned());
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok()?.parse().ok());
         let body = response.body().limit(1 << 20).await.expect("body");
         Page {
             status: response.status(),
             location,
+            retry_after,
             body: String::from_utf8_lossy(&body).into_owned(),
         }
     }
