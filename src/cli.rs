@@ -60,6 +60,9 @@ struct GlobalArgs {
     /// Serve the built-in development IdP at /demo-idp (never in production)
     #[arg(long, global = true)]
     demo_idp: bool,
+    /// Sign-in responses one client address may post per minute; 0: no limit [default: 600]
+    #[arg(long, global = true, value_name = "N")]
+    acs_rate_limit: Option<String>,
     /// Log format on stderr
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -322,6 +325,7 @@ fn settings(global: &GlobalArgs) -> anyhow::Result<Settings> {
         base_url: global.base_url.clone(),
         certs_dir: global.certs_dir.clone(),
         demo_idp: global.demo_idp.then(|| "true".to_owned()),
+        acs_rate_limit: global.acs_rate_limit.clone(),
         ..Layer::default()
     };
     Ok(Settings::load(

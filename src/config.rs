@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -13,6 +14,9 @@ const DEFAULT_DATABASE_URL: &str = "sqlite://data/seatgate.db";
 const DEFAULT_BASE_URL: &str = "http://127.0.0.1:8080";
 const DEFAULT_CERTS_DIR: &str = "certs";
 const DEFAULT_LINKEDIN_ISSUER: &str = "https://www.linkedin.com/oauth";
+/// Ten a second from one address: a company's NAT at nine in the morning
+/// stays well below, one attacker's address gets about 1 % of a core.
+const DEFAULT_ACS_RATE_LIMIT: &str = "600";
 
 /// Validated settings of one Seatgate process.
 #[derive(Clone, Debug)]
@@ -23,6 +27,9 @@ pub struct Settings {
     pub certs_dir: PathBuf,
     /// Serve the built-in development IdP at `/demo-idp` (never in production).
     pub demo_idp: bool,
+    /// Sign-in responses (`POST /sso/{org}/acs`) one client address may post
+    /// per minute; `None` for no limit.
+    pub acs_rate_limit: Option<NonZeroU32>,
     /// "Sign In with LinkedIn using OpenID Connect"; `None` without a client ID:
     /// learners cannot connect a profile then, and pages say so.
     pub linkedin: Option<LinkedIn>,
@@ -71,6 +78,15 @@ pub struct Layer {
     pub linkedin_client_id: Option<String>,
     pub linkedin_client_secret: Option<String>,
     pub linkedin_issuer: Option<String>,
+    #[serde(default, deserialize_with = "number_as_text")]
+    pub acs_rate_limit: Option<String>,
+}
+
+/// TOML writes `acs_rate_limit = 600`; the other layers carry text.
+fn number_as_text<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<String>, D::Error> {
+    u32::deserialize(deserializer).map(|n| Some(n.to_string()))
 }
 
 /// TOML writes `demo_idp = true`; the other layers carry text.
@@ -204,6 +220,22 @@ impl Settings {
             }
         };
 
+        let (limit, origin) = pick(
+            |l| &l.acs_rate_limit,
+            "SEATGATE_ACS_RATE_LIMIT",
+            "--acs-rate-limit",
+            DEFAULT_ACS_RATE_LIMIT,
+        );
+        let acs_rate_limit = limit
+            .trim()
+            .parse::<u32>()
+            .map(NonZeroU32::new)
+            .map_err(|_| ConfigError::Invalid {
+                key: "acs_rate_limit",
+                origin,
+                problem: format!("{limit:?} is not a number of requests per minute (0: no limit)"),
+            })?;
+
         // No command-line flags for these: a secret on the command line is
         // visible to every user of the machine.
         let (client_id, _) = pick(
@@ -255,6 +287,7 @@ impl Settings {
             base_url,
             certs_dir: PathBuf::from(certs_dir),
             demo_idp,
+            acs_rate_limit,
             linkedin,
         })
     }

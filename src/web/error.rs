@@ -29,6 +29,9 @@ pub enum Error {
     LinkGone,
     #[error("too many failed sign-ins")]
     Throttled,
+    /// Too many sign-in responses from one address; try again after this long.
+    #[error("too many sign-in attempts from this address")]
+    RateLimited(std::time::Duration),
     #[error("bad request: {0}")]
     BadRequest(String),
     /// A SAML sign-in refused; already logged and recorded under its reference.
@@ -88,7 +91,7 @@ impl ResponseError for Error {
             Error::Forbidden => StatusCode::FORBIDDEN,
             Error::CsrfRejected(_) => StatusCode::FORBIDDEN,
             Error::LinkGone => StatusCode::GONE,
-            Error::Throttled => StatusCode::TOO_MANY_REQUESTS,
+            Error::Throttled | Error::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             Error::BadRequest(_) => StatusCode::BAD_REQUEST,
             Error::SignInRefused(refusal) => match refusal.failure {
                 crate::signin::Failure::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -146,6 +149,11 @@ impl ResponseError for Error {
                 "Too many failed sign-ins",
                 "Sign-in is paused for this account for 15 minutes. Try again later.".to_owned(),
             ),
+            Error::RateLimited(_) => (
+                "Too many sign-in attempts",
+                "Too many sign-ins came from your network in the last minute. Wait a minute and sign in again."
+                    .to_owned(),
+            ),
             Error::BadRequest(reason) => ("The request could not be accepted", reason.clone()),
             Error::SignInRefused(_) => unreachable!("rendered above"),
             Error::Store(_) | Error::Render(_) => (
@@ -154,7 +162,14 @@ impl ResponseError for Error {
                     .to_owned(),
             ),
         };
-        pages::error_page(status, title, &explanation, reference)
+        let mut page = pages::error_page(status, title, &explanation, reference);
+        if let Error::RateLimited(wait) = self {
+            page.headers_mut().insert(
+                actix_web::http::header::RETRY_AFTER,
+                actix_web::http::header::HeaderValue::from(wait.as_secs().max(1)),
+            );
+        }
+        page
     }
 }
 
