@@ -148,7 +148,27 @@ pub struct TestApp {
     pub clock: ManualClock,
     pub settings: Arc<Settings>,
     pub sp_keys: Arc<SpKeys>,
+    /// The server's own thread, stopped and joined when the app is dropped.
+    server: Option<(actix_web::dev::ServerHandle, std::thread::JoinHandle<()>)>,
     pub db: TestDb,
+}
+
+/// The server runs on a thread of its own and is stopped, and its worker
+/// threads joined, before the test database is dropped and the process
+/// exits. Left running, worker threads held pooled PostgreSQL connections
+/// while the database was dropped `WITH (FORCE)` and while the process ran
+/// its exit handlers; libpq and OpenSSL torn down under them made a test
+/// process abort now and then with `double free or corruption` (issue 12).
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some((handle, thread)) = self.server.take() {
+            let stopper = std::thread::spawn(move || {
+                actix_web::rt::System::new().block_on(handle.stop(false));
+            });
+            stopper.join().expect("the server stops");
+            thread.join().expect("the server thread ends");
+        }
+    }
 }
 
 impl TestApp {
@@ -173,6 +193,17 @@ impl TestApp {
         base_url: Option<&str>,
         linkedin: impl FnOnce(&str) -> Option<LinkedIn>,
     ) -> Self {
+        // Tests post many responses from one address; the limit has tests of its own.
+        Self::spawn_limited(db, base_url, linkedin, None).await
+    }
+
+    /// The app with at most `acs_rate_limit` posts to the ACS per minute and address.
+    pub async fn spawn_limited(
+        db: TestDb,
+        base_url: Option<&str>,
+        linkedin: impl FnOnce(&str) -> Option<LinkedIn>,
+        acs_rate_limit: Option<std::num::NonZeroU32>,
+    ) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
         let bind = listener.local_addr().expect("local address");
         let address = format!("http://{bind}");
@@ -185,6 +216,7 @@ impl TestApp {
             base_url: BaseUrl::parse(public).expect("valid base URL"),
             certs_dir: db.dir().join("certs"),
             demo_idp: true,
+            acs_rate_limit,
             linkedin: linkedin(&address),
         };
         let clock = ManualClock::starting_at(Clock::system().now());
@@ -201,14 +233,22 @@ impl TestApp {
         )
         .expect("app state");
         let (settings, sp_keys) = (Arc::clone(&state.settings), Arc::clone(&state.sp_keys));
-        let server = web::serve(listener, state).expect("start the server");
-        actix_web::rt::spawn(server);
+        let (sender, receiver) = std::sync::mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            actix_web::rt::System::new().block_on(async move {
+                let server = web::serve(listener, state).expect("start the server");
+                sender.send(server.handle()).expect("hand over the handle");
+                server.await.expect("the server runs");
+            });
+        });
+        let handle = receiver.recv().expect("the server starts");
         TestApp {
             address,
             store,
             clock,
             settings,
             sp_keys,
+            server: Some((handle, thread)),
             db,
         }
     }
