@@ -439,6 +439,32 @@ mod tests {
     }
 
     #[test]
+    fn the_acs_rate_limit_reads_from_file_and_environment_and_zero_switches_it_off() {
+        let defaults = Settings::load(None, no_env, Layer::default()).expect("defaults");
+        assert_eq!(defaults.acs_rate_limit.map(NonZeroU32::get), Some(600));
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("seatgate.toml");
+        std::fs::write(&path, "acs_rate_limit = 30\n").expect("write config");
+        let from_file = Settings::load(Some(&path), no_env, Layer::default()).expect("valid");
+        assert_eq!(from_file.acs_rate_limit.map(NonZeroU32::get), Some(30));
+        let off = |var: &str| (var == "SEATGATE_ACS_RATE_LIMIT").then(|| "0".to_owned());
+        assert_eq!(
+            Settings::load(None, off, Layer::default())
+                .expect("valid")
+                .acs_rate_limit,
+            None
+        );
+        let junk = |var: &str| (var == "SEATGATE_ACS_RATE_LIMIT").then(|| "lots".to_owned());
+        let error = Settings::load(None, junk, Layer::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("acs_rate_limit") && error.contains("SEATGATE_ACS_RATE_LIMIT"),
+            "{error}"
+        );
+    }
+
+    #[test]
     fn unknown_file_key_is_named() {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("seatgate.toml");
