@@ -1,7 +1,8 @@
 //! SAML 2.0 service provider logic: metadata, AuthnRequests, response validation.
 //!
-//! Pure: no HTTP, no database. Everything hostile (responses, metadata) is
-//! screened by [`xml::screen`] before any XML parser sees it.
+//! Pure: no HTTP, no database, no file or network access. Everything hostile
+//! (responses, decrypted assertions, metadata) is read only through
+//! [`xml::parse`], which screens it and bounds the parse.
 
 pub mod attributes;
 pub mod c14n;
