@@ -40,83 +40,96 @@ pub enum Failure {
     Content,
 }
 
-/// The content algorithms.
+/// An AES content algorithm: the key length in bytes and the mode.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Content {
-    Cbc(usize),
-    Gcm(usize),
+pub struct Content {
+    /// 16, 24 or 32.
+    pub key_bytes: usize,
+    /// GCM (XML Encryption 1.1), else CBC (1.0).
+    pub gcm: bool,
 }
 
 impl Content {
-    fn from_uri(uri: &str) -> Result<Self, Failure> {
-        Ok(match uri {
-            "http://www.w3.org/2001/04/xmlenc#aes128-cbc" => Self::Cbc(16),
-            "http://www.w3.org/2001/04/xmlenc#aes192-cbc" => Self::Cbc(24),
-            "http://www.w3.org/2001/04/xmlenc#aes256-cbc" => Self::Cbc(32),
-            "http://www.w3.org/2009/xmlenc11#aes128-gcm" => Self::Gcm(16),
-            "http://www.w3.org/2009/xmlenc11#aes192-gcm" => Self::Gcm(24),
-            "http://www.w3.org/2009/xmlenc11#aes256-gcm" => Self::Gcm(32),
-            other => return Err(Failure::Unsupported(other.to_owned())),
-        })
+    /// Every content algorithm accepted.
+    const ALL: [Self; 6] = [
+        Self::new(16, false),
+        Self::new(24, false),
+        Self::new(32, false),
+        Self::new(16, true),
+        Self::new(24, true),
+        Self::new(32, true),
+    ];
+
+    const fn new(key_bytes: usize, gcm: bool) -> Self {
+        Self { key_bytes, gcm }
     }
 
-    fn key_len(self) -> usize {
-        match self {
-            Self::Cbc(len) | Self::Gcm(len) => len,
+    fn from_uri(uri: &str) -> Result<Self, Failure> {
+        Self::ALL
+            .into_iter()
+            .find(|content| content.uri() == uri)
+            .ok_or_else(|| Failure::Unsupported(uri.to_owned()))
+    }
+
+    /// The EncryptionMethod URI.
+    pub fn uri(self) -> String {
+        let bits = self.key_bytes * 8;
+        if self.gcm {
+            format!("http://www.w3.org/2009/xmlenc11#aes{bits}-gcm")
+        } else {
+            format!("http://www.w3.org/2001/04/xmlenc#aes{bits}-cbc")
+        }
+    }
+
+    /// The OpenSSL cipher; key lengths other than 16 and 24 mean 32.
+    pub fn cipher(self) -> Cipher {
+        match (self.key_bytes, self.gcm) {
+            (16, false) => Cipher::aes_128_cbc(),
+            (24, false) => Cipher::aes_192_cbc(),
+            (_, false) => Cipher::aes_256_cbc(),
+            (16, true) => Cipher::aes_128_gcm(),
+            (24, true) => Cipher::aes_192_gcm(),
+            (_, true) => Cipher::aes_256_gcm(),
         }
     }
 
     fn decrypt(self, key: &[u8], data: &[u8]) -> Result<Vec<u8>, Failure> {
-        if key.len() != self.key_len() {
+        if key.len() != self.key_bytes {
             return Err(Failure::Content);
         }
-        match self {
-            // XML Encryption 5.2.1: the IV comes first; the padding is not
-            // PKCS#7 (only its last byte, the length, is defined).
-            Self::Cbc(len) => {
-                let cipher = match len {
-                    16 => Cipher::aes_128_cbc(),
-                    24 => Cipher::aes_192_cbc(),
-                    _ => Cipher::aes_256_cbc(),
-                };
-                if data.len() < 32 || !data.len().is_multiple_of(16) {
-                    return Err(Failure::Content);
-                }
-                let (iv, ciphertext) = data.split_at(16);
-                let mut crypter = Crypter::new(cipher, Mode::Decrypt, key, Some(iv))
-                    .map_err(|_| Failure::Content)?;
-                crypter.pad(false);
-                let mut plaintext = vec![0; ciphertext.len() + 16];
-                let mut written = crypter
-                    .update(ciphertext, &mut plaintext)
-                    .map_err(|_| Failure::Content)?;
-                written += crypter
-                    .finalize(&mut plaintext[written..])
-                    .map_err(|_| Failure::Content)?;
-                plaintext.truncate(written);
-                let padding = usize::from(*plaintext.last().ok_or(Failure::Content)?);
-                if padding == 0 || padding > 16 || padding > plaintext.len() {
-                    return Err(Failure::Content);
-                }
-                plaintext.truncate(plaintext.len() - padding);
-                Ok(plaintext)
-            }
+        if self.gcm {
             // XML Encryption 1.1, 5.2.4: 96-bit IV, then ciphertext, then a 128-bit tag.
-            Self::Gcm(len) => {
-                let cipher = match len {
-                    16 => Cipher::aes_128_gcm(),
-                    24 => Cipher::aes_192_gcm(),
-                    _ => Cipher::aes_256_gcm(),
-                };
-                if data.len() < 12 + 16 {
-                    return Err(Failure::Content);
-                }
-                let (iv, rest) = data.split_at(12);
-                let (ciphertext, tag) = rest.split_at(rest.len() - 16);
-                decrypt_aead(cipher, key, Some(iv), &[], ciphertext, tag)
-                    .map_err(|_| Failure::Content)
+            if data.len() < 12 + 16 {
+                return Err(Failure::Content);
             }
+            let (iv, rest) = data.split_at(12);
+            let (ciphertext, tag) = rest.split_at(rest.len() - 16);
+            return decrypt_aead(self.cipher(), key, Some(iv), &[], ciphertext, tag)
+                .map_err(|_| Failure::Content);
         }
+        // XML Encryption 5.2.1: the IV comes first; the padding is not
+        // PKCS#7 (only its last byte, the length, is defined).
+        if data.len() < 32 || !data.len().is_multiple_of(16) {
+            return Err(Failure::Content);
+        }
+        let (iv, ciphertext) = data.split_at(16);
+        let mut crypter = Crypter::new(self.cipher(), Mode::Decrypt, key, Some(iv))
+            .map_err(|_| Failure::Content)?;
+        crypter.pad(false);
+        let mut plaintext = vec![0; ciphertext.len() + 16];
+        let mut written = crypter
+            .update(ciphertext, &mut plaintext)
+            .map_err(|_| Failure::Content)?;
+        written += crypter
+            .finalize(&mut plaintext[written..])
+            .map_err(|_| Failure::Content)?;
+        plaintext.truncate(written);
+        let padding = usize::from(*plaintext.last().ok_or(Failure::Content)?);
+        if padding == 0 || padding > 16 || padding > plaintext.len() {
+            return Err(Failure::Content);
+        }
+        plaintext.truncate(plaintext.len() - padding);
+        Ok(plaintext)
     }
 }
 
@@ -182,16 +195,15 @@ impl Oaep {
     }
 }
 
-/// XML Encryption 1.1, 5.1 (and RFC 6931): the digests for RSA-OAEP.
+/// XML Encryption 1.1, 5.1: the digests for RSA-OAEP are XML Signature's,
+/// and SHA-224 (RFC 6931 2.1.2).
 fn digest_from(uri: &str) -> Result<MessageDigest, Failure> {
-    Ok(match uri {
-        "http://www.w3.org/2000/09/xmldsig#sha1" => MessageDigest::sha1(),
-        "http://www.w3.org/2001/04/xmldsig-more#sha224" => MessageDigest::sha224(),
-        "http://www.w3.org/2001/04/xmlenc#sha256" => MessageDigest::sha256(),
-        "http://www.w3.org/2001/04/xmldsig-more#sha384" => MessageDigest::sha384(),
-        "http://www.w3.org/2001/04/xmlenc#sha512" => MessageDigest::sha512(),
-        other => return Err(Failure::Unsupported(other.to_owned())),
-    })
+    match uri {
+        "http://www.w3.org/2001/04/xmldsig-more#sha224" => Ok(MessageDigest::sha224()),
+        uri => dsig::Digest::from_uri(uri)
+            .map(dsig::Digest::message_digest)
+            .ok_or_else(|| Failure::Unsupported(uri.to_owned())),
+    }
 }
 
 /// Decrypts a `saml:EncryptedAssertion` with the first of `keys` that opens

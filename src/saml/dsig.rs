@@ -92,11 +92,6 @@ pub struct Signed {
     pub assertion_signed: bool,
 }
 
-/// How many elements with this namespace and local name the document holds.
-pub fn count(doc: &Document, namespace: &str, name: &str) -> usize {
-    doc.descendants().filter(|n| is(n, namespace, name)).count()
-}
-
 /// Verifies every signature in the document against `keys`; all must hold.
 pub fn verify(doc: &Document, keys: &[PKey<Public>], allow_sha1: bool) -> Result<Signed, Failure> {
     if keys.is_empty() {

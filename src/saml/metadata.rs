@@ -161,7 +161,7 @@ impl FromStr for IdpMetadata {
                 root.tag_name().name()
             )));
         }
-        let idp_descriptors = super::dsig::count(&doc, METADATA_NS, "IDPSSODescriptor");
+        let idp_descriptors = super::xml::count(&doc, METADATA_NS, "IDPSSODescriptor");
         // Checked before the full parse: uploading the SP's own metadata by
         // mistake should say so, not fail on some SP-only field.
         if idp_descriptors == 0 {

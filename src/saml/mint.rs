@@ -7,10 +7,11 @@ use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 use openssl::encrypt::Encrypter;
 use openssl::rand::rand_bytes;
 use openssl::rsa::Padding;
-use openssl::symm::{Cipher, encrypt_aead};
+use openssl::symm::encrypt_aead;
 use openssl::x509::X509;
 
 use super::SpEndpoints;
+use super::decrypt::Content;
 use super::dsig;
 use super::keys::KeyPair;
 use super::xml::escape;
@@ -226,38 +227,34 @@ fn encrypt(assertion: &str, recipient: &X509, how: Encryption) -> Result<String,
     let fail = |e: openssl::error::ErrorStack| MintError(e.to_string());
     let mut key = vec![0u8; how.key_bytes];
     rand_bytes(&mut key).map_err(fail)?;
-    let bits = how.key_bytes * 8;
-    let (method, value) = if how.gcm {
-        let cipher = match how.key_bytes {
-            16 => Cipher::aes_128_gcm(),
-            24 => Cipher::aes_192_gcm(),
-            _ => Cipher::aes_256_gcm(),
-        };
+    let content = Content {
+        key_bytes: how.key_bytes,
+        gcm: how.gcm,
+    };
+    let value = if how.gcm {
         let mut iv = [0u8; 12];
         rand_bytes(&mut iv).map_err(fail)?;
         let mut tag = [0u8; 16];
-        let ciphertext = encrypt_aead(cipher, &key, Some(&iv), &[], assertion.as_bytes(), &mut tag)
-            .map_err(fail)?;
-        (
-            format!("http://www.w3.org/2009/xmlenc11#aes{bits}-gcm"),
-            [&iv[..], &ciphertext, &tag].concat(),
+        let ciphertext = encrypt_aead(
+            content.cipher(),
+            &key,
+            Some(&iv),
+            &[],
+            assertion.as_bytes(),
+            &mut tag,
         )
+        .map_err(fail)?;
+        [&iv[..], &ciphertext, &tag].concat()
     } else {
-        let cipher = match how.key_bytes {
-            16 => Cipher::aes_128_cbc(),
-            24 => Cipher::aes_192_cbc(),
-            _ => Cipher::aes_256_cbc(),
-        };
         let mut iv = [0u8; 16];
         rand_bytes(&mut iv).map_err(fail)?;
         // PKCS#7 padding is one of the paddings XML Encryption 5.2.1 allows.
         let ciphertext =
-            openssl::symm::encrypt(cipher, &key, Some(&iv), assertion.as_bytes()).map_err(fail)?;
-        (
-            format!("http://www.w3.org/2001/04/xmlenc#aes{bits}-cbc"),
-            [&iv[..], &ciphertext].concat(),
-        )
+            openssl::symm::encrypt(content.cipher(), &key, Some(&iv), assertion.as_bytes())
+                .map_err(fail)?;
+        [&iv[..], &ciphertext].concat()
     };
+    let method = content.uri();
 
     let public = recipient.public_key().map_err(fail)?;
     let mut encrypter = Encrypter::new(&public).map_err(fail)?;

@@ -234,7 +234,7 @@ impl Decoded {
     /// Screens and parses the response: bounded work, no I/O.
     pub fn parse(&self) -> Result<Parsed<'_>, Rejection> {
         let doc = xml::parse(&self.0).map_err(Rejection::Xml)?;
-        let count = |(namespace, name)| dsig::count(&doc, namespace, name);
+        let count = |(namespace, name)| xml::count(&doc, namespace, name);
         if count((PROTOCOL_NS, "Response")) != 1
             || !doc.root_element().has_tag_name((PROTOCOL_NS, "Response"))
         {
@@ -275,7 +275,7 @@ pub fn validate(
     let root = doc.root_element();
     let encrypted = xml::child(root, ASSERTION_NS, "EncryptedAssertion");
     let (response, assertion, assertion_signed) =
-        if encrypted.is_some() && dsig::count(doc, DSIG_NS, "Signature") == 0 {
+        if encrypted.is_some() && xml::count(doc, DSIG_NS, "Signature") == 0 {
             // Nothing outside is signed: the signature is inside the ciphertext.
             // The Response shell is not trusted for anything; only the
             // decrypted, verified assertion is.
@@ -341,12 +341,12 @@ fn decrypted(
         .map_err(Rejection::Decryption)?;
     let plaintext = String::from_utf8(plaintext).map_err(|_| Rejection::NotUtf8)?;
     let doc = xml::parse(&plaintext).map_err(Rejection::Xml)?;
-    let assertions = dsig::count(&doc, ASSERTION_NS, "Assertion");
+    let assertions = xml::count(&doc, ASSERTION_NS, "Assertion");
     if assertions != 1 || !is(&doc.root_element(), ASSERTION_NS, "Assertion") {
         return Err(Rejection::AssertionCount(assertions));
     }
     let (trusted, signed) =
-        if dsig::count(&doc, DSIG_NS, "Signature") == 0 && covered_by_response_signature {
+        if xml::count(&doc, DSIG_NS, "Signature") == 0 && covered_by_response_signature {
             (plaintext.clone(), false)
         } else {
             let signed = verified(&doc, trust)?;

@@ -114,6 +114,11 @@ fn declared_encoding(xml: &str) -> Option<&str> {
     Some(value.find(quote).map_or(value, |end| &value[..end]))
 }
 
+/// How many elements with this namespace and local name the document holds.
+pub fn count(doc: &Document, namespace: &str, name: &str) -> usize {
+    doc.descendants().filter(|n| is(n, namespace, name)).count()
+}
+
 /// Whether `node` is the element `{namespace}name`.
 pub fn is(node: &Node, namespace: &str, name: &str) -> bool {
     node.is_element()
