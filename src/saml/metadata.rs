@@ -221,8 +221,13 @@ pub fn sp_metadata(endpoints: &SpEndpoints, keys: &SpKeys) -> String {
             ["signing", "encryption"].map(|usage| {
                 let methods = if usage == "encryption" {
                     concat!(
+                        // What saml::decrypt accepts, preferred first: IdPs that read
+                        // this (Shibboleth, SimpleSAMLphp) pick the first they support.
+                        r#"<md:EncryptionMethod Algorithm="http://www.w3.org/2009/xmlenc11#aes256-gcm"/>"#,
                         r#"<md:EncryptionMethod Algorithm="http://www.w3.org/2009/xmlenc11#aes128-gcm"/>"#,
+                        r#"<md:EncryptionMethod Algorithm="http://www.w3.org/2001/04/xmlenc#aes256-cbc"/>"#,
                         r#"<md:EncryptionMethod Algorithm="http://www.w3.org/2001/04/xmlenc#aes128-cbc"/>"#,
+                        r#"<md:EncryptionMethod Algorithm="http://www.w3.org/2009/xmlenc11#rsa-oaep"/>"#,
                         r#"<md:EncryptionMethod Algorithm="http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p"/>"#
                     )
                 } else {

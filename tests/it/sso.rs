@@ -383,6 +383,26 @@ async fn sp_metadata_describes_our_endpoints_and_certificate(backend: Backend) {
     assert!(page.body.contains("WantAssertionsSigned=\"true\""));
     assert!(page.body.contains(&app.sp_keys.current.cert_base64()));
     assert!(page.body.contains("use=\"encryption\""));
+    // What we decrypt, AES-256 first; RSA-1_5 is not offered (it is refused).
+    let offered: Vec<&str> = page
+        .body
+        .split("<md:EncryptionMethod Algorithm=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .take(6)
+        .collect();
+    assert_eq!(
+        offered,
+        [
+            "http://www.w3.org/2009/xmlenc11#aes256-gcm",
+            "http://www.w3.org/2009/xmlenc11#aes128-gcm",
+            "http://www.w3.org/2001/04/xmlenc#aes256-cbc",
+            "http://www.w3.org/2001/04/xmlenc#aes128-cbc",
+            "http://www.w3.org/2009/xmlenc11#rsa-oaep",
+            "http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p",
+        ]
+    );
+    assert!(!page.body.contains("rsa-1_5"));
     assert_eq!(
         app.visitor()
             .get("/sso/nope/metadata")
