@@ -1,53 +1,85 @@
-//! Validating one signed SAML response (Response and Assertion signed, RSA-2048,
-//! SHA-256): screening, verification, parsing of the signed part, checks.
+//! Validating SAML responses: one signed response (Response and Assertion
+//! signed, RSA-2048, SHA-256) through screening, verification, parsing of the
+//! signed part and checks; and the most expensive hostile shapes at the size
+//! limit, which must be refused in a fraction of that time or little more.
 //! Run with `cargo bench --bench validate`; figures in docs/performance.md.
+
+use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use seatgate::clock::Clock;
-use seatgate::saml::SpEndpoints;
 use seatgate::saml::keys::{KeyPair, SpKeys};
-use seatgate::saml::mint::{self, ResponseSpec};
-use seatgate::saml::validate::{Expected, Trust, decode, validate};
+use seatgate::saml::mint::{self, Harness};
+use seatgate::saml::validate::MAX_RESPONSE_BYTES;
+
+/// The largest XML that still fits the posted-size limit once in base64.
+const MAX_XML: usize = MAX_RESPONSE_BYTES / 4 * 3;
+
+fn harness() -> Harness {
+    let now = Clock::system().now();
+    let sp_keys = SpKeys {
+        current: KeyPair::generate("bench SP").expect("SP key"),
+        previous: None,
+    };
+    Harness::new(
+        KeyPair::generate("bench IdP").expect("IdP key"),
+        sp_keys,
+        now,
+    )
+}
+
+/// `signed` with `filler` repeated (then closed by `close`) inside its Extensions, up to the size limit.
+fn padded(signed: &str, open: &str, filler: &str, close: &str) -> String {
+    let room = MAX_XML.saturating_sub(signed.len() + open.len() + close.len() + 40);
+    let filler = filler.repeat(room / filler.len());
+    signed.replacen(
+        "<samlp:Status>",
+        &format!("<samlp:Extensions>{open}{filler}{close}</samlp:Extensions><samlp:Status>"),
+        1,
+    )
+}
 
 fn validation(c: &mut Criterion) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let now = Clock::system().now();
-    let keys = SpKeys::load_or_generate(dir.path(), now).expect("SP keys");
-    let idp = KeyPair::generate("bench IdP").expect("IdP key");
-    let sp = SpEndpoints::for_org(
-        &seatgate::config::BaseUrl::parse("https://seatgate.example").expect("base URL"),
-        &"acme".parse().expect("slug"),
-    );
-    let mut spec = ResponseSpec::new("https://idp.example/", &sp, "ann@acme.example", now);
-    spec.attributes = vec![
-        ("email".into(), "ann@acme.example".into()),
-        ("firstName".into(), "Ann".into()),
-        ("lastName".into(), "Lee".into()),
-    ];
-    let encoded = mint::encode(&mint::mint(&spec, &idp).expect("mint"));
-    let certificates = vec![idp.cert_der()];
-    let trust = Trust {
-        idp_entity_id: "https://idp.example/",
-        certificates: &certificates,
-        require_signed_assertion: false,
-        allow_sha1: false,
-        allow_unsolicited: true,
-    };
-    let expected = Expected {
-        sp: &sp,
-        keys: &keys,
-        now,
-        clock_skew: chrono::TimeDelta::minutes(3),
-    };
-    let check = |encoded: &str| {
-        let decoded = decode(encoded).expect("decodes");
-        let parsed = decoded.parse().expect("parses");
-        validate(&parsed, &trust, &expected).expect("the bench response is valid")
-    };
-    check(&encoded);
+    let harness = harness();
+    let signed = harness.mint(&harness.spec());
+    let encoded = mint::encode(&signed);
+    harness
+        .validate(&encoded)
+        .expect("the bench response is valid");
     c.bench_function("validate_signed_response", |b| {
-        b.iter(|| check(std::hint::black_box(&encoded)))
+        b.iter(|| harness.validate(black_box(&encoded)))
     });
+
+    let many_prefixes: String = (0..4000)
+        .map(|i| format!(" xmlns:p{i}=\"urn:p\""))
+        .collect();
+    let hostile = [
+        ("wide", padded(&signed, "", "<x/>", "")),
+        ("deep", {
+            let levels = (MAX_XML - signed.len()) / 8;
+            padded(&signed, &"<x>".repeat(levels), " ", &"</x>".repeat(levels))
+        }),
+        (
+            "namespaces",
+            padded(&signed, &format!("<x{many_prefixes}>"), "<y/>", "</x>"),
+        ),
+        ("text", padded(&signed, "", "a", "")),
+    ];
+    let mut group = c.benchmark_group("refuse_at_size_limit");
+    for (name, xml) in &hostile {
+        let encoded = mint::encode(xml);
+        assert!(
+            encoded.len() <= MAX_RESPONSE_BYTES,
+            "{name}: {}",
+            encoded.len()
+        );
+        let refused = harness
+            .validate(&encoded)
+            .expect_err("hostile input is refused");
+        println!("{name}: {} bytes, refused: {refused}", encoded.len());
+        group.bench_function(*name, |b| b.iter(|| harness.validate(black_box(&encoded))));
+    }
+    group.finish();
 }
 
 criterion_group!(benches, validation);

@@ -38,6 +38,8 @@ pub enum Failure {
     Key,
     #[error("the ciphertext does not decrypt with the key it carries")]
     Content,
+    #[error("the decrypted assertion is not UTF-8 text")]
+    NotUtf8,
 }
 
 /// An AES content algorithm: the key length in bytes and the mode.
@@ -212,7 +214,7 @@ fn digest_from(uri: &str) -> Result<MessageDigest, Failure> {
 pub fn decrypt<'k>(
     encrypted_assertion: Node,
     keys: impl IntoIterator<Item = &'k PKey<Private>>,
-) -> Result<Vec<u8>, Failure> {
+) -> Result<String, Failure> {
     let data = child(encrypted_assertion, XENC_NS, "EncryptedData").ok_or(Failure::Malformed)?;
     let content = Content::from_uri(
         child(data, XENC_NS, "EncryptionMethod")
@@ -241,7 +243,8 @@ pub fn decrypt<'k>(
         .iter()
         .find_map(|(oaep, wrapped)| keys.iter().find_map(|key| oaep.unwrap(key, wrapped)))
         .ok_or(Failure::Key)?;
-    content.decrypt(&content_key, &ciphertext)
+    let plaintext = content.decrypt(&content_key, &ciphertext)?;
+    String::from_utf8(plaintext).map_err(|_| Failure::NotUtf8)
 }
 
 /// The `CipherData/CipherValue` of an EncryptedData or EncryptedKey; a

@@ -13,8 +13,10 @@ use openssl::x509::X509;
 use super::SpEndpoints;
 use super::decrypt::Content;
 use super::dsig;
-use super::keys::KeyPair;
+use super::keys::{KeyPair, SpKeys};
+use super::validate::{Expected, Rejection, Trust, VerifiedAssertion, decode, validate};
 use super::xml::escape;
+use crate::config::BaseUrl;
 
 const SHA256_SIGNATURE: &str = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
 const SHA256_DIGEST: &str = "http://www.w3.org/2001/04/xmlenc#sha256";
@@ -223,7 +225,10 @@ impl Default for Encryption {
     }
 }
 
-fn encrypt(assertion: &str, recipient: &X509, how: Encryption) -> Result<String, MintError> {
+/// An `EncryptedAssertion` holding `plaintext` for `recipient`. Public so
+/// tests can encrypt what no honest IdP would (an attacker may encrypt
+/// anything to our published certificate).
+pub fn encrypt(plaintext: &[u8], recipient: &X509, how: Encryption) -> Result<String, MintError> {
     let fail = |e: openssl::error::ErrorStack| MintError(e.to_string());
     let mut key = vec![0u8; how.key_bytes];
     rand_bytes(&mut key).map_err(fail)?;
@@ -235,23 +240,15 @@ fn encrypt(assertion: &str, recipient: &X509, how: Encryption) -> Result<String,
         let mut iv = [0u8; 12];
         rand_bytes(&mut iv).map_err(fail)?;
         let mut tag = [0u8; 16];
-        let ciphertext = encrypt_aead(
-            content.cipher(),
-            &key,
-            Some(&iv),
-            &[],
-            assertion.as_bytes(),
-            &mut tag,
-        )
-        .map_err(fail)?;
+        let ciphertext = encrypt_aead(content.cipher(), &key, Some(&iv), &[], plaintext, &mut tag)
+            .map_err(fail)?;
         [&iv[..], &ciphertext, &tag].concat()
     } else {
         let mut iv = [0u8; 16];
         rand_bytes(&mut iv).map_err(fail)?;
         // PKCS#7 padding is one of the paddings XML Encryption 5.2.1 allows.
         let ciphertext =
-            openssl::symm::encrypt(content.cipher(), &key, Some(&iv), assertion.as_bytes())
-                .map_err(fail)?;
+            openssl::symm::encrypt(content.cipher(), &key, Some(&iv), plaintext).map_err(fail)?;
         [&iv[..], &ciphertext].concat()
     };
     let method = content.uri();
@@ -314,7 +311,7 @@ pub fn mint(spec: &ResponseSpec, key: &KeyPair) -> Result<String, MintError> {
         if spec.sign_assertion {
             assertion = sign(&assertion, &spec.assertion_id, key)?;
         }
-        assertion = encrypt(&assertion, recipient, spec.encryption)?;
+        assertion = encrypt(assertion.as_bytes(), recipient, spec.encryption)?;
     }
     let destination = spec
         .destination
@@ -364,4 +361,66 @@ pub fn idp_metadata(entity_id: &str, sso_url: &str, key: &KeyPair) -> String {
         sso_url = escape(sso_url),
         cert = key.cert_base64(),
     )
+}
+
+/// One service provider and one IdP in memory, trusting each other: drives
+/// [`validate`](super::validate::validate) without a server or database, for
+/// the benchmark, the property tests of hostile input and the fuzz targets.
+pub struct Harness {
+    pub sp: SpEndpoints,
+    pub sp_keys: SpKeys,
+    pub idp: KeyPair,
+    /// The IdP certificate, DER, as a connection stores it.
+    pub certificates: Vec<Vec<u8>>,
+    pub now: DateTime<Utc>,
+}
+
+impl Harness {
+    pub const IDP: &str = "https://idp.example/";
+
+    /// Trust between `idp` and an SP for the organization `acme` whose keys are `sp_keys`.
+    pub fn new(idp: KeyPair, sp_keys: SpKeys, now: DateTime<Utc>) -> Self {
+        let base_url = BaseUrl::parse("https://seatgate.example").expect("a valid base URL");
+        let org = "acme".parse().expect("a valid slug");
+        Self {
+            sp: SpEndpoints::for_org(&base_url, &org),
+            certificates: vec![idp.cert_der()],
+            sp_keys,
+            idp,
+            now,
+        }
+    }
+
+    /// A response this pair accepts: both levels signed, three attributes.
+    pub fn spec(&self) -> ResponseSpec {
+        let mut spec = ResponseSpec::new(Self::IDP, &self.sp, "ann@acme.example", self.now);
+        spec.attributes = vec![
+            ("email".into(), "ann@acme.example".into()),
+            ("firstName".into(), "Ann".into()),
+            ("lastName".into(), "Lee".into()),
+        ];
+        spec
+    }
+
+    pub fn mint(&self, spec: &ResponseSpec) -> String {
+        mint(spec, &self.idp).expect("the harness IdP signs")
+    }
+
+    /// Decodes, screens and validates a posted (base64) `SAMLResponse`.
+    pub fn validate(&self, encoded: &str) -> Result<VerifiedAssertion, Rejection> {
+        let trust = Trust {
+            idp_entity_id: Self::IDP,
+            certificates: &self.certificates,
+            require_signed_assertion: false,
+            allow_sha1: false,
+            allow_unsolicited: true,
+        };
+        let expected = Expected {
+            sp: &self.sp,
+            keys: &self.sp_keys,
+            now: self.now,
+            clock_skew: TimeDelta::minutes(3),
+        };
+        validate(&decode(encoded)?.parse()?, &trust, &expected)
+    }
 }

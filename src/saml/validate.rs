@@ -339,7 +339,6 @@ fn decrypted(
     let encrypted = encrypted.ok_or(Rejection::AssertionCount(0))?;
     let plaintext = decrypt::decrypt(encrypted, expected.keys.published().map(|pair| &pair.key))
         .map_err(Rejection::Decryption)?;
-    let plaintext = String::from_utf8(plaintext).map_err(|_| Rejection::NotUtf8)?;
     let doc = xml::parse(&plaintext).map_err(Rejection::Xml)?;
     let assertions = xml::count(&doc, ASSERTION_NS, "Assertion");
     if assertions != 1 || !is(&doc.root_element(), ASSERTION_NS, "Assertion") {

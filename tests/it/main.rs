@@ -9,6 +9,7 @@ mod cli;
 mod console;
 mod console_browser;
 mod health;
+mod hostile_input;
 mod idp_cli;
 mod licensing;
 mod licensing_props;

@@ -6,6 +6,7 @@ use chrono::TimeDelta;
 use seatgate::orgs::connections::{self, Policy};
 use seatgate::saml::attributes::Preset;
 use seatgate::saml::mint::{self, ResponseSpec};
+use seatgate::store::sso::SsoError;
 
 use crate::common::idp::TestIdp;
 use crate::common::{Backend, TestApp};
@@ -21,8 +22,9 @@ fn setup(app: &TestApp) -> TestIdp {
     idp
 }
 
-/// Posts an already base64-encoded SAMLResponse and checks the refusal.
-async fn expect_refused_encoded(app: &TestApp, encoded: &str, reason: &str) {
+/// Posts an already base64-encoded SAMLResponse and checks the refusal;
+/// returns the error recorded for the IdP admin.
+async fn expect_refused_encoded(app: &TestApp, encoded: &str, reason: &str) -> SsoError {
     let (page, visitor) = app.post_encoded("acme", encoded, None).await;
     assert_eq!(page.status.as_u16(), 403, "{}", page.body);
     assert!(
@@ -45,9 +47,10 @@ async fn expect_refused_encoded(app: &TestApp, encoded: &str, reason: &str) {
         .find(|e| page.body.contains(&format!("<code>{}</code>", e.reference)))
         .unwrap_or_else(|| panic!("the page shows the reference of a recorded error: {errors:?}"));
     assert_eq!(shown.reason, reason, "{shown:?}");
+    shown.clone()
 }
 
-async fn expect_refused(app: &TestApp, xml: &str, reason: &str) {
+async fn expect_refused(app: &TestApp, xml: &str, reason: &str) -> SsoError {
     expect_refused_encoded(app, &mint::encode(xml), reason).await
 }
 
@@ -697,8 +700,8 @@ async fn rsa_1_5_key_transport_is_refused(backend: Backend) {
         transport: KeyTransport::Rsa15,
         ..Encryption::default()
     };
-    expect_refused(&app, &idp.mint(&spec), "decryption").await;
-    assert!(app.sso_errors("acme")[0].detail.contains("rsa-1_5"));
+    let recorded = expect_refused(&app, &idp.mint(&spec), "decryption").await;
+    assert!(recorded.detail.contains("rsa-1_5"), "{recorded:?}");
 }
 
 /// Issue 12, finding 4: anybody may post to the ACS, so each address gets
@@ -728,6 +731,69 @@ async fn posts_to_the_acs_are_limited_per_address(backend: Backend) {
         app.sso_errors("acme").len(),
         3,
         "the fourth was not even read"
+    );
+}
+
+/// Issue 12, finding 1 inside the ciphertext: anyone may encrypt to our
+/// published certificate, so the plaintext passes the same screens as a
+/// posted document, and the server lives on.
+async fn hostile_plaintext_in_an_encrypted_assertion_is_refused(backend: Backend) {
+    use seatgate::saml::mint::Encryption;
+    let app = TestApp::spawn(backend).await;
+    let idp = setup(&app);
+    let mut spec = idp.spec(&app, "acme", VICTIM);
+    spec.encrypt_for = Some(app.sp_keys.current.cert.clone());
+    spec.sign_response = false;
+    let honest = idp.mint(&spec);
+    let ciphertext = element(
+        &honest,
+        "<saml:EncryptedAssertion",
+        "</saml:EncryptedAssertion>",
+    );
+    let open = r#"<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_x">"#;
+    let levels = 20_000;
+    let deep = format!(
+        "{open}{}{}</saml:Assertion>",
+        "<x>".repeat(levels),
+        "</x>".repeat(levels)
+    );
+    let cases: [(Vec<u8>, &str, &str); 4] = [
+        (deep.into_bytes(), "too_deep", "nested"),
+        (
+            [open.as_bytes(), b"\xff\xfe</saml:Assertion>"].concat(),
+            "decryption",
+            "not UTF-8",
+        ),
+        (
+            format!("<?xml version=\"1.0\" encoding=\"UTF-7\"?>{open}</saml:Assertion>")
+                .into_bytes(),
+            "encoding",
+            "UTF-7",
+        ),
+        (
+            format!(
+                "<!DOCTYPE a [<!ENTITY e SYSTEM \"file:///etc/passwd\">]>{open}&e;</saml:Assertion>"
+            )
+            .into_bytes(),
+            "dtd",
+            "DTD",
+        ),
+    ];
+    for (plaintext, reason, detail) in cases {
+        let encrypted = mint::encrypt(&plaintext, &app.sp_keys.current.cert, Encryption::default())
+            .expect("encrypts");
+        let recorded =
+            expect_refused(&app, &honest.replacen(ciphertext, &encrypted, 1), reason).await;
+        assert!(
+            recorded.detail.contains(detail),
+            "{detail:?} in {recorded:?}"
+        );
+    }
+    let (page, _) = app.post_response("acme", &honest, None).await;
+    assert_eq!(
+        page.status.as_u16(),
+        303,
+        "the server still signs people in"
     );
 }
 
@@ -769,5 +835,6 @@ on_both_databases!(
     an_encoding_other_than_utf8_is_refused,
     signatures_that_would_fetch_or_open_touch_nothing,
     rsa_1_5_key_transport_is_refused,
+    hostile_plaintext_in_an_encrypted_assertion_is_refused,
     posts_to_the_acs_are_limited_per_address,
 );
