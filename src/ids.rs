@@ -1,6 +1,8 @@
 //! Newtype identifiers, so an organization id can never be passed where a user id is expected.
 //!
-//! All are random UUIDs, stored as text on both backends.
+//! The ids are random UUIDs, stored as text on both backends. The names that
+//! identify things to people (an organization's slug, a license type) are
+//! here too, below every area, because the SAML layer and the store use them.
 
 use std::fmt;
 use std::str::FromStr;
@@ -54,3 +56,80 @@ uuid_id!(
     /// An IdP connection of an organization.
     ConnectionId
 );
+
+/// The short name in URLs and commands (`/sso/acme/...`): lower-case letters,
+/// digits and inner hyphens, 2 to 63 characters.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct OrgSlug(String);
+
+/// A text that is not an [`OrgSlug`].
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error(
+    "{0:?} is not a valid organization slug: use 2 to 63 lower-case letters, digits or inner hyphens"
+)]
+pub struct InvalidSlug(pub String);
+
+impl FromStr for OrgSlug {
+    type Err = InvalidSlug;
+
+    fn from_str(text: &str) -> Result<Self, InvalidSlug> {
+        let valid_chars = text
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        let valid = (2..=63).contains(&text.len())
+            && valid_chars
+            && !text.starts_with('-')
+            && !text.ends_with('-');
+        if valid {
+            Ok(Self(text.to_owned()))
+        } else {
+            Err(InvalidSlug(text.to_owned()))
+        }
+    }
+}
+
+impl fmt::Display for OrgSlug {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl OrgSlug {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The name of a kind of license, e.g. "Learning": 1 to 64 characters.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct LicenseType(String);
+
+/// A text that is not a [`LicenseType`].
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("{0:?} is not a valid license type: use 1 to 64 characters")]
+pub struct InvalidLicenseType(pub String);
+
+impl FromStr for LicenseType {
+    type Err = InvalidLicenseType;
+
+    fn from_str(text: &str) -> Result<Self, InvalidLicenseType> {
+        let trimmed = text.trim();
+        if (1..=64).contains(&trimmed.chars().count()) && !trimmed.chars().any(char::is_control) {
+            Ok(Self(trimmed.to_owned()))
+        } else {
+            Err(InvalidLicenseType(text.to_owned()))
+        }
+    }
+}
+
+impl fmt::Display for LicenseType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl LicenseType {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}

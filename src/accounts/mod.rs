@@ -2,6 +2,7 @@
 
 pub mod admins;
 mod email;
+pub mod jit;
 pub mod learners;
 
 pub use email::{Email, InvalidEmail};

@@ -5,7 +5,8 @@
 //! database decides, so the count is exact across threads and processes
 //! (docs/licensing.md).
 
-use std::fmt;
+mod queries;
+
 use std::str::FromStr;
 
 use chrono::NaiveDateTime;
@@ -14,38 +15,10 @@ use serde_json::json;
 use crate::accounts::learners::Learner;
 use crate::audit::{self, Action, Actor};
 use crate::clock::Clock;
-use crate::ids::OrgId;
+pub use crate::ids::LicenseType;
+use crate::ids::{InvalidLicenseType, OrgId};
 use crate::orgs::Organization;
 use crate::store::{self, DbConn};
-
-/// The name of a kind of license, e.g. "Learning": 1 to 64 characters.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct LicenseType(String);
-
-impl FromStr for LicenseType {
-    type Err = Error;
-
-    fn from_str(text: &str) -> Result<Self, Error> {
-        let trimmed = text.trim();
-        if (1..=64).contains(&trimmed.chars().count()) && !trimmed.chars().any(char::is_control) {
-            Ok(Self(trimmed.to_owned()))
-        } else {
-            Err(Error::InvalidType(text.to_owned()))
-        }
-    }
-}
-
-impl fmt::Display for LicenseType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl LicenseType {
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
 
 /// Why a license was assigned or revoked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -112,8 +85,8 @@ pub struct License {
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{0:?} is not a valid license type: use 1 to 64 characters")]
-    InvalidType(String),
+    #[error(transparent)]
+    InvalidType(#[from] InvalidLicenseType),
     #[error("organization {org:?} has no {license_type:?} license pool")]
     NoPool { org: String, license_type: String },
     #[error("{email} already holds a {license_type:?} license")]
@@ -142,10 +115,10 @@ pub fn set_pool(
     seats: u32,
 ) -> Result<Pool, Error> {
     store::write_transaction(conn, |conn| {
-        let pool = match store::licensing::pool_by_type(conn, org.id, license_type)? {
+        let pool = match queries::pool_by_type(conn, org.id, license_type)? {
             Some(pool) => {
-                store::licensing::resize(conn, &pool.id, seats)?;
-                store::licensing::clear_exhausted_if_free(conn, &pool.id)?;
+                queries::resize(conn, &pool.id, seats)?;
+                queries::clear_exhausted_if_free(conn, &pool.id)?;
                 Pool { seats, ..pool }
             }
             None => {
@@ -157,7 +130,7 @@ pub fn set_pool(
                     assigned: 0,
                     exhausted_since: None,
                 };
-                store::licensing::insert_pool(conn, &pool, clock.now_naive())?;
+                queries::insert_pool(conn, &pool, clock.now_naive())?;
                 pool
             }
         };
@@ -174,12 +147,12 @@ pub fn set_pool(
 
 /// The organization's pools, by type.
 pub fn pools(conn: &mut DbConn, org: OrgId) -> Result<Vec<Pool>, store::Error> {
-    store::licensing::pools(conn, org)
+    queries::pools(conn, org)
 }
 
 /// The learner's active license, if any.
 pub fn license_of(conn: &mut DbConn, learner: &Learner) -> Result<Option<License>, store::Error> {
-    store::licensing::active_license(conn, learner.id)
+    queries::active_license(conn, learner.id)
 }
 
 /// The license type each learner holds, for a list of learners (one query).
@@ -188,11 +161,11 @@ pub fn license_types_of(
     learners: &[Learner],
 ) -> Result<std::collections::HashMap<crate::ids::UserId, LicenseType>, store::Error> {
     let ids: Vec<_> = learners.iter().map(|l| l.id).collect();
-    store::licensing::active_license_types(conn, &ids)
+    queries::active_license_types(conn, &ids)
 }
 
 fn pool(conn: &mut DbConn, org: &Organization, license_type: &LicenseType) -> Result<Pool, Error> {
-    store::licensing::pool_by_type(conn, org.id, license_type)?.ok_or_else(|| Error::NoPool {
+    queries::pool_by_type(conn, org.id, license_type)?.ok_or_else(|| Error::NoPool {
         org: org.slug.to_string(),
         license_type: license_type.to_string(),
     })
@@ -209,20 +182,20 @@ fn take_seat(
     learner: &Learner,
     pool: &Pool,
 ) -> Result<(), Error> {
-    if store::licensing::active_assignment(conn, &pool.id, learner.id)? {
+    if queries::active_assignment(conn, &pool.id, learner.id)? {
         return Err(Error::AlreadyHolds {
             email: learner.email.to_string(),
             license_type: pool.license_type.to_string(),
         });
     }
-    if !store::licensing::take_seat(conn, &pool.id)? {
+    if !queries::take_seat(conn, &pool.id)? {
         return Err(Error::NoSeatFree {
             license_type: pool.license_type.to_string(),
             assigned: pool.assigned,
             seats: pool.seats,
         });
     }
-    store::licensing::insert_assignment(conn, &pool.id, learner.id, cause, clock.now_naive())?;
+    queries::insert_assignment(conn, &pool.id, learner.id, cause, clock.now_naive())?;
     audit::record(
         conn,
         clock,
@@ -263,20 +236,14 @@ pub fn revoke(
 ) -> Result<(), Error> {
     store::write_transaction(conn, |conn| {
         let pool = pool(conn, org, license_type)?;
-        if !store::licensing::revoke_assignment(
-            conn,
-            &pool.id,
-            learner.id,
-            cause,
-            clock.now_naive(),
-        )? {
+        if !queries::revoke_assignment(conn, &pool.id, learner.id, cause, clock.now_naive())? {
             return Err(Error::NotHeld {
                 email: learner.email.to_string(),
                 license_type: license_type.to_string(),
             });
         }
-        store::licensing::release_seat(conn, &pool.id)?;
-        store::licensing::clear_exhausted_if_free(conn, &pool.id)?;
+        queries::release_seat(conn, &pool.id)?;
+        queries::clear_exhausted_if_free(conn, &pool.id)?;
         audit::record(
             conn,
             clock,
@@ -316,7 +283,7 @@ pub fn standing(
     org: &Organization,
     learner: &Learner,
 ) -> Result<Standing, store::Error> {
-    if let Some(license) = store::licensing::active_license(conn, learner.id)? {
+    if let Some(license) = queries::active_license(conn, learner.id)? {
         return Ok(Standing::Licensed(license));
     }
     let Some(license_type) = org
@@ -326,10 +293,10 @@ pub fn standing(
     else {
         return Ok(Standing::ByAdministrator);
     };
-    let Some(pool) = store::licensing::pool_by_type(conn, org.id, license_type)? else {
+    let Some(pool) = queries::pool_by_type(conn, org.id, license_type)? else {
         return Ok(Standing::ByAdministrator);
     };
-    if store::licensing::last_revoke_cause(conn, &pool.id, learner.id)?
+    if queries::last_revoke_cause(conn, &pool.id, learner.id)?
         .is_some_and(LicenseCause::is_deliberate)
     {
         return Ok(Standing::ByAdministrator);
@@ -362,7 +329,7 @@ pub fn auto_assign(
         Ok(()) => Ok(AutoAssign::Licensed(pool.license_type.clone())),
         Err(Error::NoSeatFree { .. }) => {
             // One alert per exhaustion episode, not one per learner turned away.
-            if store::licensing::mark_exhausted(conn, &pool.id, clock.now_naive())? {
+            if queries::mark_exhausted(conn, &pool.id, clock.now_naive())? {
                 audit::record(
                     conn,
                     clock,
@@ -406,7 +373,7 @@ pub fn set_auto_assign(
             };
             pool(conn, org, license_type)?;
         }
-        store::orgs::set_auto_assign(conn, org.id, on, license_type.as_ref())?;
+        crate::orgs::save_auto_assign(conn, org.id, on, license_type.as_ref())?;
         audit::record(
             conn,
             clock,
@@ -440,8 +407,7 @@ pub fn usage_by_day(
             )
         })
         .collect();
-    let spans =
-        store::licensing::assignment_spans(conn, &pool.id, first.and_time(chrono::NaiveTime::MIN))?;
+    let spans = queries::assignment_spans(conn, &pool.id, first.and_time(chrono::NaiveTime::MIN))?;
     Ok(ends
         .into_iter()
         .map(|(day, end)| (day, held_at(&spans, end)))
@@ -469,19 +435,21 @@ pub fn reclaim(
     dry_run: bool,
 ) -> Result<Vec<(String, LicenseType)>, Error> {
     let before = clock.now_naive() - chrono::TimeDelta::days(i64::from(inactive_days));
-    let holders: Vec<(String, LicenseType)> =
-        store::licensing::inactive_holders(conn, org.id, before)?
-            .into_iter()
-            .map(|(email, license_type)| Ok((email, store::decode("license type", license_type)?)))
-            .collect::<Result<_, store::Error>>()?;
+    let holders: Vec<(String, LicenseType)> = queries::inactive_holders(conn, org.id, before)?
+        .into_iter()
+        .map(|(email, license_type)| Ok((email, store::decode("license type", license_type)?)))
+        .collect::<Result<_, store::Error>>()?;
     if !dry_run {
         for (email, license_type) in &holders {
-            let learner =
-                store::learners::by_email(conn, org.id, &store::decode("email", email.clone())?)?
-                    .ok_or_else(|| Error::NotHeld {
-                    email: email.clone(),
-                    license_type: license_type.to_string(),
-                })?;
+            let learner = crate::accounts::learners::by_email(
+                conn,
+                org.id,
+                &store::decode("email", email.clone())?,
+            )?
+            .ok_or_else(|| Error::NotHeld {
+                email: email.clone(),
+                license_type: license_type.to_string(),
+            })?;
             revoke(
                 conn,
                 clock,

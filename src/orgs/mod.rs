@@ -1,53 +1,17 @@
 //! Organizations (customer companies), their settings and their IdP connections.
 
 pub mod connections;
-pub mod metadata_source;
+mod queries;
 
-use std::fmt;
 use std::str::FromStr;
 
 use chrono::{NaiveDateTime, TimeDelta};
 
 use crate::audit::{self, Action, Actor};
 use crate::clock::Clock;
-use crate::ids::OrgId;
+pub use crate::ids::OrgSlug;
+use crate::ids::{InvalidSlug, OrgId};
 use crate::store::{self, DbConn};
-
-/// The short name in URLs and commands (`/sso/acme/...`): lower-case letters,
-/// digits and inner hyphens, 2 to 63 characters.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct OrgSlug(String);
-
-impl FromStr for OrgSlug {
-    type Err = Error;
-
-    fn from_str(text: &str) -> Result<Self, Error> {
-        let valid_chars = text
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-        let valid = (2..=63).contains(&text.len())
-            && valid_chars
-            && !text.starts_with('-')
-            && !text.ends_with('-');
-        if valid {
-            Ok(Self(text.to_owned()))
-        } else {
-            Err(Error::InvalidSlug(text.to_owned()))
-        }
-    }
-}
-
-impl fmt::Display for OrgSlug {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl OrgSlug {
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
 
 /// Whether learners of an organization connect their LinkedIn profile.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -115,7 +79,7 @@ pub struct Organization {
     /// Tolerance for the IdP's clock in SAML time checks.
     pub clock_skew: TimeDelta,
     /// The license type "Automatically assign licenses" draws from.
-    pub auto_assign_license_type: Option<crate::licensing::LicenseType>,
+    pub auto_assign_license_type: Option<crate::ids::LicenseType>,
     /// How long a learner stays signed in after single sign-on.
     pub learner_session: SessionLifetime,
 }
@@ -162,10 +126,8 @@ pub const DEFAULT_CLOCK_SKEW: TimeDelta = TimeDelta::minutes(3);
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error(
-        "{0:?} is not a valid organization slug: use 2 to 63 lower-case letters, digits or inner hyphens"
-    )]
-    InvalidSlug(String),
+    #[error(transparent)]
+    InvalidSlug(#[from] InvalidSlug),
     #[error("the organization name must have 1 to 200 characters and no control characters")]
     InvalidName,
     #[error("the session lifetime must be between 15 minutes and 30 days")]
@@ -200,7 +162,7 @@ pub fn create(
         learner_session: SessionLifetime::DEFAULT,
     };
     store::write_transaction(conn, |conn| {
-        store::orgs::insert(conn, &org).map_err(|e| match e {
+        queries::insert(conn, &org).map_err(|e| match e {
             store::Error::Duplicate => Error::AlreadyExists(org.slug.to_string()),
             other => other.into(),
         })?;
@@ -231,7 +193,7 @@ pub fn set_sign_in_settings(
         {
             crate::profiles::unbind_all(conn, clock, actor, org.id)?;
         }
-        store::orgs::set_sign_in_settings(conn, org.id, settings)?;
+        queries::set_sign_in_settings(conn, org.id, settings)?;
         audit::record(
             conn,
             clock,
@@ -248,18 +210,29 @@ pub fn set_sign_in_settings(
 }
 
 /// The organization with this slug.
+/// Stores the "Automatically assign licenses" switch. Licensing decides
+/// whether it may be switched on (a pool must exist) and audits the change.
+pub(crate) fn save_auto_assign(
+    conn: &mut DbConn,
+    org: OrgId,
+    on: bool,
+    license_type: Option<&crate::ids::LicenseType>,
+) -> Result<(), store::Error> {
+    queries::set_auto_assign(conn, org, on, license_type)
+}
+
 pub fn find(conn: &mut DbConn, slug: &str) -> Result<Organization, Error> {
-    store::orgs::by_slug(conn, slug)?.ok_or_else(|| Error::NotFound(slug.to_owned()))
+    queries::by_slug(conn, slug)?.ok_or_else(|| Error::NotFound(slug.to_owned()))
 }
 
 /// The organization with this id.
 pub fn find_by_id(conn: &mut DbConn, id: OrgId) -> Result<Organization, Error> {
-    store::orgs::by_id(conn, id)?.ok_or_else(|| Error::NotFound(id.to_string()))
+    queries::by_id(conn, id)?.ok_or_else(|| Error::NotFound(id.to_string()))
 }
 
 /// All organizations, by slug.
 pub fn list(conn: &mut DbConn) -> Result<Vec<Organization>, Error> {
-    Ok(store::orgs::list(conn)?)
+    Ok(queries::list(conn)?)
 }
 
 #[cfg(test)]

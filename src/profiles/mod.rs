@@ -6,6 +6,9 @@
 //! `sub`, name, email and picture, from the verified ID token.
 
 pub mod linkedin;
+mod queries;
+
+pub use queries::purge_expired_pending;
 
 use chrono::{NaiveDateTime, TimeDelta};
 use serde_json::json;
@@ -16,10 +19,11 @@ use crate::clock::Clock;
 use crate::ids::{OrgId, UserId};
 use crate::orgs::{Organization, ProfileBindingPolicy};
 use crate::secret::TokenHash;
-use crate::store::{self, DbConn};
+use crate::store::{self, DbConn, Store};
+use linkedin::LinkedIn;
 
 /// How long a learner may take at LinkedIn before the callback is refused.
-pub const PENDING_LIFETIME: TimeDelta = TimeDelta::minutes(10);
+const PENDING_LIFETIME: TimeDelta = TimeDelta::minutes(10);
 
 /// A LinkedIn member, as the verified ID token describes them.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -41,7 +45,7 @@ pub struct Binding {
 
 /// An authorization request sent to LinkedIn, awaiting its callback.
 #[derive(Clone, Debug)]
-pub struct Pending {
+pub(crate) struct Pending {
     /// SHA-256 of the `state` parameter.
     pub state: TokenHash,
     /// The session that started it: the callback must come back to the same one.
@@ -87,8 +91,8 @@ pub fn gate_for(
     if org.profile_binding_policy == ProfileBindingPolicy::Disabled || !available {
         return Ok(Gate::Open);
     }
-    let bound = store::profiles::binding_of(conn, learner.id)?.is_some();
-    let dismissed = store::profiles::prompt_dismissed(conn, learner.id)?;
+    let bound = queries::binding_of(conn, learner.id)?.is_some();
+    let dismissed = queries::prompt_dismissed(conn, learner.id)?;
     Ok(gate(
         org.profile_binding_policy,
         available,
@@ -109,7 +113,7 @@ pub enum Error {
 
 /// The learner's connected profile, if any.
 pub fn binding_of(conn: &mut DbConn, learner: UserId) -> Result<Option<Binding>, store::Error> {
-    store::profiles::binding_of(conn, learner)
+    queries::binding_of(conn, learner)
 }
 
 /// Connects `member` to `learner`, replacing the learner's previous binding;
@@ -125,17 +129,18 @@ pub fn bind(
         return Err(Error::NotAllowed);
     }
     store::write_transaction(conn, |conn| {
-        match store::profiles::holder_of(conn, org.id, &member.sub)? {
+        match queries::holder_of(conn, org.id, &member.sub)? {
             Some(holder) if holder != learner.id => return Err(Error::TakenByAnother),
             _ => {}
         }
-        store::profiles::delete_binding(conn, learner.id)?;
-        store::profiles::insert_binding(conn, org.id, learner.id, member, clock.now_naive())
-            .map_err(|e| match e {
+        queries::delete_binding(conn, learner.id)?;
+        queries::insert_binding(conn, org.id, learner.id, member, clock.now_naive()).map_err(
+            |e| match e {
                 // Another learner bound the same member a moment ago.
                 store::Error::Duplicate => Error::TakenByAnother,
                 other => other.into(),
-            })?;
+            },
+        )?;
         audit::record(
             conn,
             clock,
@@ -159,10 +164,10 @@ pub fn unbind(
     learner: &Learner,
 ) -> Result<bool, store::Error> {
     store::write_transaction(conn, |conn| {
-        let Some(binding) = store::profiles::binding_of(conn, learner.id)? else {
+        let Some(binding) = queries::binding_of(conn, learner.id)? else {
             return Ok(false);
         };
-        store::profiles::delete_binding(conn, learner.id)?;
+        queries::delete_binding(conn, learner.id)?;
         record_unbound(
             conn,
             clock,
@@ -184,10 +189,10 @@ pub fn unbind_all(
     actor: &Actor,
     org: OrgId,
 ) -> Result<usize, store::Error> {
-    let bindings = store::profiles::bindings_of_org(conn, org)?;
+    let bindings = queries::bindings_of_org(conn, org)?;
     for binding in &bindings {
-        store::profiles::delete_binding(conn, binding.user)?;
-        let email = store::learners::by_id(conn, binding.user)?
+        queries::delete_binding(conn, binding.user)?;
+        let email = crate::accounts::learners::find_by_id(conn, binding.user)?
             .map(|l| l.email.to_string())
             .unwrap_or_default();
         record_unbound(
@@ -227,7 +232,140 @@ pub fn dismiss_prompt(
     clock: &Clock,
     learner: &Learner,
 ) -> Result<(), store::Error> {
-    store::profiles::dismiss_prompt(conn, learner.id, clock.now_naive())
+    queries::dismiss_prompt(conn, learner.id, clock.now_naive())
+}
+
+/// Why connecting a LinkedIn profile did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("the organization does not allow connecting LinkedIn profiles")]
+    NotAllowed,
+    #[error("connecting a LinkedIn profile is not set up on this server")]
+    NotSetUp,
+    #[error("the callback's state is unknown, expired or another session's")]
+    UnknownAttempt,
+    #[error("LinkedIn answered with the error {0:?}")]
+    Declined(String),
+    #[error("LinkedIn's answer carries no code")]
+    NoCode,
+    #[error(transparent)]
+    LinkedIn(#[from] linkedin::Error),
+    #[error("this LinkedIn profile is already connected to another learner of the organization")]
+    TakenByAnother,
+    #[error(transparent)]
+    Store(#[from] store::Error),
+}
+
+impl From<Error> for ConnectError {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::TakenByAnother => Self::TakenByAnother,
+            Error::NotAllowed => Self::NotAllowed,
+            Error::Store(e) => Self::Store(e),
+        }
+    }
+}
+
+/// Who is connecting: the learner, their organization and the session the
+/// callback must come back to.
+pub struct Connecting<'a> {
+    pub org: &'a Organization,
+    pub learner: &'a Learner,
+    pub session: &'a TokenHash,
+}
+
+/// Starts connecting: remembers state, nonce and PKCE verifier for this
+/// session and returns the LinkedIn URL to send the browser to.
+pub async fn begin_connect(
+    store: &Store,
+    clock: &Clock,
+    linkedin: Option<&LinkedIn>,
+    who: Connecting<'_>,
+    return_to: &str,
+) -> Result<String, ConnectError> {
+    if who.org.profile_binding_policy == ProfileBindingPolicy::Disabled {
+        return Err(ConnectError::NotAllowed);
+    }
+    let authorization = linkedin
+        .ok_or(ConnectError::NotSetUp)?
+        .authorization()
+        .await?;
+    let pending = Pending {
+        state: authorization.state.hash(),
+        session: who.session.clone(),
+        user: who.learner.id,
+        pkce_verifier: authorization.pkce_verifier,
+        nonce: authorization.nonce,
+        return_to: return_to.to_owned(),
+        expires_at: clock.now_naive() + PENDING_LIFETIME,
+    };
+    store
+        .run(move |conn| queries::insert_pending(conn, &pending))
+        .await?;
+    Ok(authorization.url)
+}
+
+/// LinkedIn's answer at the callback, as the browser brings it.
+pub struct Callback {
+    pub code: Option<String>,
+    pub state: Option<String>,
+    pub error: Option<String>,
+}
+
+/// A connected profile, and where the learner goes on.
+pub struct Connected {
+    pub member: Member,
+    pub return_to: String,
+}
+
+/// Finishes connecting: the `state` must name a pending attempt of this very
+/// session and learner (used up either way); then a cancellation, an error
+/// or a code is handled, and the verified member bound to the learner.
+pub async fn finish_connect(
+    store: &Store,
+    clock: &Clock,
+    linkedin: Option<&LinkedIn>,
+    who: Connecting<'_>,
+    callback: Callback,
+) -> Result<Connected, ConnectError> {
+    let presented = callback
+        .state
+        .as_deref()
+        .and_then(crate::secret::SecretToken::from_presented);
+    let now = clock.now_naive();
+    let pending = match presented {
+        Some(token) => {
+            let hash = token.hash();
+            store
+                .run(move |conn| queries::take_pending(conn, &hash, now))
+                .await?
+        }
+        None => None,
+    };
+    let pending = pending
+        .filter(|p| &p.session == who.session && p.user == who.learner.id)
+        .ok_or(ConnectError::UnknownAttempt)?;
+    if let Some(error) = callback.error {
+        return Err(ConnectError::Declined(error));
+    }
+    let code = callback.code.ok_or(ConnectError::NoCode)?;
+    let member = linkedin
+        .ok_or(ConnectError::NotSetUp)?
+        .member(&code, pending.pkce_verifier, &pending.nonce)
+        .await?;
+    let (clock, org, learner, bound) = (
+        clock.clone(),
+        who.org.clone(),
+        who.learner.clone(),
+        member.clone(),
+    );
+    store
+        .run(move |conn| bind(conn, &clock, &org, &learner, &bound))
+        .await?;
+    Ok(Connected {
+        member,
+        return_to: pending.return_to,
+    })
 }
 
 #[cfg(test)]

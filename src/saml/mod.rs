@@ -17,7 +17,7 @@ pub mod validate;
 pub mod xml;
 
 use crate::config::BaseUrl;
-use crate::orgs::OrgSlug;
+use crate::ids::OrgSlug;
 
 pub const PROTOCOL_NS: &str = "urn:oasis:names:tc:SAML:2.0:protocol";
 pub const ASSERTION_NS: &str = "urn:oasis:names:tc:SAML:2.0:assertion";

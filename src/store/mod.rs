@@ -2,20 +2,13 @@
 //!
 //! One diesel code base serves SQLite (embedded default) and PostgreSQL
 //! (production) through `#[derive(MultiConnection)]`; see docs/architecture.md.
-//! The rest of Seatgate calls the query functions of the submodules with a
-//! `&mut DbConn` and gets domain types back. Dialect-specific statements
-//! (advisory locks, `BEGIN IMMEDIATE`) live here behind named functions.
+//! This module keeps the pool, the transaction helpers, the migrations and
+//! `schema.rs`, and imports no area: each area owns its queries (its
+//! `queries.rs`, private to it) and hands out domain types. Dialect-specific
+//! statements (advisory locks, `BEGIN IMMEDIATE`) live here behind named
+//! functions.
 
-pub mod admins;
-pub mod audit;
-pub mod connections;
-pub mod learners;
-pub mod licensing;
-pub mod orgs;
-pub mod profiles;
-mod schema;
-pub mod sessions;
-pub mod sso;
+pub(crate) mod schema;
 
 use std::path::PathBuf;
 use std::sync::{Mutex, PoisonError};

@@ -159,8 +159,8 @@ pub fn spawn_housekeeping(state: AppState) {
                     let now = clock.now_naive();
                     Ok::<_, crate::store::Error>(
                         sessions
-                            + crate::store::sso::purge_expired(conn, now)?
-                            + crate::store::profiles::purge_expired_pending(conn, now)?,
+                            + crate::signin::purge_expired(conn, now)?
+                            + crate::profiles::purge_expired_pending(conn, now)?,
                     )
                 })
                 .await
@@ -168,7 +168,9 @@ pub fn spawn_housekeeping(state: AppState) {
                 Ok(purged) => tracing::debug!(purged, "expired rows purged"),
                 Err(e) => tracing::warn!(reason = %e, "session purge failed"),
             }
-            match crate::orgs::metadata_source::refresh_due(&state.store, &state.clock).await {
+            match crate::orgs::connections::metadata_source::refresh_due(&state.store, &state.clock)
+                .await
+            {
                 Ok(done) => tracing::debug!(?done, "IdP metadata refresh"),
                 Err(e) => tracing::warn!(reason = %e, "IdP metadata refresh failed"),
             }

@@ -17,10 +17,9 @@ use super::{AppState, Error};
 use crate::accounts::learners::{self, Learner};
 use crate::audit::Actor;
 use crate::orgs::{self, Organization, ProfileBindingPolicy};
-use crate::profiles::{self, Binding, Gate, PENDING_LIFETIME, Pending, linkedin};
+use crate::profiles::{self, Binding, Callback, ConnectError, Connecting, Gate, linkedin};
 use crate::sessions::{self, Principal, Session};
 use crate::signin::LocalPath;
-use crate::store;
 
 /// Where LinkedIn sends the learner back: `{base_url}` + this.
 pub const CALLBACK_PATH: &str = "/profile/linkedin/callback";
@@ -41,6 +40,16 @@ pub struct LearnerSession {
     pub learner: Learner,
     pub org: Organization,
     pub flash: Option<String>,
+}
+
+impl LearnerSession {
+    fn connecting(&self) -> Connecting<'_> {
+        Connecting {
+            org: &self.org,
+            learner: &self.learner,
+            session: &self.session.id,
+        }
+    }
 }
 
 impl FromRequest for LearnerSession {
@@ -286,68 +295,23 @@ fn retry_page(org: &Organization) -> &'static str {
     }
 }
 
-/// Starts connecting: remembers state, nonce and PKCE verifier for this
-/// session, and sends the browser to LinkedIn.
+/// Starts connecting ([`profiles::begin_connect`]) and sends the browser to LinkedIn.
 async fn connect(
     state: web::Data<AppState>,
     who: LearnerSession,
     posted: Protected<ReturnTo>,
 ) -> Result<HttpResponse, Error> {
-    if who.org.profile_binding_policy == ProfileBindingPolicy::Disabled {
-        return Err(Error::BadRequest(format!(
-            "{} does not allow connecting a LinkedIn profile",
-            who.org.display_name
-        )));
-    }
-    let Some(linkedin) = state.linkedin.clone() else {
-        return Err(Error::BadRequest(
-            "connecting a LinkedIn profile is not set up on this server".into(),
-        ));
-    };
-    let authorization = match linkedin.authorization().await {
-        Ok(authorization) => authorization,
-        Err(e) => {
-            tracing::warn!(reason = %e, "LinkedIn connection could not start");
-            return redirect_with_flash(
-                &state,
-                &who.session,
-                retry_page(&who.org),
-                problem_text(&e),
-            )
-            .await;
-        }
-    };
-    let pending = Pending {
-        state: authorization.state.hash(),
-        session: posted.session.id.clone(),
-        user: who.learner.id,
-        pkce_verifier: authorization.pkce_verifier,
-        nonce: authorization.nonce,
-        return_to: posted.form.path().to_string(),
-        expires_at: state.clock.now_naive() + PENDING_LIFETIME,
-    };
-    state
-        .store
-        .run(move |conn| store::profiles::insert_pending(conn, &pending))
-        .await?;
-    Ok(redirect(&authorization.url))
-}
-
-/// What the learner reads when connecting failed.
-fn problem_text(e: &linkedin::Error) -> String {
-    match e {
-        linkedin::Error::Unreachable(_) => {
-            "LinkedIn could not be reached just now. Please try again in a moment.".to_owned()
-        }
-        linkedin::Error::Discovery(_) | linkedin::Error::Exchange(_) => {
-            "LinkedIn did not complete the connection. Please try again.".to_owned()
-        }
-        linkedin::Error::NoIdToken
-        | linkedin::Error::NonceMismatch
-        | linkedin::Error::InvalidIdToken(_) => {
-            "LinkedIn's answer could not be verified, so nothing was connected. Please try again."
-                .to_owned()
-        }
+    let started = profiles::begin_connect(
+        &state.store,
+        &state.clock,
+        state.linkedin.as_deref(),
+        who.connecting(),
+        posted.form.path().as_str(),
+    )
+    .await;
+    match started {
+        Ok(url) => Ok(redirect(&url)),
+        Err(e) => not_connected(&state, &who, e).await,
     }
 }
 
@@ -358,108 +322,108 @@ struct CallbackQuery {
     error: Option<String>,
 }
 
-/// LinkedIn's answer. The `state` must name a pending request of this very
-/// session; then a cancellation, an error or a code is handled.
+/// LinkedIn's answer ([`profiles::finish_connect`]).
 async fn callback(
     state: web::Data<AppState>,
     who: LearnerSession,
     query: web::Query<CallbackQuery>,
 ) -> Result<HttpResponse, Error> {
-    let query = query.into_inner();
-    let retry = retry_page(&who.org);
-    let presented = query
-        .state
-        .as_deref()
-        .and_then(crate::secret::SecretToken::from_presented);
-    let now = state.clock.now_naive();
-    let pending = match presented {
-        Some(token) => {
-            let hash = token.hash();
-            state
-                .store
-                .run(move |conn| store::profiles::take_pending(conn, &hash, now))
-                .await?
+    let CallbackQuery {
+        code,
+        state: token,
+        error,
+    } = query.into_inner();
+    let finished = profiles::finish_connect(
+        &state.store,
+        &state.clock,
+        state.linkedin.as_deref(),
+        who.connecting(),
+        Callback {
+            code,
+            state: token,
+            error,
+        },
+    )
+    .await;
+    match finished {
+        Ok(connected) => {
+            let name = connected
+                .member
+                .name
+                .as_deref()
+                .unwrap_or("Your LinkedIn profile");
+            let message = format!("{name} is now connected.");
+            redirect_with_flash(&state, &who.session, &connected.return_to, message).await
         }
-        None => None,
-    };
-    let Some(pending) = pending.filter(|p| p.session == who.session.id && p.user == who.learner.id)
-    else {
-        tracing::warn!("LinkedIn callback refused: unknown, expired or foreign state");
-        return redirect_with_flash(
-            &state,
-            &who.session,
-            retry,
-            "That LinkedIn connection attempt expired or was not started here, so nothing was connected. Please start again."
-                .to_owned(),
-        )
-        .await;
-    };
-    if let Some(error) = query.error {
-        tracing::info!(error, "LinkedIn connection not completed");
-        let message = if error == "access_denied" {
-            "You cancelled connecting your LinkedIn profile.".to_owned()
-        } else {
-            "LinkedIn did not complete the connection. Please try again.".to_owned()
-        };
-        return redirect_with_flash(&state, &who.session, retry, message).await;
+        Err(e) => not_connected(&state, &who, e).await,
     }
-    let Some(code) = query.code else {
-        return redirect_with_flash(
-            &state,
-            &who.session,
-            retry,
-            "LinkedIn did not complete the connection. Please try again.".to_owned(),
-        )
-        .await;
-    };
-    let Some(linkedin) = state.linkedin.clone() else {
-        return Err(Error::BadRequest(
-            "connecting a LinkedIn profile is not set up on this server".into(),
-        ));
-    };
-    let member = match linkedin
-        .member(&code, pending.pkce_verifier, &pending.nonce)
-        .await
-    {
-        Ok(member) => member,
-        Err(e) => {
+}
+
+/// What the learner sees when connecting did not happen: a page for what
+/// they cannot change, else a message on the page to retry from.
+async fn not_connected(
+    state: &AppState,
+    who: &LearnerSession,
+    e: ConnectError,
+) -> Result<HttpResponse, Error> {
+    let message = match e {
+        ConnectError::NotAllowed => {
+            return Err(Error::BadRequest(format!(
+                "{} does not allow connecting a LinkedIn profile",
+                who.org.display_name
+            )));
+        }
+        ConnectError::NotSetUp => {
+            return Err(Error::BadRequest(
+                "connecting a LinkedIn profile is not set up on this server".into(),
+            ));
+        }
+        ConnectError::Store(e) => return Err(e.into()),
+        ConnectError::UnknownAttempt => {
+            tracing::warn!("LinkedIn callback refused: unknown, expired or foreign state");
+            "That LinkedIn connection attempt expired or was not started here, so nothing was connected. Please start again."
+        }
+        ConnectError::Declined(error) if error == "access_denied" => {
+            tracing::info!(error, "LinkedIn connection not completed");
+            "You cancelled connecting your LinkedIn profile."
+        }
+        ConnectError::Declined(error) => {
+            tracing::info!(error, "LinkedIn connection not completed");
+            "LinkedIn did not complete the connection. Please try again."
+        }
+        ConnectError::NoCode => "LinkedIn did not complete the connection. Please try again.",
+        ConnectError::LinkedIn(e) => {
             tracing::warn!(reason = %e, "LinkedIn connection failed");
-            return redirect_with_flash(&state, &who.session, retry, problem_text(&e)).await;
+            problem_text(&e)
+        }
+        ConnectError::TakenByAnother => {
+            tracing::info!("LinkedIn member already bound to another learner");
+            "This LinkedIn profile is already connected to another account of your organization, so it was not connected to yours. Sign in to LinkedIn as yourself and try again."
         }
     };
-    let (clock, org, learner) = (state.clock.clone(), who.org.clone(), who.learner.clone());
-    let bound = member.clone();
-    let outcome = state
-        .store
-        .run(move |conn| profiles::bind(conn, &clock, &org, &learner, &bound))
-        .await;
-    match outcome {
-        Ok(()) => {
-            let name = member.name.as_deref().unwrap_or("Your LinkedIn profile");
-            redirect_with_flash(
-                &state,
-                &who.session,
-                &pending.return_to,
-                format!("{name} is now connected."),
-            )
-            .await
+    redirect_with_flash(
+        state,
+        &who.session,
+        retry_page(&who.org),
+        message.to_owned(),
+    )
+    .await
+}
+
+/// What the learner reads when LinkedIn itself failed.
+fn problem_text(e: &linkedin::Error) -> &'static str {
+    match e {
+        linkedin::Error::Unreachable(_) => {
+            "LinkedIn could not be reached just now. Please try again in a moment."
         }
-        Err(profiles::Error::TakenByAnother) => {
-            tracing::info!("LinkedIn member already bound to another learner");
-            redirect_with_flash(
-                &state,
-                &who.session,
-                retry,
-                "This LinkedIn profile is already connected to another account of your organization, so it was not connected to yours. Sign in to LinkedIn as yourself and try again."
-                    .to_owned(),
-            )
-            .await
+        linkedin::Error::Discovery(_) | linkedin::Error::Exchange(_) => {
+            "LinkedIn did not complete the connection. Please try again."
         }
-        Err(profiles::Error::NotAllowed) => Err(Error::BadRequest(format!(
-            "{} does not allow connecting a LinkedIn profile",
-            who.org.display_name
-        ))),
-        Err(profiles::Error::Store(e)) => Err(e.into()),
+        linkedin::Error::NoIdToken
+        | linkedin::Error::NonceMismatch
+        | linkedin::Error::InvalidIdToken(_) => {
+            "LinkedIn's answer could not be verified, so nothing was connected. Please try again."
+        }
     }
 }
 

@@ -122,7 +122,7 @@ pub async fn end(
 ) -> Result<HttpResponse, Error> {
     state
         .store
-        .run(move |conn| crate::store::sessions::delete(conn, &session.id))
+        .run(move |conn| crate::sessions::end(conn, &session))
         .await?;
     Ok(HttpResponse::SeeOther()
         .cookie(removal_cookie(&state.settings))

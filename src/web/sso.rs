@@ -15,9 +15,8 @@ use crate::orgs::connections::{self, IdpConnection};
 use crate::orgs::{self, Organization};
 use crate::profiles::{self, Gate};
 use crate::saml::validate::MAX_RESPONSE_BYTES;
-use crate::saml::{SpEndpoints, metadata, request};
-use crate::secret::SecretToken;
-use crate::signin::{self, Completed, LocalPath, REQUEST_LIFETIME, TestReport};
+use crate::saml::{SpEndpoints, metadata};
+use crate::signin::{self, Completed, LocalPath, TestReport};
 use crate::store;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -142,9 +141,7 @@ async fn login(
     send_to_idp(&state, &org, chosen, return_to, false).await
 }
 
-/// Sends the browser to the IdP with a signed AuthnRequest, remembering the
-/// request for InResponseTo; a `test` request is checked at the ACS but signs
-/// nobody in.
+/// Sends the browser to the IdP with a signed AuthnRequest ([`signin::begin`]).
 pub async fn send_to_idp(
     state: &AppState,
     org: &Organization,
@@ -152,38 +149,22 @@ pub async fn send_to_idp(
     return_to: LocalPath,
     test: bool,
 ) -> Result<HttpResponse, Error> {
-    let relay_state = SecretToken::generate();
-    let endpoints = SpEndpoints::for_org(&state.settings.base_url, &org.slug);
-    let redirect = request::authn_request_redirect(
-        &endpoints,
-        &state.sp_keys.current,
-        &connection.sso_url,
-        relay_state.expose(),
-        state.clock.now(),
-    )
-    .map_err(|e| Error::BadRequest(e.to_string()))?;
-    let (org_id, connection_id) = (org.id, connection.id);
-    let expires_at = state.clock.now_naive() + REQUEST_LIFETIME;
-    let request_id = redirect.request_id.clone();
-    state
+    let (app, org, connection) = (state.clone(), org.clone(), connection.clone());
+    let url = state
         .store
         .run(move |conn| {
-            store::sso::insert_request(
+            signin::begin(
                 conn,
-                &store::sso::PendingRequest {
-                    id: &request_id,
-                    org: org_id,
-                    connection: connection_id,
-                    relay_state: &relay_state.hash(),
-                    return_to: return_to.as_str(),
-                    expires_at,
-                    test,
-                },
+                &app.sso_context(),
+                &org,
+                &connection,
+                &return_to,
+                test,
             )
         })
         .await?;
     Ok(HttpResponse::SeeOther()
-        .insert_header((LOCATION, redirect.url))
+        .insert_header((LOCATION, url))
         .finish())
 }
 

@@ -5,7 +5,6 @@ use seatgate::audit::{self, Action, Actor, AuditFilter};
 use seatgate::licensing::{self, LicenseCause};
 use seatgate::orgs::{ProfileBindingPolicy, connections};
 use seatgate::saml::attributes::Preset;
-use seatgate::store;
 
 use crate::common::idp::{TestIdp, authn_request_in};
 use crate::common::visitor::Page;
@@ -554,9 +553,7 @@ async fn connection_options_and_removal_are_changed_and_audited(backend: Backend
     .await;
     assert_eq!(saved.status.as_u16(), 303);
     let mut conn = app.store.connection().expect("connection");
-    let changed = store::connections::by_id(&mut conn, connection.id)
-        .unwrap()
-        .unwrap();
+    let changed = connections::find(&mut conn, &app.org("acme"), connection.id).unwrap();
     assert!(changed.enabled && changed.require_signed_assertion);
     assert!(!changed.allow_idp_initiated && !changed.allow_sha1);
     drop(conn);
@@ -565,11 +562,10 @@ async fn connection_options_and_removal_are_changed_and_audited(backend: Backend
     let removed = submit(&mut admin, &format!("{base}/remove"), &[]).await;
     assert_eq!(removed.status.as_u16(), 303);
     let mut conn = app.store.connection().expect("connection");
-    assert!(
-        store::connections::by_id(&mut conn, connection.id)
-            .unwrap()
-            .is_none()
-    );
+    assert!(matches!(
+        connections::find(&mut conn, &app.org("acme"), connection.id),
+        Err(connections::Error::NotFound { .. })
+    ));
     drop(conn);
     assert_eq!(events(&app, "acme", Action::IdpConnectionRemoved).len(), 1);
     let missing = submit(&mut admin, &format!("{base}/remove"), &[]).await;
@@ -623,7 +619,7 @@ fn many_learners(app: &TestApp, org: &str, count: usize) -> Vec<Learner> {
             };
             let email = format!("learner{i:02}@acme.example").parse().unwrap();
             let learner = Learner::new(org.id, email, name, now);
-            store::learners::insert(&mut conn, &learner).expect("insert");
+            learners::insert(&mut conn, &learner).expect("insert");
             learner
         })
         .collect()

@@ -59,7 +59,7 @@ fn check(backend: Backend) {
                 .map(|i| {
                     let email = format!("l{i}@org.example").parse().unwrap();
                     let learner = Learner::new(org.id, email, format!("L{i}"), clock.now_naive());
-                    store::learners::insert(&mut conn, &learner).expect("learner");
+                    seatgate::accounts::learners::insert(&mut conn, &learner).expect("learner");
                     learner
                 })
                 .collect();

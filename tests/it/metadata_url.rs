@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use actix_web::{App, HttpResponse, HttpServer, web};
 use chrono::TimeDelta;
 use seatgate::orgs::connections;
-use seatgate::orgs::metadata_source::{self, Refreshed};
+use seatgate::orgs::connections::metadata_source::{self, Refreshed};
 
 use crate::common::idp::TestIdp;
 use crate::common::{Backend, TestApp};

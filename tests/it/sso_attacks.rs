@@ -6,7 +6,7 @@ use chrono::TimeDelta;
 use seatgate::orgs::connections::{self, Policy};
 use seatgate::saml::attributes::Preset;
 use seatgate::saml::mint::{self, ResponseSpec};
-use seatgate::store::sso::SsoError;
+use seatgate::signin::SsoError;
 
 use crate::common::idp::TestIdp;
 use crate::common::{Backend, TestApp};

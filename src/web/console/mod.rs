@@ -353,7 +353,7 @@ async fn overview(state: web::Data<AppState>, console: Console) -> Result<HttpRe
             let connections = orgs::connections::list(conn, org)?.len();
             let learners =
                 learners::search(conn, org, &learners::LearnerFilter::default(), 1, 1)?.total;
-            let errors = crate::store::sso::recent_errors(conn, org, 20)?.len();
+            let errors = crate::signin::recent_errors(conn, org, 20)?.len();
             Ok::<_, Error>((pools, connections, learners, errors))
         })
         .await?;

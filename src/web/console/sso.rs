@@ -14,14 +14,13 @@ use serde::Deserialize;
 
 use super::{Chrome, Console, Section, when};
 use crate::ids::ConnectionId;
+use crate::orgs::connections::metadata_source;
 use crate::orgs::connections::{self, AdminRole, IdpConnection, NewConnection, Policy};
-use crate::orgs::metadata_source;
 use crate::saml::SpEndpoints;
 use crate::saml::attributes::Preset;
 use crate::saml::diagnostics::fix_for;
 use crate::saml::metadata::{Certificate, IdpMetadata, MetadataError};
 use crate::signin::LocalPath;
-use crate::store;
 use crate::web::csrf::{NoFields, Protected, ProtectedUpload};
 use crate::web::pages::{render_with, sentence};
 use crate::web::session::redirect_with_flash;
@@ -162,7 +161,7 @@ async fn page(state: &AppState, console: &Console, add: AddForm) -> Result<SsoPa
         .run(move |conn| {
             Ok::<_, Error>((
                 connections::list(conn, org)?,
-                store::sso::recent_errors(conn, org, 20)?,
+                crate::signin::recent_errors(conn, org, 20)?,
             ))
         })
         .await?;
@@ -425,13 +424,11 @@ async fn connection_of(
     id: &str,
 ) -> Result<IdpConnection, Error> {
     let id: ConnectionId = id.parse().map_err(|_| Error::NotFound)?;
-    let org = console.org.id;
-    state
+    let org = console.org.clone();
+    Ok(state
         .store
-        .run(move |conn| store::connections::by_id(conn, id))
-        .await?
-        .filter(|c| c.org == org)
-        .ok_or(Error::NotFound)
+        .run(move |conn| connections::find(conn, &org, id))
+        .await?)
 }
 
 #[derive(Deserialize)]

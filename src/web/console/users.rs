@@ -9,7 +9,7 @@ use super::audit_log::{EventLine, lines};
 use super::{Chrome, Console, Pager, Section, when};
 use crate::accounts::learners::{self, Identity, Learner, LearnerFilter};
 use crate::audit::{self, AuditFilter};
-use crate::ids::UserId;
+use crate::ids::{InvalidLicenseType, UserId};
 use crate::licensing::{self, LicenseCause, LicenseType, Pool, Standing};
 use crate::orgs::connections::{self, IdpConnection};
 use crate::web::csrf::Protected;
@@ -266,7 +266,7 @@ async fn change_license(
         .form
         .license_type
         .parse()
-        .map_err(|e: licensing::Error| Error::BadRequest(e.to_string()))?;
+        .map_err(|e: InvalidLicenseType| Error::BadRequest(e.to_string()))?;
     let (subject, kind) = (learner.clone(), license_type.clone());
     let outcome = console
         .apply(&state, move |conn, clock, actor, org| {

@@ -10,7 +10,7 @@ use seatgate::saml::SpEndpoints;
 use seatgate::saml::attributes::Preset;
 use seatgate::saml::keys::KeyPair;
 use seatgate::saml::mint::{self, ResponseSpec};
-use seatgate::store::sso::SsoError;
+use seatgate::signin::SsoError;
 
 use super::TestApp;
 use super::visitor::Page;
@@ -177,7 +177,7 @@ impl TestApp {
     pub fn sso_errors(&self, slug: &str) -> Vec<SsoError> {
         let org = self.org(slug);
         let mut conn = self.store.connection().expect("connection");
-        seatgate::store::sso::recent_errors(&mut conn, org.id, 50).expect("errors")
+        seatgate::signin::recent_errors(&mut conn, org.id, 50).expect("errors")
     }
 
     pub fn learners(&self, slug: &str) -> Vec<seatgate::accounts::learners::Learner> {

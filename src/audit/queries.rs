@@ -3,10 +3,10 @@
 use chrono::{NaiveDateTime, NaiveTime};
 use diesel::prelude::*;
 
-use super::schema::audit_events;
-use super::{DbConn, Error, decode};
 use crate::audit::{ActorFilter, AuditFilter, Event};
 use crate::ids::OrgId;
+use crate::store::schema::audit_events;
+use crate::store::{DbConn, Error, decode};
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = audit_events)]
@@ -20,7 +20,7 @@ struct EventRow {
     created_at: NaiveDateTime,
 }
 
-pub fn insert(conn: &mut DbConn, event: &Event) -> Result<(), Error> {
+pub(super) fn insert(conn: &mut DbConn, event: &Event) -> Result<(), Error> {
     diesel::insert_into(audit_events::table)
         .values(EventRow {
             id: event.id.to_string(),
@@ -37,13 +37,17 @@ pub fn insert(conn: &mut DbConn, event: &Event) -> Result<(), Error> {
 
 type Db = <DbConn as diesel::Connection>::Backend;
 
-pub fn recent_for_org(conn: &mut DbConn, org: OrgId, limit: i64) -> Result<Vec<Event>, Error> {
+pub(super) fn recent_for_org(
+    conn: &mut DbConn,
+    org: OrgId,
+    limit: i64,
+) -> Result<Vec<Event>, Error> {
     search(conn, org, &AuditFilter::default(), 0, limit).map(|(events, _)| events)
 }
 
 /// One page of the organization's events matching `filter`, newest first, and
 /// how many match in all.
-pub fn search(
+pub(super) fn search(
     conn: &mut DbConn,
     org: OrgId,
     filter: &AuditFilter,

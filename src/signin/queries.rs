@@ -3,13 +3,13 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::{authn_requests, sso_errors, used_assertions};
-use super::{DbConn, Error, unique};
 use crate::ids::{ConnectionId, OrgId};
 use crate::secret::TokenHash;
+use crate::store::schema::{authn_requests, sso_errors, used_assertions};
+use crate::store::{DbConn, Error, unique};
 
 /// An SP-initiated request awaiting its response.
-pub struct PendingRequest<'a> {
+pub(super) struct PendingRequest<'a> {
     pub id: &'a str,
     pub org: OrgId,
     pub connection: ConnectionId,
@@ -20,7 +20,7 @@ pub struct PendingRequest<'a> {
     pub test: bool,
 }
 
-pub fn insert_request(conn: &mut DbConn, request: &PendingRequest) -> Result<(), Error> {
+pub(super) fn insert_request(conn: &mut DbConn, request: &PendingRequest) -> Result<(), Error> {
     diesel::insert_into(authn_requests::table)
         .values((
             authn_requests::id.eq(request.id),
@@ -38,7 +38,7 @@ pub fn insert_request(conn: &mut DbConn, request: &PendingRequest) -> Result<(),
 /// Consumes an unexpired request of this organization and connection; its
 /// `return_to` and whether it is a test, or `None` when there is no such
 /// request (any more).
-pub fn take_request(
+pub(super) fn take_request(
     conn: &mut DbConn,
     id: &str,
     org: OrgId,
@@ -64,7 +64,7 @@ pub fn take_request(
 }
 
 /// Records an assertion ID as used; [`Error::Duplicate`] when it already was.
-pub fn remember_assertion(
+pub(super) fn remember_assertion(
     conn: &mut DbConn,
     connection: ConnectionId,
     assertion_id: &str,
@@ -104,7 +104,7 @@ pub struct SsoError {
     pub created_at: NaiveDateTime,
 }
 
-pub fn record_error(
+pub(super) fn record_error(
     conn: &mut DbConn,
     org: OrgId,
     connection: Option<ConnectionId>,

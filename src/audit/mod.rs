@@ -1,5 +1,7 @@
 //! Audit events: who did what, when, to what.
 
+mod queries;
+
 use std::fmt;
 use std::str::FromStr;
 
@@ -191,7 +193,7 @@ impl NewEvent {
 
 /// Records an event; call it inside the transaction of the change it describes.
 pub fn record(conn: &mut DbConn, clock: &Clock, event: NewEvent) -> Result<(), store::Error> {
-    store::audit::insert(
+    queries::insert(
         conn,
         &Event {
             id: EventId::generate(),
@@ -207,7 +209,7 @@ pub fn record(conn: &mut DbConn, clock: &Clock, event: NewEvent) -> Result<(), s
 
 /// The most recent events of an organization, newest first.
 pub fn recent(conn: &mut DbConn, org: OrgId, limit: i64) -> Result<Vec<Event>, store::Error> {
-    store::audit::recent_for_org(conn, org, limit)
+    queries::recent_for_org(conn, org, limit)
 }
 
 /// Whose events the audit log shows.
@@ -272,7 +274,7 @@ pub fn search(
     per_page: u32,
 ) -> Result<EventPage, store::Error> {
     let offset = i64::from(page.saturating_sub(1)) * i64::from(per_page);
-    let (events, total) = store::audit::search(conn, org, filter, offset, i64::from(per_page))?;
+    let (events, total) = queries::search(conn, org, filter, offset, i64::from(per_page))?;
     Ok(EventPage { events, total })
 }
 

@@ -7,12 +7,12 @@ use base64::engine::general_purpose::STANDARD;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::{idp_certificates, idp_connections};
-use super::{DbConn, Error, decode, unique};
 use crate::ids::{ConnectionId, OrgId};
 use crate::orgs::connections::{AdminRole, IdpConnection, Policy};
 use crate::saml::attributes::{Field, Mapping};
 use crate::saml::metadata::Certificate;
+use crate::store::schema::{idp_certificates, idp_connections};
+use crate::store::{DbConn, Error, decode, unique};
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = idp_connections)]
@@ -46,7 +46,7 @@ struct CertificateRow {
     not_after: NaiveDateTime,
 }
 
-pub fn insert(conn: &mut DbConn, connection: &IdpConnection) -> Result<(), Error> {
+pub(super) fn insert(conn: &mut DbConn, connection: &IdpConnection) -> Result<(), Error> {
     let overrides: BTreeMap<Field, String> = connection.mapping.overrides.clone();
     diesel::insert_into(idp_connections::table)
         .values(ConnectionRow {
@@ -151,7 +151,7 @@ fn with_certificates(
         .collect()
 }
 
-pub fn for_org(conn: &mut DbConn, org: OrgId) -> Result<Vec<IdpConnection>, Error> {
+pub(super) fn for_org(conn: &mut DbConn, org: OrgId) -> Result<Vec<IdpConnection>, Error> {
     let rows = idp_connections::table
         .filter(idp_connections::org_id.eq(org.to_string()))
         .order(idp_connections::created_at)
@@ -160,7 +160,7 @@ pub fn for_org(conn: &mut DbConn, org: OrgId) -> Result<Vec<IdpConnection>, Erro
     with_certificates(conn, rows)
 }
 
-pub fn by_id(conn: &mut DbConn, id: ConnectionId) -> Result<Option<IdpConnection>, Error> {
+pub(super) fn by_id(conn: &mut DbConn, id: ConnectionId) -> Result<Option<IdpConnection>, Error> {
     let rows = idp_connections::table
         .find(id.to_string())
         .select(ConnectionRow::as_select())
@@ -168,12 +168,12 @@ pub fn by_id(conn: &mut DbConn, id: ConnectionId) -> Result<Option<IdpConnection
     Ok(with_certificates(conn, rows)?.pop())
 }
 
-pub fn delete(conn: &mut DbConn, id: ConnectionId) -> Result<(), Error> {
+pub(super) fn delete(conn: &mut DbConn, id: ConnectionId) -> Result<(), Error> {
     diesel::delete(idp_connections::table.find(id.to_string())).execute(conn)?;
     Ok(())
 }
 
-pub fn set_policy(conn: &mut DbConn, id: ConnectionId, policy: Policy) -> Result<(), Error> {
+pub(super) fn set_policy(conn: &mut DbConn, id: ConnectionId, policy: Policy) -> Result<(), Error> {
     diesel::update(idp_connections::table.find(id.to_string()))
         .set((
             idp_connections::enabled.eq(policy.enabled),
@@ -185,7 +185,7 @@ pub fn set_policy(conn: &mut DbConn, id: ConnectionId, policy: Policy) -> Result
     Ok(())
 }
 
-pub fn set_admin_role(
+pub(super) fn set_admin_role(
     conn: &mut DbConn,
     id: ConnectionId,
     role: Option<&AdminRole>,
@@ -200,7 +200,7 @@ pub fn set_admin_role(
 }
 
 /// Connections with a metadata URL last fetched before `before` (or never).
-pub fn due_for_refresh(
+pub(super) fn due_for_refresh(
     conn: &mut DbConn,
     before: NaiveDateTime,
 ) -> Result<Vec<IdpConnection>, Error> {
@@ -217,7 +217,7 @@ pub fn due_for_refresh(
 }
 
 /// Replaces what came from metadata (SSO URL, certificates) after a good refresh.
-pub fn refreshed(conn: &mut DbConn, connection: &IdpConnection) -> Result<(), Error> {
+pub(super) fn refreshed(conn: &mut DbConn, connection: &IdpConnection) -> Result<(), Error> {
     diesel::update(idp_connections::table.find(connection.id.to_string()))
         .set((
             idp_connections::sso_url.eq(&connection.sso_url),
@@ -234,7 +234,7 @@ pub fn refreshed(conn: &mut DbConn, connection: &IdpConnection) -> Result<(), Er
 }
 
 /// Records a failed refresh; the last good metadata stays in force.
-pub fn refresh_failed(
+pub(super) fn refresh_failed(
     conn: &mut DbConn,
     id: ConnectionId,
     at: NaiveDateTime,

@@ -3,11 +3,11 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::{linkedin_bindings, oidc_pending, users};
-use super::{DbConn, Error, decode, unique};
 use crate::ids::{OrgId, UserId};
 use crate::profiles::{Binding, Member, Pending};
 use crate::secret::TokenHash;
+use crate::store::schema::{linkedin_bindings, oidc_pending, users};
+use crate::store::{DbConn, Error, decode, unique};
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = linkedin_bindings)]
@@ -39,7 +39,7 @@ impl TryFrom<BindingRow> for Binding {
 
 /// Binds a member to a learner; [`Error::Duplicate`] when the learner has a
 /// binding or the member is bound to another learner of the organization.
-pub fn insert_binding(
+pub(super) fn insert_binding(
     conn: &mut DbConn,
     org: OrgId,
     user: UserId,
@@ -61,7 +61,7 @@ pub fn insert_binding(
     Ok(())
 }
 
-pub fn binding_of(conn: &mut DbConn, user: UserId) -> Result<Option<Binding>, Error> {
+pub(super) fn binding_of(conn: &mut DbConn, user: UserId) -> Result<Option<Binding>, Error> {
     linkedin_bindings::table
         .find(user.to_string())
         .select(BindingRow::as_select())
@@ -72,7 +72,7 @@ pub fn binding_of(conn: &mut DbConn, user: UserId) -> Result<Option<Binding>, Er
 }
 
 /// The learner of `org` bound to member `sub`, if any.
-pub fn holder_of(conn: &mut DbConn, org: OrgId, sub: &str) -> Result<Option<UserId>, Error> {
+pub(super) fn holder_of(conn: &mut DbConn, org: OrgId, sub: &str) -> Result<Option<UserId>, Error> {
     linkedin_bindings::table
         .filter(linkedin_bindings::org_id.eq(org.to_string()))
         .filter(linkedin_bindings::sub.eq(sub))
@@ -84,11 +84,11 @@ pub fn holder_of(conn: &mut DbConn, org: OrgId, sub: &str) -> Result<Option<User
 }
 
 /// Deletes the learner's binding; whether there was one.
-pub fn delete_binding(conn: &mut DbConn, user: UserId) -> Result<bool, Error> {
+pub(super) fn delete_binding(conn: &mut DbConn, user: UserId) -> Result<bool, Error> {
     Ok(diesel::delete(linkedin_bindings::table.find(user.to_string())).execute(conn)? == 1)
 }
 
-pub fn bindings_of_org(conn: &mut DbConn, org: OrgId) -> Result<Vec<Binding>, Error> {
+pub(super) fn bindings_of_org(conn: &mut DbConn, org: OrgId) -> Result<Vec<Binding>, Error> {
     linkedin_bindings::table
         .filter(linkedin_bindings::org_id.eq(org.to_string()))
         .select(BindingRow::as_select())
@@ -98,7 +98,7 @@ pub fn bindings_of_org(conn: &mut DbConn, org: OrgId) -> Result<Vec<Binding>, Er
         .collect()
 }
 
-pub fn insert_pending(conn: &mut DbConn, pending: &Pending) -> Result<(), Error> {
+pub(super) fn insert_pending(conn: &mut DbConn, pending: &Pending) -> Result<(), Error> {
     diesel::insert_into(oidc_pending::table)
         .values((
             oidc_pending::state_hash.eq(pending.state.as_str()),
@@ -127,7 +127,7 @@ struct PendingRow {
 
 /// Consumes the unexpired request with this `state`; `None` when there is
 /// none (any more). The delete decides between two racing callbacks.
-pub fn take_pending(
+pub(super) fn take_pending(
     conn: &mut DbConn,
     state: &TokenHash,
     now: NaiveDateTime,
@@ -162,14 +162,18 @@ pub fn purge_expired_pending(conn: &mut DbConn, now: NaiveDateTime) -> Result<us
     )
 }
 
-pub fn dismiss_prompt(conn: &mut DbConn, user: UserId, at: NaiveDateTime) -> Result<(), Error> {
+pub(super) fn dismiss_prompt(
+    conn: &mut DbConn,
+    user: UserId,
+    at: NaiveDateTime,
+) -> Result<(), Error> {
     diesel::update(users::table.find(user.to_string()))
         .set(users::linkedin_prompt_dismissed_at.eq(Some(at)))
         .execute(conn)?;
     Ok(())
 }
 
-pub fn prompt_dismissed(conn: &mut DbConn, user: UserId) -> Result<bool, Error> {
+pub(super) fn prompt_dismissed(conn: &mut DbConn, user: UserId) -> Result<bool, Error> {
     Ok(users::table
         .find(user.to_string())
         .select(users::linkedin_prompt_dismissed_at)

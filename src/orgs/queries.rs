@@ -3,10 +3,10 @@
 use chrono::{NaiveDateTime, TimeDelta};
 use diesel::prelude::*;
 
-use super::schema::organizations;
-use super::{DbConn, Error, decode, unique};
 use crate::ids::OrgId;
 use crate::orgs::{Organization, SessionLifetime, SignInSettings};
+use crate::store::schema::organizations;
+use crate::store::{DbConn, Error, decode, unique};
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = organizations)]
@@ -48,7 +48,7 @@ impl TryFrom<OrgRow> for Organization {
 }
 
 /// Inserts a new organization; [`Error::Duplicate`] when the slug is taken.
-pub fn insert(conn: &mut DbConn, org: &Organization) -> Result<(), Error> {
+pub(super) fn insert(conn: &mut DbConn, org: &Organization) -> Result<(), Error> {
     diesel::insert_into(organizations::table)
         .values(OrgRow {
             id: org.id.to_string(),
@@ -70,7 +70,7 @@ pub fn insert(conn: &mut DbConn, org: &Organization) -> Result<(), Error> {
     Ok(())
 }
 
-pub fn by_slug(conn: &mut DbConn, slug: &str) -> Result<Option<Organization>, Error> {
+pub(super) fn by_slug(conn: &mut DbConn, slug: &str) -> Result<Option<Organization>, Error> {
     organizations::table
         .filter(organizations::slug.eq(slug))
         .select(OrgRow::as_select())
@@ -80,7 +80,7 @@ pub fn by_slug(conn: &mut DbConn, slug: &str) -> Result<Option<Organization>, Er
         .transpose()
 }
 
-pub fn by_id(conn: &mut DbConn, id: OrgId) -> Result<Option<Organization>, Error> {
+pub(super) fn by_id(conn: &mut DbConn, id: OrgId) -> Result<Option<Organization>, Error> {
     organizations::table
         .find(id.to_string())
         .select(OrgRow::as_select())
@@ -90,7 +90,7 @@ pub fn by_id(conn: &mut DbConn, id: OrgId) -> Result<Option<Organization>, Error
         .transpose()
 }
 
-pub fn list(conn: &mut DbConn) -> Result<Vec<Organization>, Error> {
+pub(super) fn list(conn: &mut DbConn) -> Result<Vec<Organization>, Error> {
     organizations::table
         .order(organizations::slug)
         .select(OrgRow::as_select())
@@ -101,11 +101,11 @@ pub fn list(conn: &mut DbConn) -> Result<Vec<Organization>, Error> {
 }
 
 /// Sets "Automatically assign licenses" and the license type it draws from.
-pub fn set_auto_assign(
+pub(super) fn set_auto_assign(
     conn: &mut DbConn,
     org: OrgId,
     on: bool,
-    license_type: Option<&crate::licensing::LicenseType>,
+    license_type: Option<&crate::ids::LicenseType>,
 ) -> Result<(), Error> {
     diesel::update(organizations::table.find(org.to_string()))
         .set((
@@ -117,7 +117,7 @@ pub fn set_auto_assign(
 }
 
 /// Writes the sign-in settings an admin edits on the settings page.
-pub fn set_sign_in_settings(
+pub(super) fn set_sign_in_settings(
     conn: &mut DbConn,
     org: OrgId,
     settings: &SignInSettings,

@@ -1,6 +1,8 @@
 //! The one sign-in use case: validate the SAML response, match or create the
 //! learner, audit, start the session. Handlers call [`complete`] and render.
 
+mod queries;
+
 use std::fmt;
 use std::str::FromStr;
 
@@ -8,6 +10,7 @@ use chrono::TimeDelta;
 use serde_json::json;
 
 use crate::accounts::Email;
+use crate::accounts::jit::{self, Claim};
 use crate::accounts::learners::Learner;
 use crate::audit::{self, Action, Actor};
 use crate::clock::Clock;
@@ -17,14 +20,17 @@ use crate::licensing::{self, AutoAssign};
 use crate::orgs::Organization;
 use crate::orgs::connections::IdpConnection;
 use crate::saml::SpEndpoints;
-use crate::saml::attributes::Field;
 use crate::saml::keys::SpKeys;
+use crate::saml::request::{self, RequestError};
 use crate::saml::validate::{self, Expected, Rejection, Trust, VerifiedAssertion};
+use crate::secret::SecretToken;
 use crate::sessions::{self, Principal, Session, Started};
 use crate::store::{self, DbConn};
 
+pub use queries::{SsoError, purge_expired, recent_errors};
+
 /// How long an SP-initiated request waits for its response.
-pub const REQUEST_LIFETIME: TimeDelta = TimeDelta::minutes(10);
+const REQUEST_LIFETIME: TimeDelta = TimeDelta::minutes(10);
 
 /// A path on this site (`/courses/42?tab=2`), never another site: what
 /// `return_to` and RelayState may hold, so sign-in cannot be an open redirect.
@@ -69,6 +75,49 @@ pub struct SsoContext<'a> {
     pub base_url: &'a BaseUrl,
     pub keys: &'a SpKeys,
     pub clock: &'a Clock,
+}
+
+/// Why a sign-in could not be started.
+#[derive(Debug, thiserror::Error)]
+pub enum BeginError {
+    #[error(transparent)]
+    Request(#[from] RequestError),
+    #[error(transparent)]
+    Store(#[from] store::Error),
+}
+
+/// Starts an SP-initiated sign-in (the learner's, or the console's Test
+/// sign-in when `test`): a signed AuthnRequest for `connection`, remembered
+/// for the response's InResponseTo. Returns the IdP URL to send the browser to.
+pub fn begin(
+    conn: &mut DbConn,
+    ctx: &SsoContext,
+    org: &Organization,
+    connection: &IdpConnection,
+    return_to: &LocalPath,
+    test: bool,
+) -> Result<String, BeginError> {
+    let relay_state = SecretToken::generate();
+    let redirect = request::authn_request_redirect(
+        &SpEndpoints::for_org(ctx.base_url, &org.slug),
+        &ctx.keys.current,
+        &connection.sso_url,
+        relay_state.expose(),
+        ctx.clock.now(),
+    )?;
+    queries::insert_request(
+        conn,
+        &queries::PendingRequest {
+            id: &redirect.request_id,
+            org: org.id,
+            connection: connection.id,
+            relay_state: &relay_state.hash(),
+            return_to: return_to.as_str(),
+            expires_at: ctx.clock.now_naive() + REQUEST_LIFETIME,
+            test,
+        },
+    )?;
+    Ok(redirect.url)
 }
 
 /// What a completed response did.
@@ -127,6 +176,16 @@ pub enum Failure {
     Licensing(#[from] crate::licensing::Error),
     #[error(transparent)]
     Store(#[from] store::Error),
+}
+
+impl From<jit::Error> for Failure {
+    fn from(error: jit::Error) -> Self {
+        match error {
+            jit::Error::NoEmail { tried } => Self::NoEmail { tried },
+            jit::Error::EmailTaken(email) => Self::EmailTaken(email.to_string()),
+            jit::Error::Store(e) => Self::Store(e),
+        }
+    }
 }
 
 impl Failure {
@@ -242,7 +301,7 @@ pub fn complete(
             detail = %failure,
             "SSO sign-in refused"
         );
-        if let Err(e) = store::sso::record_error(
+        if let Err(e) = queries::record_error(
             conn,
             org.id,
             connection_id,
@@ -270,7 +329,7 @@ fn attempt(
     store::write_transaction(conn, |conn| {
         let now = ctx.clock.now_naive();
         let (return_to, test) = match verified.in_response_to() {
-            Some(request) => store::sso::take_request(conn, request, org.id, connection.id, now)?
+            Some(request) => queries::take_request(conn, request, org.id, connection.id, now)?
                 .and_then(|(path, test)| Some((path.parse().ok()?, test)))
                 .ok_or_else(|| Failure::UnknownRequest(request.to_owned()))?,
             // IdP-initiated: RelayState, when the IdP sends one, is honoured only as a local path.
@@ -282,7 +341,7 @@ fn attempt(
                 false,
             ),
         };
-        store::sso::remember_assertion(
+        queries::remember_assertion(
             conn,
             connection.id,
             verified.assertion_id(),
@@ -296,7 +355,8 @@ fn attempt(
             return test_report(conn, ctx.clock, org, &connection, &verified, return_to)
                 .map(Completed::Tested);
         }
-        let (mut learner, created) = match_learner(conn, ctx.clock, org, &connection, &verified)?;
+        let (mut learner, created) =
+            jit::provision(conn, ctx.clock, org.id, &claim(&connection, &verified)?)?;
         if let Some(role) = &connection.admin_role {
             let granted = role.granted_by(verified.attributes());
             if granted != learner.is_admin {
@@ -354,150 +414,34 @@ fn test_report(
     verified: &VerifiedAssertion,
     return_to: LocalPath,
 ) -> Result<TestReport, Failure> {
-    let identified = identify(connection, verified)?;
-    let existing = store::learners::by_identity(conn, connection.id, verified.name_id())?.is_some()
-        || store::learners::by_email(conn, org.id, &identified.email)?.is_some();
+    let claim = claim(connection, verified)?;
+    let existing = jit::matches(conn, org.id, &claim)?;
     audit::record(
         conn,
         clock,
         audit::NewEvent::new(Some(org.id), &Actor::System, Action::SsoTestSignIn)
-            .target(identified.email.as_str())
+            .target(claim.email.as_str())
             .details(json!({ "connection": connection.id.to_string(), "existing": existing })),
     )?;
     Ok(TestReport {
         connection_name: connection.name.clone(),
         name_id: verified.name_id().to_owned(),
         attributes: verified.attributes().to_vec(),
-        email: identified.email,
-        display_name: identified.display_name,
+        email: claim.email,
+        display_name: claim.display_name,
         existing,
         return_to,
     })
 }
 
-/// Who an assertion names, by the connection's attribute mapping.
-struct Identified {
-    email: Email,
-    display_name: String,
-    profile: crate::saml::attributes::Profile,
-}
-
-fn identify(
-    connection: &IdpConnection,
-    verified: &VerifiedAssertion,
-) -> Result<Identified, Failure> {
-    let profile = connection.mapping.profile(verified.attributes());
-    let email = profile
-        .email
-        .as_deref()
-        .and_then(|e| e.parse::<Email>().ok())
-        .or_else(|| verified.name_id().parse::<Email>().ok())
-        .ok_or_else(|| Failure::NoEmail {
-            tried: connection.mapping.names(Field::Email).join(", "),
-        })?;
-    let display_name = profile
-        .display_name
-        .clone()
-        .or_else(|| match (&profile.first_name, &profile.last_name) {
-            (Some(first), Some(last)) => Some(format!("{first} {last}")),
-            (Some(one), None) | (None, Some(one)) => Some(one.clone()),
-            (None, None) => None,
-        })
-        .unwrap_or_else(|| {
-            email
-                .as_str()
-                .split('@')
-                .next()
-                .unwrap_or_default()
-                .to_owned()
-        });
-    Ok(Identified {
-        email,
-        display_name,
-        profile,
-    })
-}
-
-/// Just-in-time matching: the identity seen before; else the learner of this
-/// organization with the same email, who gets the identity linked; else a new
-/// learner. Never across organizations. The profile is refreshed every time.
-fn match_learner(
-    conn: &mut DbConn,
-    clock: &Clock,
-    org: &Organization,
-    connection: &IdpConnection,
-    verified: &VerifiedAssertion,
-) -> Result<(Learner, bool), Failure> {
-    let Identified {
-        email,
-        display_name,
-        profile,
-    } = identify(connection, verified)?;
-    let now = clock.now_naive();
-    let name_id = verified.name_id();
-    let refresh = |learner: Learner| Learner {
-        email: email.clone(),
-        display_name: display_name.clone(),
-        first_name: profile.first_name.clone(),
-        last_name: profile.last_name.clone(),
-        department: profile.department.clone(),
-        employee_id: profile.employee_id.clone(),
-        last_sign_in_at: Some(now),
-        ..learner
-    };
-    let email_taken = |e: store::Error| match e {
-        store::Error::Duplicate => Failure::EmailTaken(email.to_string()),
-        other => other.into(),
-    };
-
-    if let Some(known) = store::learners::by_identity(conn, connection.id, name_id)? {
-        let learner = refresh(known);
-        store::learners::update(conn, &learner).map_err(email_taken)?;
-        return Ok((learner, false));
-    }
-    if let Some(existing) = store::learners::by_email(conn, org.id, &email)? {
-        let learner = refresh(existing);
-        store::learners::update(conn, &learner)?;
-        link_identity(
-            conn,
-            clock,
-            connection,
-            name_id,
-            &learner,
-            Action::IdentityLinked,
-        )?;
-        return Ok((learner, false));
-    }
-    let learner = refresh(Learner::new(org.id, email.clone(), String::new(), now));
-    store::learners::insert(conn, &learner).map_err(email_taken)?;
-    link_identity(
-        conn,
-        clock,
-        connection,
-        name_id,
-        &learner,
-        Action::UserCreated,
-    )?;
-    Ok((learner, true))
-}
-
-/// Records that `name_id` of `connection` signs in as `learner`, and audits why.
-fn link_identity(
-    conn: &mut DbConn,
-    clock: &Clock,
-    connection: &IdpConnection,
-    name_id: &str,
-    learner: &Learner,
-    action: Action,
-) -> Result<(), store::Error> {
-    store::learners::insert_identity(conn, connection.id, name_id, learner.id, clock.now_naive())?;
-    audit::record(
-        conn,
-        clock,
-        audit::NewEvent::new(Some(learner.org), &Actor::Learner(learner.id), action)
-            .target(learner.email.as_str())
-            .details(json!({ "connection": connection.id.to_string(), "name_id": name_id })),
-    )
+/// What the assertion says about the person, read by the connection's mapping.
+fn claim(connection: &IdpConnection, verified: &VerifiedAssertion) -> Result<Claim, Failure> {
+    Ok(Claim::from_attributes(
+        connection.id,
+        &connection.mapping,
+        verified.name_id(),
+        verified.attributes(),
+    )?)
 }
 
 #[cfg(test)]

@@ -3,12 +3,12 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::{admin_accounts, admin_sign_in_links, sign_in_failures};
-use super::{DbConn, Error, decode, unique};
 use crate::accounts::Email;
 use crate::accounts::admins::AdminAccount;
 use crate::ids::AdminId;
 use crate::secret::{PasswordDigest, TokenHash};
+use crate::store::schema::{admin_accounts, admin_sign_in_links, sign_in_failures};
+use crate::store::{DbConn, Error, decode, unique};
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = admin_accounts)]
@@ -36,7 +36,7 @@ impl TryFrom<AdminRow> for AdminAccount {
     }
 }
 
-pub fn insert(conn: &mut DbConn, admin: &AdminAccount) -> Result<(), Error> {
+pub(super) fn insert(conn: &mut DbConn, admin: &AdminAccount) -> Result<(), Error> {
     diesel::insert_into(admin_accounts::table)
         .values(AdminRow {
             id: admin.id.to_string(),
@@ -51,7 +51,7 @@ pub fn insert(conn: &mut DbConn, admin: &AdminAccount) -> Result<(), Error> {
     Ok(())
 }
 
-pub fn by_email(conn: &mut DbConn, email: &Email) -> Result<Option<AdminAccount>, Error> {
+pub(super) fn by_email(conn: &mut DbConn, email: &Email) -> Result<Option<AdminAccount>, Error> {
     admin_accounts::table
         .filter(admin_accounts::email.eq(email.as_str()))
         .select(AdminRow::as_select())
@@ -61,7 +61,7 @@ pub fn by_email(conn: &mut DbConn, email: &Email) -> Result<Option<AdminAccount>
         .transpose()
 }
 
-pub fn by_id(conn: &mut DbConn, id: AdminId) -> Result<Option<AdminAccount>, Error> {
+pub(super) fn by_id(conn: &mut DbConn, id: AdminId) -> Result<Option<AdminAccount>, Error> {
     admin_accounts::table
         .find(id.to_string())
         .select(AdminRow::as_select())
@@ -72,7 +72,10 @@ pub fn by_id(conn: &mut DbConn, id: AdminId) -> Result<Option<AdminAccount>, Err
 }
 
 /// The administrators of an organization, by email.
-pub fn for_org(conn: &mut DbConn, org: crate::ids::OrgId) -> Result<Vec<AdminAccount>, Error> {
+pub(super) fn for_org(
+    conn: &mut DbConn,
+    org: crate::ids::OrgId,
+) -> Result<Vec<AdminAccount>, Error> {
     admin_accounts::table
         .filter(admin_accounts::org_id.eq(org.to_string()))
         .order(admin_accounts::email)
@@ -83,21 +86,25 @@ pub fn for_org(conn: &mut DbConn, org: crate::ids::OrgId) -> Result<Vec<AdminAcc
         .collect()
 }
 
-pub fn make_operator(conn: &mut DbConn, id: AdminId) -> Result<(), Error> {
+pub(super) fn make_operator(conn: &mut DbConn, id: AdminId) -> Result<(), Error> {
     diesel::update(admin_accounts::table.find(id.to_string()))
         .set(admin_accounts::operator.eq(true))
         .execute(conn)?;
     Ok(())
 }
 
-pub fn set_password(conn: &mut DbConn, id: AdminId, digest: &PasswordDigest) -> Result<(), Error> {
+pub(super) fn set_password(
+    conn: &mut DbConn,
+    id: AdminId,
+    digest: &PasswordDigest,
+) -> Result<(), Error> {
     diesel::update(admin_accounts::table.find(id.to_string()))
         .set(admin_accounts::password_hash.eq(digest.as_str()))
         .execute(conn)?;
     Ok(())
 }
 
-pub fn insert_link(
+pub(super) fn insert_link(
     conn: &mut DbConn,
     token: &TokenHash,
     admin: AdminId,
@@ -114,7 +121,7 @@ pub fn insert_link(
 }
 
 /// The admin whose link this is, if it is unused and not expired at `now`.
-pub fn usable_link_holder(
+pub(super) fn usable_link_holder(
     conn: &mut DbConn,
     token: &TokenHash,
     now: NaiveDateTime,
@@ -132,7 +139,11 @@ pub fn usable_link_holder(
 }
 
 /// Marks a usable link as used; false when it was not usable (any more).
-pub fn spend_link(conn: &mut DbConn, token: &TokenHash, now: NaiveDateTime) -> Result<bool, Error> {
+pub(super) fn spend_link(
+    conn: &mut DbConn,
+    token: &TokenHash,
+    now: NaiveDateTime,
+) -> Result<bool, Error> {
     let changed = diesel::update(
         admin_sign_in_links::table
             .filter(admin_sign_in_links::token_hash.eq(token.as_str()))
@@ -144,7 +155,7 @@ pub fn spend_link(conn: &mut DbConn, token: &TokenHash, now: NaiveDateTime) -> R
     Ok(changed == 1)
 }
 
-pub fn record_failure(conn: &mut DbConn, key: &str, at: NaiveDateTime) -> Result<(), Error> {
+pub(super) fn record_failure(conn: &mut DbConn, key: &str, at: NaiveDateTime) -> Result<(), Error> {
     diesel::insert_into(sign_in_failures::table)
         .values((
             sign_in_failures::id.eq(uuid::Uuid::new_v4().to_string()),
@@ -155,7 +166,11 @@ pub fn record_failure(conn: &mut DbConn, key: &str, at: NaiveDateTime) -> Result
     Ok(())
 }
 
-pub fn failures_since(conn: &mut DbConn, key: &str, since: NaiveDateTime) -> Result<i64, Error> {
+pub(super) fn failures_since(
+    conn: &mut DbConn,
+    key: &str,
+    since: NaiveDateTime,
+) -> Result<i64, Error> {
     Ok(sign_in_failures::table
         .filter(sign_in_failures::throttle_key.eq(key))
         .filter(sign_in_failures::failed_at.gt(since))
@@ -163,7 +178,7 @@ pub fn failures_since(conn: &mut DbConn, key: &str, since: NaiveDateTime) -> Res
         .get_result(conn)?)
 }
 
-pub fn clear_failures(conn: &mut DbConn, key: &str) -> Result<(), Error> {
+pub(super) fn clear_failures(conn: &mut DbConn, key: &str) -> Result<(), Error> {
     diesel::delete(sign_in_failures::table.filter(sign_in_failures::throttle_key.eq(key)))
         .execute(conn)?;
     Ok(())

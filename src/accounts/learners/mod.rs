@@ -1,5 +1,7 @@
 //! Learners: the accounts single sign-on creates and matches.
 
+pub(super) mod queries;
+
 use chrono::NaiveDateTime;
 
 use super::Email;
@@ -62,7 +64,7 @@ pub enum Error {
 
 /// The organization's learners, by email.
 pub fn list(conn: &mut DbConn, org: OrgId) -> Result<Vec<Learner>, store::Error> {
-    store::learners::for_org(conn, org)
+    queries::for_org(conn, org)
 }
 
 /// The learner with this email in the organization.
@@ -70,16 +72,31 @@ pub fn find(conn: &mut DbConn, org: OrgId, email: &str) -> Result<Learner, Error
     let parsed: Email = email
         .parse()
         .map_err(|_| Error::NotFound(email.to_owned()))?;
-    store::learners::by_email(conn, org, &parsed)?.ok_or_else(|| Error::NotFound(email.to_owned()))
+    queries::by_email(conn, org, &parsed)?.ok_or_else(|| Error::NotFound(email.to_owned()))
+}
+
+/// The learner of `org` with exactly this email, if any.
+pub fn by_email(
+    conn: &mut DbConn,
+    org: OrgId,
+    email: &Email,
+) -> Result<Option<Learner>, store::Error> {
+    queries::by_email(conn, org, email)
+}
+
+/// Adds a learner as given, with no identity yet (the way invitations and
+/// imports add people; sign-in goes through [`super::jit`]).
+pub fn insert(conn: &mut DbConn, learner: &Learner) -> Result<(), store::Error> {
+    queries::insert(conn, learner)
 }
 
 pub fn find_by_id(conn: &mut DbConn, id: UserId) -> Result<Option<Learner>, store::Error> {
-    store::learners::by_id(conn, id)
+    queries::by_id(conn, id)
 }
 
 /// How the learner signs in.
 pub fn identities(conn: &mut DbConn, learner: UserId) -> Result<Vec<Identity>, store::Error> {
-    store::learners::identities(conn, learner)
+    queries::identities(conn, learner)
 }
 
 /// Which learners the console lists.
@@ -136,8 +153,7 @@ pub fn search(
     per_page: u32,
 ) -> Result<LearnerPage, store::Error> {
     let offset = i64::from(page.saturating_sub(1)) * i64::from(per_page);
-    let (learners, total) =
-        store::learners::search(conn, org, filter, offset, i64::from(per_page))?;
+    let (learners, total) = queries::search(conn, org, filter, offset, i64::from(per_page))?;
     Ok(LearnerPage { learners, total })
 }
 
@@ -164,7 +180,7 @@ pub fn change_admin(
     learner: &Learner,
     is_admin: bool,
 ) -> Result<(), store::Error> {
-    store::learners::set_admin(conn, learner.id, is_admin)?;
+    queries::set_admin(conn, learner.id, is_admin)?;
     let action = if is_admin {
         Action::SsoAdminGranted
     } else {

@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use chrono::TimeDelta;
 
-use super::connections::IdpConnection;
+use super::IdpConnection;
+use super::queries;
 use crate::clock::Clock;
 use crate::saml::metadata::{IdpMetadata, MAX_METADATA_BYTES};
 use crate::store::{self, Store};
@@ -76,7 +77,7 @@ pub struct Refreshed {
 pub async fn refresh_due(store: &Store, clock: &Clock) -> Result<Refreshed, store::Error> {
     let before = clock.now_naive() - REFRESH_EVERY;
     let due = store
-        .run(move |conn| store::connections::due_for_refresh(conn, before))
+        .run(move |conn| queries::due_for_refresh(conn, before))
         .await?;
     let mut outcome = Refreshed::default();
     for connection in due {
@@ -92,7 +93,7 @@ pub async fn refresh_due(store: &Store, clock: &Clock) -> Result<Refreshed, stor
                     ..connection
                 };
                 store
-                    .run(move |conn| store::connections::refreshed(conn, &updated))
+                    .run(move |conn| queries::refreshed(conn, &updated))
                     .await?;
                 outcome.updated += 1;
             }
@@ -100,7 +101,7 @@ pub async fn refresh_due(store: &Store, clock: &Clock) -> Result<Refreshed, stor
                 tracing::warn!(connection = %connection.id, url, reason, "metadata refresh failed; keeping the last good copy");
                 let id = connection.id;
                 store
-                    .run(move |conn| store::connections::refresh_failed(conn, id, now, &reason))
+                    .run(move |conn| queries::refresh_failed(conn, id, now, &reason))
                     .await?;
                 outcome.failed += 1;
             }

@@ -3,11 +3,11 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::{identities, idp_connections, users};
-use super::{DbConn, Error, decode, unique};
 use crate::accounts::Email;
 use crate::accounts::learners::{Identity, Learner, LearnerFilter, LicenseFilter};
 use crate::ids::{ConnectionId, OrgId, UserId};
+use crate::store::schema::{identities, idp_connections, users};
+use crate::store::{DbConn, Error, decode, unique};
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = users, treat_none_as_null = true)]
@@ -68,7 +68,7 @@ fn one(rows: Vec<LearnerRow>) -> Result<Option<Learner>, Error> {
 }
 
 /// Inserts a learner; [`Error::Duplicate`] when the email is taken in the organization.
-pub fn insert(conn: &mut DbConn, learner: &Learner) -> Result<(), Error> {
+pub(in crate::accounts) fn insert(conn: &mut DbConn, learner: &Learner) -> Result<(), Error> {
     diesel::insert_into(users::table)
         .values(LearnerRow::from(learner))
         .execute(conn)
@@ -77,7 +77,7 @@ pub fn insert(conn: &mut DbConn, learner: &Learner) -> Result<(), Error> {
 }
 
 /// Writes every field; [`Error::Duplicate`] when the new email is another learner's.
-pub fn update(conn: &mut DbConn, learner: &Learner) -> Result<(), Error> {
+pub(in crate::accounts) fn update(conn: &mut DbConn, learner: &Learner) -> Result<(), Error> {
     diesel::update(users::table.find(learner.id.to_string()))
         .set(LearnerRow::from(learner))
         .execute(conn)
@@ -85,14 +85,18 @@ pub fn update(conn: &mut DbConn, learner: &Learner) -> Result<(), Error> {
     Ok(())
 }
 
-pub fn by_id(conn: &mut DbConn, id: UserId) -> Result<Option<Learner>, Error> {
+pub(in crate::accounts) fn by_id(conn: &mut DbConn, id: UserId) -> Result<Option<Learner>, Error> {
     one(users::table
         .find(id.to_string())
         .select(LearnerRow::as_select())
         .load(conn)?)
 }
 
-pub fn by_email(conn: &mut DbConn, org: OrgId, email: &Email) -> Result<Option<Learner>, Error> {
+pub(in crate::accounts) fn by_email(
+    conn: &mut DbConn,
+    org: OrgId,
+    email: &Email,
+) -> Result<Option<Learner>, Error> {
     one(users::table
         .filter(users::org_id.eq(org.to_string()))
         .filter(users::email.eq(email.as_str()))
@@ -100,7 +104,7 @@ pub fn by_email(conn: &mut DbConn, org: OrgId, email: &Email) -> Result<Option<L
         .load(conn)?)
 }
 
-pub fn by_identity(
+pub(in crate::accounts) fn by_identity(
     conn: &mut DbConn,
     connection: ConnectionId,
     name_id: &str,
@@ -113,7 +117,7 @@ pub fn by_identity(
         .load(conn)?)
 }
 
-pub fn for_org(conn: &mut DbConn, org: OrgId) -> Result<Vec<Learner>, Error> {
+pub(in crate::accounts) fn for_org(conn: &mut DbConn, org: OrgId) -> Result<Vec<Learner>, Error> {
     users::table
         .filter(users::org_id.eq(org.to_string()))
         .order(users::email)
@@ -124,7 +128,7 @@ pub fn for_org(conn: &mut DbConn, org: OrgId) -> Result<Vec<Learner>, Error> {
         .collect()
 }
 
-pub fn insert_identity(
+pub(in crate::accounts) fn insert_identity(
     conn: &mut DbConn,
     connection: ConnectionId,
     name_id: &str,
@@ -143,7 +147,10 @@ pub fn insert_identity(
     Ok(())
 }
 
-pub fn identities(conn: &mut DbConn, user: UserId) -> Result<Vec<Identity>, Error> {
+pub(in crate::accounts) fn identities(
+    conn: &mut DbConn,
+    user: UserId,
+) -> Result<Vec<Identity>, Error> {
     identities::table
         .inner_join(idp_connections::table)
         .filter(identities::user_id.eq(user.to_string()))
@@ -173,14 +180,14 @@ type Db = <DbConn as diesel::Connection>::Backend;
 diesel::define_sql_function!(fn lower(text: diesel::sql_types::Text) -> diesel::sql_types::Text);
 
 /// The learners matching a console search, one page of them, and how many match in all.
-pub fn search(
+pub(in crate::accounts) fn search(
     conn: &mut DbConn,
     org: OrgId,
     filter: &LearnerFilter,
     offset: i64,
     limit: i64,
 ) -> Result<(Vec<Learner>, i64), Error> {
-    use super::schema::{license_assignments, users};
+    use crate::store::schema::{license_assignments, users};
     let matching = || {
         let mut query = users::table
             .filter(users::org_id.eq(org.to_string()))
@@ -240,7 +247,11 @@ fn escape_like(text: &str) -> String {
     escaped
 }
 
-pub fn set_admin(conn: &mut DbConn, id: UserId, is_admin: bool) -> Result<(), Error> {
+pub(in crate::accounts) fn set_admin(
+    conn: &mut DbConn,
+    id: UserId,
+    is_admin: bool,
+) -> Result<(), Error> {
     diesel::update(users::table.find(id.to_string()))
         .set(users::is_admin.eq(is_admin))
         .execute(conn)?;

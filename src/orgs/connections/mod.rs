@@ -1,5 +1,8 @@
 //! IdP connections: which identity providers an organization trusts, and how.
 
+pub mod metadata_source;
+mod queries;
+
 use std::collections::BTreeMap;
 
 use chrono::NaiveDateTime;
@@ -127,7 +130,7 @@ pub fn add(
         admin_role: None,
     };
     store::write_transaction(conn, |conn| {
-        store::connections::insert(conn, &connection).map_err(|e| match e {
+        queries::insert(conn, &connection).map_err(|e| match e {
             store::Error::Duplicate => Error::Duplicate {
                 org: org.slug.to_string(),
                 entity_id: connection.entity_id.clone(),
@@ -149,7 +152,7 @@ pub fn add(
 
 /// The organization's connections, oldest first.
 pub fn list(conn: &mut DbConn, org: OrgId) -> Result<Vec<IdpConnection>, store::Error> {
-    store::connections::for_org(conn, org)
+    queries::for_org(conn, org)
 }
 
 /// Removes a connection, with its certificates and identities.
@@ -165,8 +168,8 @@ pub fn remove(
         id: id.to_owned(),
     })?;
     store::write_transaction(conn, |conn| {
-        let connection = owned(conn, org, id)?;
-        store::connections::delete(conn, id)?;
+        let connection = find(conn, org, id)?;
+        queries::delete(conn, id)?;
         audit::record(
             conn,
             clock,
@@ -179,8 +182,12 @@ pub fn remove(
 }
 
 /// Connection `id`, if it belongs to `org`.
-fn owned(conn: &mut DbConn, org: &Organization, id: ConnectionId) -> Result<IdpConnection, Error> {
-    store::connections::by_id(conn, id)?
+pub fn find(
+    conn: &mut DbConn,
+    org: &Organization,
+    id: ConnectionId,
+) -> Result<IdpConnection, Error> {
+    queries::by_id(conn, id)?
         .filter(|c| c.org == org.id)
         .ok_or_else(|| Error::NotFound {
             org: org.slug.to_string(),
@@ -200,7 +207,7 @@ fn change(
     update: impl FnOnce(&mut DbConn) -> Result<(), store::Error>,
 ) -> Result<(), Error> {
     store::write_transaction(conn, |conn| {
-        let connection = owned(conn, org, id)?;
+        let connection = find(conn, org, id)?;
         update(conn)?;
         details["connection"] = id.to_string().into();
         audit::record(
@@ -250,7 +257,7 @@ pub fn set_policy(
         "allow_sha1": policy.allow_sha1,
     });
     change(conn, clock, actor, org, id, details, |conn| {
-        store::connections::set_policy(conn, id, policy)
+        queries::set_policy(conn, id, policy)
     })
 }
 
@@ -269,7 +276,7 @@ pub fn set_admin_role(
         "admin_role_value": role.as_ref().map(|r| r.value.as_str()),
     });
     change(conn, clock, actor, org, id, details, |conn| {
-        store::connections::set_admin_role(conn, id, role.as_ref())
+        queries::set_admin_role(conn, id, role.as_ref())
     })
 }
 

@@ -1,5 +1,7 @@
 //! Local administrators: creation with a one-time sign-in link, password sign-in, throttling.
 
+mod queries;
+
 use chrono::{NaiveDateTime, TimeDelta};
 use serde_json::json;
 
@@ -73,14 +75,14 @@ pub fn create_with_link(
     let token = SecretToken::generate();
     let expires_at = clock.now_naive() + LINK_LIFETIME;
     store::write_transaction(conn, |conn| {
-        let (admin, created) = match store::admins::by_email(conn, &email)? {
+        let (admin, created) = match queries::by_email(conn, &email)? {
             Some(admin) if admin.org != org.id => {
                 return Err(Error::OtherOrganization {
                     email: email.to_string(),
                 });
             }
             Some(admin) if operator && !admin.operator => {
-                store::admins::make_operator(conn, admin.id)?;
+                queries::make_operator(conn, admin.id)?;
                 audit::record(
                     conn,
                     clock,
@@ -99,7 +101,7 @@ pub fn create_with_link(
                     created_at: clock.now_naive(),
                     operator,
                 };
-                store::admins::insert(conn, &admin)?;
+                queries::insert(conn, &admin)?;
                 audit::record(
                     conn,
                     clock,
@@ -110,7 +112,7 @@ pub fn create_with_link(
                 (admin, true)
             }
         };
-        store::admins::insert_link(conn, &token.hash(), admin.id, expires_at)?;
+        queries::insert_link(conn, &token.hash(), admin.id, expires_at)?;
         audit::record(
             conn,
             clock,
@@ -133,8 +135,7 @@ pub fn link_holder(
     clock: &Clock,
     token: &SecretToken,
 ) -> Result<AdminAccount, Error> {
-    store::admins::usable_link_holder(conn, &token.hash(), clock.now_naive())?
-        .ok_or(Error::LinkUnusable)
+    queries::usable_link_holder(conn, &token.hash(), clock.now_naive())?.ok_or(Error::LinkUnusable)
 }
 
 /// Uses a one-time link: sets the admin's password and spends the link, atomically.
@@ -155,10 +156,10 @@ pub fn redeem_link(
         let admin = link_holder(conn, clock, token)?;
         // The conditional update is what makes the link single-use when two
         // requests race: only one of them sees a row change.
-        if !store::admins::spend_link(conn, &token.hash(), clock.now_naive())? {
+        if !queries::spend_link(conn, &token.hash(), clock.now_naive())? {
             return Err(Error::LinkUnusable);
         }
-        store::admins::set_password(conn, admin.id, &digest)?;
+        queries::set_password(conn, admin.id, &digest)?;
         audit::record(
             conn,
             clock,
@@ -199,15 +200,15 @@ pub fn sign_in(
     let since = now - THROTTLE_WINDOW;
     let email_key = format!("email:{}", email.trim().to_lowercase());
     let client_key = format!("client:{client}");
-    if store::admins::failures_since(conn, &email_key, since)? >= MAX_FAILURES_PER_EMAIL
-        || store::admins::failures_since(conn, &client_key, since)? >= MAX_FAILURES_PER_CLIENT
+    if queries::failures_since(conn, &email_key, since)? >= MAX_FAILURES_PER_EMAIL
+        || queries::failures_since(conn, &client_key, since)? >= MAX_FAILURES_PER_CLIENT
     {
         tracing::warn!(client, "admin sign-in throttled");
         return Err(SignInError::Throttled);
     }
 
     let admin = match email.parse::<Email>() {
-        Ok(email) => store::admins::by_email(conn, &email)?,
+        Ok(email) => queries::by_email(conn, &email)?,
         Err(_) => None,
     };
     let verified = match admin.as_ref().and_then(|a| a.password.as_ref()) {
@@ -220,7 +221,7 @@ pub fn sign_in(
 
     match admin {
         Some(admin) if verified => store::write_transaction(conn, |conn| {
-            store::admins::clear_failures(conn, &email_key)?;
+            queries::clear_failures(conn, &email_key)?;
             audit::record(
                 conn,
                 clock,
@@ -236,8 +237,8 @@ pub fn sign_in(
         admin => {
             // Committed on its own: the failure must count although the sign-in fails.
             store::write_transaction(conn, |conn| {
-                store::admins::record_failure(conn, &email_key, now)?;
-                store::admins::record_failure(conn, &client_key, now)?;
+                queries::record_failure(conn, &email_key, now)?;
+                queries::record_failure(conn, &client_key, now)?;
                 if let Some(admin) = admin {
                     audit::record(
                         conn,
@@ -260,10 +261,10 @@ pub fn sign_in(
 
 /// The administrators of an organization (local accounts), by email.
 pub fn list(conn: &mut DbConn, org: OrgId) -> Result<Vec<AdminAccount>, store::Error> {
-    store::admins::for_org(conn, org)
+    queries::for_org(conn, org)
 }
 
 /// The admin account with this id.
 pub fn find(conn: &mut DbConn, id: AdminId) -> Result<Option<AdminAccount>, store::Error> {
-    store::admins::by_id(conn, id)
+    queries::by_id(conn, id)
 }

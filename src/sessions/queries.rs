@@ -3,10 +3,10 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::sessions;
-use super::{DbConn, Error, decode};
 use crate::secret::{SecretToken, TokenHash};
 use crate::sessions::{Principal, Session};
+use crate::store::schema::sessions;
+use crate::store::{DbConn, Error, decode};
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = sessions)]
@@ -19,7 +19,11 @@ struct SessionRow {
     flash: Option<String>,
 }
 
-pub fn insert(conn: &mut DbConn, session: &Session, now: NaiveDateTime) -> Result<(), Error> {
+pub(super) fn insert(
+    conn: &mut DbConn,
+    session: &Session,
+    now: NaiveDateTime,
+) -> Result<(), Error> {
     let (admin_id, user_id) = match session.principal {
         Principal::Anonymous => (None, None),
         Principal::Admin(id) => (Some(id.to_string()), None),
@@ -38,7 +42,7 @@ pub fn insert(conn: &mut DbConn, session: &Session, now: NaiveDateTime) -> Resul
     Ok(())
 }
 
-pub fn by_id(conn: &mut DbConn, id: &TokenHash) -> Result<Option<Session>, Error> {
+pub(super) fn by_id(conn: &mut DbConn, id: &TokenHash) -> Result<Option<Session>, Error> {
     let Some(row) = sessions::table
         .find(id.as_str())
         .select(SessionRow::as_select())
@@ -72,18 +76,22 @@ pub fn by_id(conn: &mut DbConn, id: &TokenHash) -> Result<Option<Session>, Error
 }
 
 /// Sets (or with `None` clears) the message the session's next page shows once.
-pub fn set_flash(conn: &mut DbConn, id: &TokenHash, flash: Option<&str>) -> Result<(), Error> {
+pub(super) fn set_flash(
+    conn: &mut DbConn,
+    id: &TokenHash,
+    flash: Option<&str>,
+) -> Result<(), Error> {
     diesel::update(sessions::table.find(id.as_str()))
         .set(sessions::flash.eq(flash))
         .execute(conn)?;
     Ok(())
 }
 
-pub fn delete(conn: &mut DbConn, id: &TokenHash) -> Result<(), Error> {
+pub(super) fn delete(conn: &mut DbConn, id: &TokenHash) -> Result<(), Error> {
     diesel::delete(sessions::table.find(id.as_str())).execute(conn)?;
     Ok(())
 }
 
-pub fn delete_expired(conn: &mut DbConn, now: NaiveDateTime) -> Result<usize, Error> {
+pub(super) fn delete_expired(conn: &mut DbConn, now: NaiveDateTime) -> Result<usize, Error> {
     Ok(diesel::delete(sessions::table.filter(sessions::expires_at.le(now))).execute(conn)?)
 }

@@ -5,6 +5,8 @@
 //! not signed in gets an anonymous session when a form needs a CSRF token;
 //! signing in always replaces the session with a new token (no fixation).
 
+mod queries;
+
 use chrono::{NaiveDateTime, TimeDelta};
 
 use crate::clock::Clock;
@@ -73,7 +75,7 @@ fn start_for(
         expires_at: clock.now_naive() + lifetime,
         flash: None,
     };
-    store::sessions::insert(conn, &session, clock.now_naive())?;
+    queries::insert(conn, &session, clock.now_naive())?;
     Ok(Started {
         token,
         session,
@@ -101,20 +103,25 @@ pub fn rotate_for(
     lifetime: TimeDelta,
 ) -> Result<Started, store::Error> {
     if let Some(previous) = previous {
-        store::sessions::delete(conn, &previous.id)?;
+        queries::delete(conn, &previous.id)?;
     }
     start_for(conn, clock, principal, lifetime)
 }
 
+/// Ends a session (signing out).
+pub fn end(conn: &mut DbConn, session: &Session) -> Result<(), store::Error> {
+    queries::delete(conn, &session.id)
+}
+
 /// Leaves a message for the session's next page.
 pub fn flash(conn: &mut DbConn, session: &Session, message: &str) -> Result<(), store::Error> {
-    store::sessions::set_flash(conn, &session.id, Some(message))
+    queries::set_flash(conn, &session.id, Some(message))
 }
 
 /// The session's pending message, if any, which is thereby used up.
 pub fn take_flash(conn: &mut DbConn, session: &Session) -> Result<Option<String>, store::Error> {
     if session.flash.is_some() {
-        store::sessions::set_flash(conn, &session.id, None)?;
+        queries::set_flash(conn, &session.id, None)?;
     }
     Ok(session.flash.clone())
 }
@@ -125,11 +132,11 @@ pub fn resume(
     clock: &Clock,
     token: &SecretToken,
 ) -> Result<Option<Session>, store::Error> {
-    let session = store::sessions::by_id(conn, &token.hash())?;
+    let session = queries::by_id(conn, &token.hash())?;
     Ok(session.filter(|s| s.expires_at > clock.now_naive()))
 }
 
 /// Deletes expired sessions; returns how many.
 pub fn purge_expired(conn: &mut DbConn, clock: &Clock) -> Result<usize, store::Error> {
-    store::sessions::delete_expired(conn, clock.now_naive())
+    queries::delete_expired(conn, clock.now_naive())
 }

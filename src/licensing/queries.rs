@@ -3,10 +3,10 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::{license_assignments, license_pools};
-use super::{DbConn, Error, decode, unique};
 use crate::ids::{OrgId, UserId};
 use crate::licensing::{License, LicenseCause, LicenseType, Pool};
+use crate::store::schema::{license_assignments, license_pools};
+use crate::store::{DbConn, Error, decode, unique};
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = license_pools)]
@@ -44,7 +44,7 @@ fn seats(n: u32) -> i32 {
     i32::try_from(n).unwrap_or(i32::MAX)
 }
 
-pub fn insert_pool(conn: &mut DbConn, pool: &Pool, at: NaiveDateTime) -> Result<(), Error> {
+pub(super) fn insert_pool(conn: &mut DbConn, pool: &Pool, at: NaiveDateTime) -> Result<(), Error> {
     diesel::insert_into(license_pools::table)
         .values((
             license_pools::id.eq(&pool.id),
@@ -59,14 +59,14 @@ pub fn insert_pool(conn: &mut DbConn, pool: &Pool, at: NaiveDateTime) -> Result<
     Ok(())
 }
 
-pub fn resize(conn: &mut DbConn, pool: &str, count: u32) -> Result<(), Error> {
+pub(super) fn resize(conn: &mut DbConn, pool: &str, count: u32) -> Result<(), Error> {
     diesel::update(license_pools::table.find(pool))
         .set(license_pools::seats.eq(seats(count)))
         .execute(conn)?;
     Ok(())
 }
 
-pub fn pool_by_type(
+pub(super) fn pool_by_type(
     conn: &mut DbConn,
     org: OrgId,
     license_type: &LicenseType,
@@ -81,7 +81,7 @@ pub fn pool_by_type(
         .transpose()
 }
 
-pub fn pools(conn: &mut DbConn, org: OrgId) -> Result<Vec<Pool>, Error> {
+pub(super) fn pools(conn: &mut DbConn, org: OrgId) -> Result<Vec<Pool>, Error> {
     license_pools::table
         .filter(license_pools::org_id.eq(org.to_string()))
         .order(license_pools::license_type)
@@ -95,7 +95,7 @@ pub fn pools(conn: &mut DbConn, org: OrgId) -> Result<Vec<Pool>, Error> {
 /// Takes one seat if one is free; false when the pool is full. The condition
 /// is evaluated by the database on the current row, so concurrent takers
 /// (threads or processes) can never exceed the pool.
-pub fn take_seat(conn: &mut DbConn, pool: &str) -> Result<bool, Error> {
+pub(super) fn take_seat(conn: &mut DbConn, pool: &str) -> Result<bool, Error> {
     let taken = diesel::update(
         license_pools::table
             .find(pool)
@@ -106,7 +106,7 @@ pub fn take_seat(conn: &mut DbConn, pool: &str) -> Result<bool, Error> {
     Ok(taken == 1)
 }
 
-pub fn release_seat(conn: &mut DbConn, pool: &str) -> Result<(), Error> {
+pub(super) fn release_seat(conn: &mut DbConn, pool: &str) -> Result<(), Error> {
     diesel::update(
         license_pools::table
             .find(pool)
@@ -117,7 +117,11 @@ pub fn release_seat(conn: &mut DbConn, pool: &str) -> Result<(), Error> {
     Ok(())
 }
 
-pub fn active_assignment(conn: &mut DbConn, pool: &str, user: UserId) -> Result<bool, Error> {
+pub(super) fn active_assignment(
+    conn: &mut DbConn,
+    pool: &str,
+    user: UserId,
+) -> Result<bool, Error> {
     let count: i64 = license_assignments::table
         .filter(license_assignments::pool_id.eq(pool))
         .filter(license_assignments::user_id.eq(user.to_string()))
@@ -128,7 +132,7 @@ pub fn active_assignment(conn: &mut DbConn, pool: &str, user: UserId) -> Result<
 }
 
 /// Inserts an active assignment; the partial unique index refuses a second one.
-pub fn insert_assignment(
+pub(super) fn insert_assignment(
     conn: &mut DbConn,
     pool: &str,
     user: UserId,
@@ -149,7 +153,7 @@ pub fn insert_assignment(
 }
 
 /// Ends the active assignment; false when there was none.
-pub fn revoke_assignment(
+pub(super) fn revoke_assignment(
     conn: &mut DbConn,
     pool: &str,
     user: UserId,
@@ -171,7 +175,7 @@ pub fn revoke_assignment(
 }
 
 /// Why the learner's latest seat of this pool was revoked, if it was.
-pub fn last_revoke_cause(
+pub(super) fn last_revoke_cause(
     conn: &mut DbConn,
     pool: &str,
     user: UserId,
@@ -189,7 +193,7 @@ pub fn last_revoke_cause(
         .transpose()
 }
 
-pub fn active_license(conn: &mut DbConn, user: UserId) -> Result<Option<License>, Error> {
+pub(super) fn active_license(conn: &mut DbConn, user: UserId) -> Result<Option<License>, Error> {
     let row: Option<(String, NaiveDateTime, String)> = license_assignments::table
         .inner_join(license_pools::table)
         .filter(license_assignments::user_id.eq(user.to_string()))
@@ -213,7 +217,7 @@ pub fn active_license(conn: &mut DbConn, user: UserId) -> Result<Option<License>
 }
 
 /// The license type each of `users` holds (the oldest active seat), in one query.
-pub fn active_license_types(
+pub(super) fn active_license_types(
     conn: &mut DbConn,
     users: &[UserId],
 ) -> Result<std::collections::HashMap<UserId, LicenseType>, Error> {
@@ -237,7 +241,11 @@ pub fn active_license_types(
 }
 
 /// Marks the pool exhausted; true only for the call that starts the episode.
-pub fn mark_exhausted(conn: &mut DbConn, pool: &str, at: NaiveDateTime) -> Result<bool, Error> {
+pub(super) fn mark_exhausted(
+    conn: &mut DbConn,
+    pool: &str,
+    at: NaiveDateTime,
+) -> Result<bool, Error> {
     let changed = diesel::update(
         license_pools::table
             .find(pool)
@@ -249,7 +257,7 @@ pub fn mark_exhausted(conn: &mut DbConn, pool: &str, at: NaiveDateTime) -> Resul
 }
 
 /// Ends an exhaustion episode once a seat is free again.
-pub fn clear_exhausted_if_free(conn: &mut DbConn, pool: &str) -> Result<(), Error> {
+pub(super) fn clear_exhausted_if_free(conn: &mut DbConn, pool: &str) -> Result<(), Error> {
     diesel::update(
         license_pools::table
             .find(pool)
@@ -262,12 +270,12 @@ pub fn clear_exhausted_if_free(conn: &mut DbConn, pool: &str) -> Result<(), Erro
 
 /// Active assignments of the organization's pools whose learner has not signed
 /// in since `before` (or never, and was created before it): `(email, license type)`.
-pub fn inactive_holders(
+pub(super) fn inactive_holders(
     conn: &mut DbConn,
     org: OrgId,
     before: NaiveDateTime,
 ) -> Result<Vec<(String, String)>, Error> {
-    use super::schema::users;
+    use crate::store::schema::users;
     Ok(license_assignments::table
         .inner_join(license_pools::table)
         .inner_join(users::table.on(users::id.eq(license_assignments::user_id)))
@@ -285,7 +293,7 @@ pub fn inactive_holders(
 
 /// When each seat of the pool still held at or after `since` was taken and
 /// (if it was) given back.
-pub fn assignment_spans(
+pub(super) fn assignment_spans(
     conn: &mut DbConn,
     pool: &str,
     since: NaiveDateTime,
