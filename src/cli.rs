@@ -712,7 +712,7 @@ fn user_command(command: UserCommand, store: &Store) -> anyhow::Result<()> {
                 )?,
                 None => writeln!(out, "license: none")?,
             }
-            match crate::profiles::binding_of(&mut conn, learner.id)? {
+            match crate::binding::binding_of(&mut conn, learner.id)? {
                 Some(binding) => writeln!(
                     out,
                     "linkedin: {} ({})",

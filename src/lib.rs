@@ -2,6 +2,7 @@
 
 pub mod accounts; // learners and administrators, emails, password sign-in
 pub mod audit; // audit events: who did what, when
+pub mod binding; // LinkedIn profile binding (OpenID Connect) and its policy
 pub mod cli; // the command line: clap definitions and dispatch
 pub mod clock; // the only place that reads the time
 pub mod config; // settings from file, environment and flags
@@ -9,7 +10,6 @@ pub mod demo_idp; // the built-in development IdP (demo only)
 pub mod ids; // newtype identifiers
 pub mod licensing; // license pools, seats and the seat invariant
 pub mod orgs; // organizations and their settings
-pub mod profiles; // LinkedIn profile binding (OpenID Connect) and its policy
 pub mod saml; // SAML: metadata, AuthnRequests, response validation (pure)
 pub mod secret; // tokens, token hashes, passwords
 pub mod sessions; // server-side sessions

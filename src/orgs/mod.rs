@@ -191,7 +191,7 @@ pub fn set_sign_in_settings(
         if settings.profile_binding == ProfileBindingPolicy::Disabled
             && org.profile_binding_policy != ProfileBindingPolicy::Disabled
         {
-            crate::profiles::unbind_all(conn, clock, actor, org.id)?;
+            crate::binding::unbind_all(conn, clock, actor, org.id)?;
         }
         queries::set_sign_in_settings(conn, org.id, settings)?;
         audit::record(

@@ -7,7 +7,6 @@
 pub mod attributes;
 pub mod c14n;
 pub mod decrypt;
-pub mod diagnostics;
 pub mod dsig;
 pub mod keys;
 pub mod metadata;

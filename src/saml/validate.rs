@@ -166,40 +166,6 @@ pub enum Rejection {
     UnsolicitedNotAllowed,
 }
 
-impl Rejection {
-    /// A stable short code, for logs and the list of recent SSO errors.
-    pub fn code(&self) -> &'static str {
-        match self {
-            Self::TooLarge => "too_large",
-            Self::NotBase64 => "not_base64",
-            Self::NotUtf8 => "not_utf8",
-            Self::Xml(refused) => refused.code(),
-            Self::NotXml(_) => "not_xml",
-            Self::NotAResponse => "not_a_response",
-            Self::AssertionCount(_) => "assertion_count",
-            Self::Sha1Signature => "sha1_signature",
-            Self::NoTrustedSignature(_) => "signature",
-            Self::AssertionNotSigned => "assertion_not_signed",
-            Self::Decryption(_) => "decryption",
-            Self::Destination { .. } => "destination",
-            Self::Issuer { .. } => "issuer",
-            Self::Status { .. } => "status",
-            Self::NoNameId => "no_name_id",
-            Self::AudienceMissing { .. } => "audience_missing",
-            Self::Audience { .. } => "audience",
-            Self::NotYetValid(_) => "not_yet_valid",
-            Self::Expired(_) => "expired",
-            Self::IssuedInFuture(_) => "issued_in_future",
-            Self::NoAuthnStatement => "no_authn_statement",
-            Self::SessionEnded(_) => "session_ended",
-            Self::NoBearerConfirmation => "no_bearer_confirmation",
-            Self::Recipient { .. } => "recipient",
-            Self::InResponseToMismatch => "in_response_to_mismatch",
-            Self::UnsolicitedNotAllowed => "unsolicited",
-        }
-    }
-}
-
 /// A posted `SAMLResponse`, bounded and decoded; not yet trusted in any way.
 pub struct Decoded(String);
 
@@ -534,4 +500,297 @@ fn check_assertion(
         session_not_on_or_after,
         attributes,
     })
+}
+
+/// The validator as a pure function: one response minted at a fixed time,
+/// changed in one way per row, refused for exactly that reason. What needs
+/// the store or HTTP (nothing written on refusal, the reference shown,
+/// replay, InResponseTo, cross-organization) is tested end to end in
+/// `tests/it/sso_attacks.rs`.
+#[cfg(test)]
+mod tests {
+    use std::sync::LazyLock;
+
+    use chrono::{DateTime, TimeDelta, Utc};
+
+    use super::*;
+    use crate::saml::keys::KeyPair;
+    use crate::saml::mint::{self, Harness, ResponseSpec};
+
+    static HARNESS: LazyLock<Harness> = LazyLock::new(|| {
+        let now: DateTime<Utc> = "2026-06-01T12:00:00Z".parse().expect("an instant");
+        let sp_keys = SpKeys {
+            current: KeyPair::generate("unit SP").expect("SP key"),
+            previous: None,
+        };
+        Harness::new(
+            KeyPair::generate("unit IdP").expect("IdP key"),
+            sp_keys,
+            now,
+        )
+    });
+
+    fn minutes(n: i64) -> TimeDelta {
+        TimeDelta::minutes(n)
+    }
+
+    /// Validates `xml` under the harness's trust, changed by `adjust`.
+    fn outcome<'a>(
+        xml: &str,
+        adjust: impl FnOnce(&mut Trust<'a>),
+    ) -> Result<VerifiedAssertion, Rejection> {
+        let h: &'a Harness = &HARNESS;
+        let mut trust = Trust {
+            idp_entity_id: Harness::IDP,
+            certificates: &h.certificates,
+            require_signed_assertion: false,
+            allow_sha1: false,
+            allow_unsolicited: true,
+        };
+        adjust(&mut trust);
+        let expected = Expected {
+            sp: &h.sp,
+            keys: &h.sp_keys,
+            now: h.now,
+            clock_skew: minutes(3),
+        };
+        validate(&decode(&mint::encode(xml))?.parse()?, &trust, &expected)
+    }
+
+    /// A row: what is broken, how, and the refusal it must bring.
+    type Row = (&'static str, fn(&mut ResponseSpec), fn(&Rejection) -> bool);
+
+    #[test]
+    fn each_broken_rule_is_refused_for_its_reason() {
+        let rows: &[Row] = &[
+            (
+                "another audience",
+                |s| s.audience = Some("https://other-sp.example/".into()),
+                |r| {
+                    matches!(r, Rejection::Audience { found, expected }
+                    if found == &["https://other-sp.example/"] && expected.ends_with("/sso/acme"))
+                },
+            ),
+            (
+                "no audience restriction",
+                |s| s.audience = None,
+                |r| matches!(r, Rejection::AudienceMissing { .. }),
+            ),
+            // SAML core 2.5.1.4: restrictions are AND'ed; ours in one is not enough.
+            (
+                "a second restriction without us",
+                |s| s.other_audience_restriction = Some("https://other-sp.example/".into()),
+                |r| matches!(r, Rejection::Audience { .. }),
+            ),
+            (
+                "another destination",
+                |s| s.destination = Some("https://other-sp.example/acs".into()),
+                |r| matches!(r, Rejection::Destination { .. }),
+            ),
+            (
+                "another recipient",
+                |s| s.recipient = "https://other-sp.example/acs".into(),
+                |r| matches!(r, Rejection::Recipient { .. }),
+            ),
+            (
+                "another response issuer",
+                |s| s.issuer = "https://evil.example/".into(),
+                |r| matches!(r, Rejection::Issuer { .. }),
+            ),
+            (
+                "another assertion issuer",
+                |s| s.assertion_issuer = "https://evil.example/".into(),
+                |r| matches!(r, Rejection::Issuer { .. }),
+            ),
+            (
+                "expired",
+                |s| {
+                    s.issue_instant = HARNESS.now - minutes(20);
+                    s.not_before = HARNESS.now - minutes(20);
+                    s.not_on_or_after = HARNESS.now - minutes(10);
+                },
+                |r| matches!(r, Rejection::Expired(_)),
+            ),
+            (
+                "not yet valid",
+                |s| {
+                    s.not_before = HARNESS.now + minutes(10);
+                    s.not_on_or_after = HARNESS.now + minutes(20);
+                },
+                |r| matches!(r, Rejection::NotYetValid(_)),
+            ),
+            (
+                "issued in the future",
+                |s| s.issue_instant = HARNESS.now + minutes(10),
+                |r| matches!(r, Rejection::IssuedInFuture(_)),
+            ),
+            (
+                "the IdP refused",
+                |s| s.status = "urn:oasis:names:tc:SAML:2.0:status:Responder".into(),
+                |r| matches!(r, Rejection::Status { code, .. } if code.ends_with(":Responder")),
+            ),
+            (
+                "no AuthnStatement",
+                |s| s.authn_statement = false,
+                |r| *r == Rejection::NoAuthnStatement,
+            ),
+            (
+                "the IdP session ended",
+                |s| s.session_not_on_or_after = Some(HARNESS.now - minutes(10)),
+                |r| matches!(r, Rejection::SessionEnded(_)),
+            ),
+            (
+                "SHA-1",
+                |s| s.sha1 = true,
+                |r| *r == Rejection::Sha1Signature,
+            ),
+            (
+                "unsigned",
+                |s| {
+                    s.sign_response = false;
+                    s.sign_assertion = false;
+                },
+                |r| *r == Rejection::NoTrustedSignature(dsig::Failure::Unsigned),
+            ),
+        ];
+        for (name, change, refused) in rows {
+            let mut spec = HARNESS.spec();
+            change(&mut spec);
+            let outcome = outcome(&HARNESS.mint(&spec), |_| {});
+            assert!(
+                matches!(&outcome, Err(r) if refused(r)),
+                "{name}: {outcome:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn each_connection_setting_is_enforced() {
+        let mut response_only = HARNESS.spec();
+        response_only.sign_assertion = false;
+        let response_only = HARNESS.mint(&response_only);
+        assert!(outcome(&response_only, |_| {}).is_ok());
+        assert_eq!(
+            outcome(&response_only, |t| t.require_signed_assertion = true).err(),
+            Some(Rejection::AssertionNotSigned)
+        );
+
+        let unsolicited = HARNESS.mint(&HARNESS.spec());
+        assert_eq!(
+            outcome(&unsolicited, |t| t.allow_unsolicited = false).err(),
+            Some(Rejection::UnsolicitedNotAllowed)
+        );
+
+        let mut sha1 = HARNESS.spec();
+        sha1.sha1 = true;
+        assert!(
+            outcome(&HARNESS.mint(&sha1), |t| t.allow_sha1 = true).is_ok(),
+            "allowed for a legacy IdP"
+        );
+
+        let stranger = KeyPair::generate("stranger").expect("key").cert_der();
+        let others = [stranger];
+        assert!(matches!(
+            outcome(&unsolicited, |t| t.certificates = &others),
+            Err(Rejection::NoTrustedSignature(dsig::Failure::SignatureValue))
+        ));
+    }
+
+    #[test]
+    fn idp_clocks_may_be_three_minutes_off() {
+        let mut spec = HARNESS.spec();
+        spec.not_before = HARNESS.now + minutes(2);
+        spec.issue_instant = HARNESS.now + minutes(2);
+        assert!(outcome(&HARNESS.mint(&spec), |_| {}).is_ok());
+    }
+
+    #[test]
+    fn a_verified_assertion_reports_what_was_signed() {
+        let mut spec = HARNESS.spec();
+        spec.session_not_on_or_after = Some(HARNESS.now + minutes(30));
+        spec.in_response_to = Some("_request".into());
+        let verified = outcome(&HARNESS.mint(&spec), |_| {}).expect("valid");
+        assert_eq!(verified.name_id(), "ann@acme.example");
+        assert_eq!(verified.attributes(), spec.attributes.as_slice());
+        assert_eq!(verified.in_response_to(), Some("_request"));
+        assert_eq!(verified.assertion_id(), spec.assertion_id);
+        assert_eq!(
+            verified.session_not_on_or_after(),
+            Some(HARNESS.now + minutes(30))
+        );
+    }
+
+    /// XML signature wrapping (the eight XSW shapes of Somorovsky et al., "On
+    /// Breaking SAML", 2012): a forged assertion beside, around or inside the
+    /// signed one. Every shape adds a second assertion or moves the signed
+    /// one, so the count and placement screens refuse them all before any
+    /// signature is read.
+    #[test]
+    fn signature_wrapping_is_refused() {
+        let spec = HARNESS.spec();
+        let signed = HARNESS.mint(&spec);
+        let element = |xml: &str, open: &str, close: &str| -> String {
+            let start = xml.find(open).expect("element");
+            let end = xml[start..].find(close).expect("close") + start + close.len();
+            xml[start..end].to_owned()
+        };
+        let assertion = element(&signed, "<saml:Assertion", "</saml:Assertion>");
+        let assertion_signature = element(&assertion, "<ds:Signature", "</ds:Signature>");
+        let evil = assertion
+            .replace(&assertion_signature, "")
+            .replace(&spec.name_id, "evil@attacker.example")
+            .replace(&spec.assertion_id, "_evil");
+        let response_signature = element(&signed, "<ds:Signature", "</ds:Signature>");
+        let body = signed.trim_start_matches("<?xml version=\"1.0\"?>");
+        let rows: [(&str, String, Rejection); 6] = [
+            (
+                "evil assertion before the signed one",
+                signed.replacen(&assertion, &format!("{evil}{assertion}"), 1),
+                Rejection::AssertionCount(2),
+            ),
+            (
+                "evil assertion after the signed one",
+                signed.replacen(&assertion, &format!("{assertion}{evil}"), 1),
+                Rejection::AssertionCount(2),
+            ),
+            (
+                "signed assertion inside the evil one",
+                signed.replacen(
+                    &assertion,
+                    &evil.replacen("</saml:Issuer>", &format!("</saml:Issuer>{assertion}"), 1),
+                    1,
+                ),
+                Rejection::AssertionCount(2),
+            ),
+            (
+                "signed assertion in Extensions",
+                signed.replacen(&assertion, &evil, 1).replacen(
+                    "<samlp:Status>",
+                    &format!("<samlp:Extensions>{assertion}</samlp:Extensions><samlp:Status>"),
+                    1,
+                ),
+                Rejection::AssertionCount(2),
+            ),
+            (
+                "original response inside the signature's Object",
+                signed.replacen(&assertion, &evil, 1).replacen(
+                    "</ds:SignatureValue>",
+                    &format!("</ds:SignatureValue><ds:Object>{body}</ds:Object>"),
+                    1,
+                ),
+                Rejection::NotAResponse,
+            ),
+            (
+                "evil response, the signed one detached inside it",
+                signed
+                    .replacen(&response_signature, "", 1)
+                    .replacen(&assertion, &evil, 1)
+                    .replacen("</samlp:Response>", &format!("{body}</samlp:Response>"), 1),
+                Rejection::NotAResponse,
+            ),
+        ];
+        for (name, xml, refused) in rows {
+            assert_eq!(outcome(&xml, |_| {}).err(), Some(refused), "{name}");
+        }
+    }
 }

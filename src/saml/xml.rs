@@ -37,19 +37,6 @@ pub enum Refused {
     TooDeep,
 }
 
-impl Refused {
-    /// A stable short code, for logs and the SSO error list.
-    pub fn code(&self) -> &'static str {
-        match self {
-            Self::Encoding(_) => "encoding",
-            Self::Dtd => "dtd",
-            Self::NamespaceDeclarations | Self::NamespacesInScope => "namespaces",
-            Self::NotXml(_) => "not_xml",
-            Self::TooDeep => "too_deep",
-        }
-    }
-}
-
 /// Parses a hostile document: the text checks, then roxmltree without DTDs
 /// and with bounded nodes, then depth and namespaces in scope. Linear in the
 /// input; nothing is fetched or opened.

@@ -2,6 +2,7 @@
 //! learner, audit, start the session. Handlers call [`complete`] and render.
 
 mod queries;
+mod reason;
 
 use std::fmt;
 use std::str::FromStr;
@@ -13,6 +14,7 @@ use crate::accounts::Email;
 use crate::accounts::jit::{self, Claim};
 use crate::accounts::learners::Learner;
 use crate::audit::{self, Action, Actor};
+use crate::binding::{self, Gate};
 use crate::clock::Clock;
 use crate::config::BaseUrl;
 use crate::ids::ConnectionId;
@@ -28,6 +30,7 @@ use crate::sessions::{self, Principal, Session, Started};
 use crate::store::{self, DbConn};
 
 pub use queries::{SsoError, purge_expired, recent_errors};
+pub use reason::Reason;
 
 /// How long an SP-initiated request waits for its response.
 const REQUEST_LIFETIME: TimeDelta = TimeDelta::minutes(10);
@@ -75,6 +78,8 @@ pub struct SsoContext<'a> {
     pub base_url: &'a BaseUrl,
     pub keys: &'a SpKeys,
     pub clock: &'a Clock,
+    /// Whether this server can connect LinkedIn profiles (a client is configured).
+    pub linkedin_available: bool,
 }
 
 /// Why a sign-in could not be started.
@@ -149,6 +154,8 @@ pub struct SignedIn {
     pub learner: Learner,
     pub started: Started,
     pub return_to: LocalPath,
+    /// What the LinkedIn policy asks before the learner goes on to `return_to`.
+    pub gate: Gate,
     /// Whether this sign-in created the account.
     pub created: bool,
     /// The learner's license after "Automatically assign licenses" had its say.
@@ -189,17 +196,8 @@ impl From<jit::Error> for Failure {
 }
 
 impl Failure {
-    pub fn code(&self) -> &'static str {
-        match self {
-            Failure::Rejected(rejection) => rejection.code(),
-            Failure::UnknownIssuer(_) => "unknown_issuer",
-            Failure::UnknownRequest(_) => "unknown_in_response_to",
-            Failure::Replay(_) => "replay",
-            Failure::NoEmail { .. } => "no_email",
-            Failure::EmailTaken(_) => "email_taken",
-            Failure::Licensing(_) => "licensing",
-            Failure::Store(_) => "storage",
-        }
+    pub fn reason(&self) -> Reason {
+        self.into()
     }
 }
 
@@ -297,7 +295,7 @@ pub fn complete(
             org = org.slug.as_str(),
             connection = connection_id.map(|c| c.to_string()),
             reference,
-            reason = failure.code(),
+            reason = failure.reason().code(),
             detail = %failure,
             "SSO sign-in refused"
         );
@@ -306,7 +304,7 @@ pub fn complete(
             org.id,
             connection_id,
             &reference,
-            failure.code(),
+            failure.reason().code(),
             &failure.to_string(),
             ctx.clock.now_naive(),
         ) {
@@ -394,10 +392,12 @@ fn attempt(
             Principal::Learner(learner.id),
             lifetime,
         )?;
+        let gate = binding::gate_for(conn, org, &learner, ctx.linkedin_available)?;
         Ok(Completed::SignedIn(Box::new(SignedIn {
             learner,
             started,
             return_to,
+            gate,
             created,
             license,
         })))

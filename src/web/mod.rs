@@ -38,7 +38,7 @@ pub struct AppState {
     /// The development IdP, when enabled (`demo_idp`).
     pub demo_idp: Option<Arc<crate::demo_idp::DemoIdp>>,
     /// The LinkedIn OpenID Connect client, when a client ID is configured.
-    pub linkedin: Option<Arc<crate::profiles::linkedin::LinkedIn>>,
+    pub linkedin: Option<Arc<crate::binding::linkedin::LinkedIn>>,
     /// The per-address limit on posts to the ACS, when configured.
     pub acs_limit: Option<Arc<rate_limit::RateLimit>>,
 }
@@ -50,6 +50,7 @@ impl AppState {
             base_url: &self.settings.base_url,
             keys: &self.sp_keys,
             clock: &self.clock,
+            linkedin_available: self.linkedin.is_some(),
         }
     }
 
@@ -62,7 +63,7 @@ impl AppState {
         demo_idp: Option<crate::demo_idp::DemoIdp>,
     ) -> Result<Self, String> {
         let linkedin = match &settings.linkedin {
-            Some(config) => Some(Arc::new(crate::profiles::linkedin::LinkedIn::new(
+            Some(config) => Some(Arc::new(crate::binding::linkedin::LinkedIn::new(
                 config.clone(),
                 &settings.base_url.join(profile::CALLBACK_PATH),
                 clock.clone(),
@@ -160,7 +161,7 @@ pub fn spawn_housekeeping(state: AppState) {
                     Ok::<_, crate::store::Error>(
                         sessions
                             + crate::signin::purge_expired(conn, now)?
-                            + crate::profiles::purge_expired_pending(conn, now)?,
+                            + crate::binding::purge_expired_pending(conn, now)?,
                     )
                 })
                 .await

@@ -16,8 +16,8 @@ use super::session::{current, redirect_with_flash, state};
 use super::{AppState, Error};
 use crate::accounts::learners::{self, Learner};
 use crate::audit::Actor;
+use crate::binding::{self, Binding, Callback, ConnectError, Connecting, Gate, linkedin};
 use crate::orgs::{self, Organization, ProfileBindingPolicy};
-use crate::profiles::{self, Binding, Callback, ConnectError, Connecting, Gate, linkedin};
 use crate::sessions::{self, Principal, Session};
 use crate::signin::LocalPath;
 
@@ -133,7 +133,7 @@ pub async fn gate(state: &AppState, who: &LearnerSession) -> Result<Gate, Error>
     );
     Ok(state
         .store
-        .run(move |conn| profiles::gate_for(conn, &org, &learner, available))
+        .run(move |conn| binding::gate_for(conn, &org, &learner, available))
         .await?)
 }
 
@@ -186,7 +186,7 @@ async fn show(state: web::Data<AppState>, who: LearnerSession) -> Result<HttpRes
     let id = who.learner.id;
     let binding = state
         .store
-        .run(move |conn| profiles::binding_of(conn, id))
+        .run(move |conn| binding::binding_of(conn, id))
         .await?;
     render_connect_form(
         &state,
@@ -282,7 +282,7 @@ async fn not_now(
     let clock = state.clock.clone();
     state
         .store
-        .run(move |conn| profiles::dismiss_prompt(conn, &clock, &learner))
+        .run(move |conn| binding::dismiss_prompt(conn, &clock, &learner))
         .await?;
     Ok(redirect(posted.form.path().as_str()))
 }
@@ -295,13 +295,13 @@ fn retry_page(org: &Organization) -> &'static str {
     }
 }
 
-/// Starts connecting ([`profiles::begin_connect`]) and sends the browser to LinkedIn.
+/// Starts connecting ([`binding::begin_connect`]) and sends the browser to LinkedIn.
 async fn connect(
     state: web::Data<AppState>,
     who: LearnerSession,
     posted: Protected<ReturnTo>,
 ) -> Result<HttpResponse, Error> {
-    let started = profiles::begin_connect(
+    let started = binding::begin_connect(
         &state.store,
         &state.clock,
         state.linkedin.as_deref(),
@@ -322,7 +322,7 @@ struct CallbackQuery {
     error: Option<String>,
 }
 
-/// LinkedIn's answer ([`profiles::finish_connect`]).
+/// LinkedIn's answer ([`binding::finish_connect`]).
 async fn callback(
     state: web::Data<AppState>,
     who: LearnerSession,
@@ -333,7 +333,7 @@ async fn callback(
         state: token,
         error,
     } = query.into_inner();
-    let finished = profiles::finish_connect(
+    let finished = binding::finish_connect(
         &state.store,
         &state.clock,
         state.linkedin.as_deref(),
@@ -435,7 +435,7 @@ async fn disconnect(
     let (clock, learner) = (state.clock.clone(), who.learner.clone());
     let removed = state
         .store
-        .run(move |conn| profiles::unbind(conn, &clock, &Actor::Learner(learner.id), &learner))
+        .run(move |conn| binding::unbind(conn, &clock, &Actor::Learner(learner.id), &learner))
         .await?;
     let message = if removed {
         "Your LinkedIn profile is disconnected."

@@ -10,10 +10,10 @@ use super::pages::render;
 use super::profile::{LearnerSession, learner_session};
 use super::session::{MaybeSession, cookie_for, end};
 use super::{AppState, Error};
+use crate::binding::Gate;
 use crate::licensing::{self, Standing};
 use crate::orgs::connections::{self, IdpConnection};
 use crate::orgs::{self, Organization};
-use crate::profiles::{self, Gate};
 use crate::saml::validate::MAX_RESPONSE_BYTES;
 use crate::saml::{SpEndpoints, metadata};
 use crate::signin::{self, Completed, LocalPath, TestReport};
@@ -210,23 +210,15 @@ async fn acs(
     .await
     .map_err(|_| Error::Store(store::Error::WorkerGone))?;
     let app = state.get_ref().clone();
-    let available = state.linkedin.is_some();
-    let (completed, gate) = state
+    let completed = state
         .store
         .run(move |conn| {
             let posted = signin::Posted {
                 relay_state: relay_state.as_deref(),
                 previous_session: previous.0.as_ref(),
             };
-            let completed = signin::complete(conn, &app.sso_context(), &org, checked, &posted)
-                .map_err(Error::SignInRefused)?;
-            let gate = match &completed {
-                Completed::SignedIn(signed_in) => {
-                    profiles::gate_for(conn, &org, &signed_in.learner, available)?
-                }
-                Completed::Tested(_) => Gate::Open,
-            };
-            Ok::<_, Error>((completed, gate))
+            signin::complete(conn, &app.sso_context(), &org, checked, &posted)
+                .map_err(Error::SignInRefused)
         })
         .await?;
     let signed_in = match completed {
@@ -244,7 +236,7 @@ async fn acs(
         .cookie(cookie_for(&state.settings, &signed_in.started))
         .insert_header((
             LOCATION,
-            super::profile::after_sign_in(gate, &signed_in.return_to),
+            super::profile::after_sign_in(signed_in.gate, &signed_in.return_to),
         ))
         .finish())
 }

@@ -4,9 +4,9 @@
 //! through the provider's pages are in `profile_browser.rs`.
 
 use seatgate::audit::{Action, AuditFilter};
+use seatgate::binding::{self, Member};
 use seatgate::config::{ClientSecret, LinkedIn};
 use seatgate::orgs::ProfileBindingPolicy;
-use seatgate::profiles::{self, Member};
 use seatgate::saml::attributes::Preset;
 
 use crate::cli::{stderr, stdout, with_db};
@@ -202,7 +202,7 @@ async fn refused_callbacks_connect_nothing(backend: Backend) {
     );
     assert!(app.learners("acme").iter().all(|l| {
         let mut conn = app.store.connection().unwrap();
-        profiles::binding_of(&mut conn, l.id).unwrap().is_none()
+        binding::binding_of(&mut conn, l.id).unwrap().is_none()
     }));
 
     // Callbacks need a signed-in learner.
@@ -261,7 +261,7 @@ async fn not_allowed_disconnects_existing_profiles(backend: Backend) {
     {
         let mut conn = app.store.connection().expect("connection");
         let org = app.org("acme");
-        profiles::bind(&mut conn, &app.clock.clock(), &org, &ann, &member).expect("bind");
+        binding::bind(&mut conn, &app.clock.clock(), &org, &ann, &member).expect("bind");
     }
     let shown = with_db(&app.db, &["user", "show", "acme", "ann@acme.example"]);
     assert!(stdout(&shown).contains("linkedin: m-42 (Ann Lee)\n"));
@@ -292,8 +292,8 @@ async fn not_allowed_disconnects_existing_profiles(backend: Backend) {
     assert_eq!(events[0].details["reason"], "policy_not_allowed");
     // And binding is refused while it is not allowed.
     assert!(matches!(
-        profiles::bind(&mut conn, &app.clock.clock(), &org, &ann, &member),
-        Err(profiles::Error::NotAllowed)
+        binding::bind(&mut conn, &app.clock.clock(), &org, &ann, &member),
+        Err(binding::Error::NotAllowed)
     ));
     let bad = with_db(
         &app.db,

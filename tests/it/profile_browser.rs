@@ -3,8 +3,8 @@
 //! place: each policy (required, optional, not allowed), connect, cancel, a
 //! tampered state, a member already bound to another learner, disconnect.
 
+use seatgate::binding;
 use seatgate::orgs::ProfileBindingPolicy;
-use seatgate::profiles;
 
 use crate::common::browser::{Browser, click, element, fill, wait_for};
 use crate::common::{Backend, TestApp};
@@ -43,7 +43,7 @@ fn bound_sub(app: &TestApp, email: &str) -> Option<String> {
         .into_iter()
         .find(|l| l.email.as_str() == email)?;
     let mut conn = app.store.connection().expect("connection");
-    profiles::binding_of(&mut conn, learner.id)
+    binding::binding_of(&mut conn, learner.id)
         .expect("binding")
         .map(|b| b.member.sub)
 }

@@ -304,76 +304,6 @@ async fn comment_in_name_id_does_not_shorten_the_identity(backend: Backend) {
     }
 }
 
-async fn expired_assertion_is_refused(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
-    let idp = setup(&app);
-    let mut spec = idp.spec(&app, "acme", ATTACKER);
-    let now = app.clock.clock().now();
-    spec.issue_instant = now - TimeDelta::minutes(20);
-    spec.not_before = now - TimeDelta::minutes(20);
-    spec.not_on_or_after = now - TimeDelta::minutes(10);
-    expect_refused(&app, &idp.mint(&spec), "expired").await;
-}
-
-async fn assertion_not_yet_valid_is_refused(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
-    let idp = setup(&app);
-    let mut spec = idp.spec(&app, "acme", ATTACKER);
-    let now = app.clock.clock().now();
-    spec.not_before = now + TimeDelta::minutes(10);
-    spec.not_on_or_after = now + TimeDelta::minutes(20);
-    expect_refused(&app, &idp.mint(&spec), "not_yet_valid").await;
-}
-
-async fn clock_skew_within_three_minutes_is_tolerated(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
-    let idp = setup(&app);
-    let mut spec = idp.spec(&app, "acme", "ann@acme.example");
-    let now = app.clock.clock().now();
-    spec.not_before = now + TimeDelta::minutes(2);
-    let (page, _) = app.post_response("acme", &idp.mint(&spec), None).await;
-    assert_eq!(page.status.as_u16(), 303, "{:?}", app.sso_errors("acme"));
-}
-
-async fn wrong_audience_is_refused(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
-    let idp = setup(&app);
-    let mut spec = idp.spec(&app, "acme", ATTACKER);
-    spec.audience = Some("https://other-sp.example/".into());
-    expect_refused(&app, &idp.mint(&spec), "audience").await;
-    let errors = app.sso_errors("acme");
-    let detail = &errors[0].detail;
-    assert!(
-        detail.contains("https://other-sp.example/")
-            && detail.contains(&app.endpoints("acme").entity_id),
-        "{detail}"
-    );
-}
-
-async fn missing_audience_restriction_is_refused(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
-    let idp = setup(&app);
-    let mut spec = idp.spec(&app, "acme", ATTACKER);
-    spec.audience = None;
-    expect_refused(&app, &idp.mint(&spec), "audience_missing").await;
-}
-
-async fn wrong_destination_is_refused(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
-    let idp = setup(&app);
-    let mut spec = idp.spec(&app, "acme", ATTACKER);
-    spec.destination = Some("https://other-sp.example/acs".into());
-    expect_refused(&app, &idp.mint(&spec), "destination").await;
-}
-
-async fn wrong_recipient_is_refused(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
-    let idp = setup(&app);
-    let mut spec = idp.spec(&app, "acme", ATTACKER);
-    spec.recipient = "https://other-sp.example/acs".into();
-    expect_refused(&app, &idp.mint(&spec), "recipient").await;
-}
-
 async fn assertion_from_another_issuer_is_refused(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let idp = setup(&app);
@@ -440,14 +370,6 @@ async fn unsolicited_response_is_refused_when_the_connection_disallows_it(backen
     spec.sign_assertion = false;
     spec.in_response_to = Some("_whatever".into());
     expect_refused(&app, &idp.mint(&spec), "assertion_not_signed").await;
-}
-
-async fn non_success_status_is_refused(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
-    let idp = setup(&app);
-    let mut spec = idp.spec(&app, "acme", ATTACKER);
-    spec.status = "urn:oasis:names:tc:SAML:2.0:status:Responder".into();
-    expect_refused(&app, &idp.mint(&spec), "status").await;
 }
 
 async fn sha1_signature_is_refused_unless_allowed(backend: Backend) {
@@ -539,23 +461,6 @@ async fn a_response_for_one_organization_is_refused_by_another(backend: Backend)
     let (page, _) = app.post_response("beta", &xml, None).await;
     assert_eq!(page.status.as_u16(), 403);
     assert_eq!(app.sso_errors("beta")[0].reason, "destination");
-}
-
-async fn every_audience_restriction_must_name_us(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
-    let idp = setup(&app);
-    let mut spec = idp.spec(&app, "acme", ATTACKER);
-    // SAML core 2.5.1.4: restrictions are AND'ed; ours in one is not enough.
-    spec.other_audience_restriction = Some("https://other-sp.example/".into());
-    expect_refused(&app, &idp.mint(&spec), "audience").await;
-}
-
-async fn an_assertion_without_authn_statement_is_refused(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
-    let idp = setup(&app);
-    let mut spec = idp.spec(&app, "acme", ATTACKER);
-    spec.authn_statement = false;
-    expect_refused(&app, &idp.mint(&spec), "no_authn_statement").await;
 }
 
 async fn the_idp_session_end_is_honoured(backend: Backend) {
@@ -810,26 +715,16 @@ on_both_databases!(
     xsw7_original_in_extensions_is_refused,
     xsw8_original_in_an_object_of_the_evil_signature_is_refused,
     comment_in_name_id_does_not_shorten_the_identity,
-    expired_assertion_is_refused,
-    assertion_not_yet_valid_is_refused,
-    clock_skew_within_three_minutes_is_tolerated,
-    wrong_audience_is_refused,
-    missing_audience_restriction_is_refused,
-    wrong_destination_is_refused,
-    wrong_recipient_is_refused,
     assertion_from_another_issuer_is_refused,
     replayed_assertion_is_refused,
     unknown_in_response_to_is_refused,
     unsolicited_response_is_refused_when_the_connection_disallows_it,
-    non_success_status_is_refused,
     sha1_signature_is_refused_unless_allowed,
     dtd_and_external_entities_are_refused,
     billion_laughs_is_refused,
     oversized_responses_are_refused_before_parsing,
     invalid_base64_is_refused,
     a_response_for_one_organization_is_refused_by_another,
-    every_audience_restriction_must_name_us,
-    an_assertion_without_authn_statement_is_refused,
     the_idp_session_end_is_honoured,
     deeply_nested_elements_are_refused_and_the_server_lives,
     an_encoding_other_than_utf8_is_refused,

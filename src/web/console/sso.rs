@@ -18,9 +18,8 @@ use crate::orgs::connections::metadata_source;
 use crate::orgs::connections::{self, AdminRole, IdpConnection, NewConnection, Policy};
 use crate::saml::SpEndpoints;
 use crate::saml::attributes::Preset;
-use crate::saml::diagnostics::fix_for;
 use crate::saml::metadata::{Certificate, IdpMetadata, MetadataError};
-use crate::signin::LocalPath;
+use crate::signin::{LocalPath, Reason};
 use crate::web::csrf::{NoFields, Protected, ProtectedUpload};
 use crate::web::pages::{render_with, sentence};
 use crate::web::session::redirect_with_flash;
@@ -191,7 +190,13 @@ async fn page(state: &AppState, console: &Console, add: AddForm) -> Result<SsoPa
                 .connection_id
                 .and_then(|id| names.get(&id).cloned())
                 .unwrap_or_else(|| "unknown IdP".to_owned()),
-            fix: fix_for(&e.reason, &sp),
+            fix: e.reason.parse::<Reason>().map_or_else(
+                |()| {
+                    "Check the detail above; give support the reference if it is unclear."
+                        .to_owned()
+                },
+                |reason| reason.fix(&sp),
+            ),
             reason: e.reason,
             detail: e.detail,
             reference: e.reference,

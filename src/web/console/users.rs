@@ -150,7 +150,7 @@ struct UserPage {
     standing: Standing,
     pools: Vec<Pool>,
     events: Vec<EventLine>,
-    binding: Option<crate::profiles::Binding>,
+    binding: Option<crate::binding::Binding>,
     last_sign_in: String,
     created: String,
 }
@@ -206,7 +206,7 @@ async fn show(
             };
             let events = audit::search(conn, org.id, &filter, 1, 50)?.events;
             let events = lines(conn, org.id, events)?;
-            let binding = crate::profiles::binding_of(conn, subject.id)?;
+            let binding = crate::binding::binding_of(conn, subject.id)?;
             Ok::<_, Error>((identities, standing, pools, events, binding))
         })
         .await?;

@@ -3,8 +3,8 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use crate::binding::{Binding, Member, Pending};
 use crate::ids::{OrgId, UserId};
-use crate::profiles::{Binding, Member, Pending};
 use crate::secret::TokenHash;
 use crate::store::schema::{linkedin_bindings, oidc_pending, users};
 use crate::store::{DbConn, Error, decode, unique};
