@@ -1,0 +1,291 @@
+//! The console's single sign-on page: metadata upload and preview, connection options, Test sign-in, recent errors.
+
+use seatgate::audit::Action;
+use seatgate::orgs::connections;
+use seatgate::saml::attributes::Preset;
+
+use super::{IDP, events, field, sso_learner, submit};
+use crate::common::idp::{TestIdp, authn_request_in};
+use crate::common::visitor::Page;
+use crate::common::{Backend, TestApp, Visitor};
+use crate::on_both_databases;
+
+/// Submits a preview page's "Save connection" form as shown.
+async fn save_previewed(admin: &mut Visitor, preview: &Page) -> Page {
+    let form: Vec<(&str, String)> = [
+        "csrf_token",
+        "entity_id",
+        "sso_url",
+        "certificates",
+        "metadata_url",
+        "name",
+    ]
+    .into_iter()
+    .map(|name| (name, field(preview, name)))
+    .chain([("preset", "entra".to_owned())])
+    .collect();
+    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    admin.post("/admin/orgs/acme/sso/connections", &pairs).await
+}
+
+async fn metadata_upload_is_previewed_then_saved(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let mut admin = app.admin_visitor("acme", "ann@acme.example", false);
+    let page = admin.get("/admin/orgs/acme/sso").await;
+    // Each way of adding an IdP has its own labelled name and preset fields.
+    for source in ["file", "url", "manual"] {
+        for field in ["name", "preset"] {
+            assert!(
+                page.body
+                    .contains(&format!(r#"<label for="{source}-{field}">"#))
+                    && page
+                        .body
+                        .contains(&format!(r#"id="{source}-{field}" name="{field}""#)),
+                "{source}-{field}"
+            );
+        }
+        assert!(
+            page.body
+                .contains(&format!(r#"name="source" value="{source}""#))
+        );
+    }
+    let token = page.csrf_token();
+    let idp = TestIdp::new(IDP);
+    let metadata = idp.metadata();
+
+    let preview = admin
+        .post_multipart(
+            "/admin/orgs/acme/sso/preview",
+            &[
+                ("csrf_token", &token),
+                ("source", "file"),
+                ("name", "Acme Entra"),
+                ("preset", "entra"),
+            ],
+            &[("metadata", "idp.xml", metadata.as_bytes())],
+        )
+        .await;
+    assert_eq!(preview.status.as_u16(), 200, "{}", preview.body);
+    let parsed: seatgate::saml::metadata::IdpMetadata = metadata.parse().unwrap();
+    assert!(preview.body.contains(IDP));
+    assert!(preview.body.contains(&parsed.certificates[0].fingerprint));
+    assert!(preview.body.contains("HTTP-Redirect"));
+    let org = app.org("acme");
+    {
+        let mut conn = app.store.connection().expect("connection");
+        assert!(
+            connections::list(&mut conn, org.id).unwrap().is_empty(),
+            "not saved yet"
+        );
+    }
+
+    let saved = save_previewed(&mut admin, &preview).await;
+    assert_eq!(saved.status.as_u16(), 303);
+    let page = admin.get("/admin/orgs/acme/sso").await;
+    assert!(page.body.contains("Acme Entra is connected."));
+    let mut conn = app.store.connection().expect("connection");
+    let added = connections::list(&mut conn, org.id).unwrap();
+    assert_eq!(added.len(), 1);
+    assert_eq!(added[0].name, "Acme Entra");
+    assert_eq!(added[0].mapping.preset, Preset::Entra);
+    assert_eq!(added[0].certificates, parsed.certificates);
+    drop(conn);
+    assert_eq!(events(&app, "acme", Action::IdpConnectionAdded).len(), 1);
+
+    // Saving the same IdP again is refused with a message, not a second row.
+    let again = save_previewed(&mut admin, &preview).await;
+    assert_eq!(again.status.as_u16(), 303);
+    assert!(
+        admin
+            .get("/admin/orgs/acme/sso")
+            .await
+            .body
+            .contains("Not saved")
+    );
+
+    // And the connection signs learners in.
+    sso_learner(&app, "acme", &idp, "ann@acme.example").await;
+}
+
+/// An add form as posted, the file it uploads, and the message expected back.
+type Case<'a> = (&'a [(&'a str, &'a str)], &'a [u8], &'a str);
+
+async fn bad_metadata_gets_a_specific_message_and_saves_nothing(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let mut admin = app.admin_visitor("acme", "ann@acme.example", false);
+    let token = admin.get("/admin/orgs/acme/sso").await.csrf_token();
+    let dtd = "<?xml version=\"1.0\"?><!DOCTYPE x [<!ENTITY a \"b\">]><md:EntityDescriptor xmlns:md=\"urn:oasis:names:tc:SAML:2.0:metadata\" entityID=\"x\"/>";
+    let sp_only = "<md:EntityDescriptor xmlns:md=\"urn:oasis:names:tc:SAML:2.0:metadata\" entityID=\"x\"><md:SPSSODescriptor protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:2.0:protocol\"/></md:EntityDescriptor>";
+    let huge = vec![b'a'; 1200 * 1024];
+    let pem = TestIdp::new(IDP).key.cert_pem();
+    // (form fields, uploaded file, expected message)
+    let cases: [Case; 8] = [
+        (
+            &[("source", "file")],
+            b"hello, not xml <",
+            "The metadata is not XML",
+        ),
+        (
+            &[("source", "file")],
+            dtd.as_bytes(),
+            "DTD or entity declaration",
+        ),
+        (
+            &[("source", "file")],
+            sp_only.as_bytes(),
+            "no IDPSSODescriptor",
+        ),
+        (
+            &[("source", "file")],
+            b"",
+            "Choose the IdP&#39;s metadata XML file.",
+        ),
+        (&[("source", "file")], &huge, "larger than"),
+        (
+            &[
+                ("source", "url"),
+                ("metadata_url", "http://10.0.0.1/metadata"),
+            ],
+            b"",
+            "must start with https://",
+        ),
+        (
+            &[
+                ("source", "manual"),
+                ("entity_id", "https://idp.example"),
+                ("sso_url", "https://idp.example/sso"),
+                (
+                    "certificate_pem",
+                    "-----BEGIN CERTIFICATE-----\nnope\n-----END CERTIFICATE-----",
+                ),
+            ],
+            b"",
+            "cannot be read",
+        ),
+        (
+            &[
+                ("source", "manual"),
+                ("entity_id", "https://idp.example"),
+                ("sso_url", "ftp://idp.example/sso"),
+                ("certificate_pem", &pem),
+            ],
+            b"",
+            "The single sign-on URL must be an http(s) URL.",
+        ),
+    ];
+    for (fields, file, message) in cases {
+        let mut all = vec![("csrf_token", token.as_str())];
+        all.extend_from_slice(fields);
+        let page = admin
+            .post_multipart(
+                "/admin/orgs/acme/sso/preview",
+                &all,
+                &[("metadata", "idp.xml", file)],
+            )
+            .await;
+        assert_eq!(page.status.as_u16(), 400, "{message}");
+        assert!(page.body.contains(message), "{message}: {}", page.body);
+    }
+    let mut conn = app.store.connection().expect("connection");
+    assert!(
+        connections::list(&mut conn, app.org("acme").id)
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn connection_options_and_removal_are_changed_and_audited(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let connection = app.connect("acme", &TestIdp::new(IDP), Preset::Generic);
+    let mut admin = app.admin_visitor("acme", "ann@acme.example", false);
+    let base = format!("/admin/orgs/acme/sso/connections/{}", connection.id);
+
+    let saved = submit(
+        &mut admin,
+        &format!("{base}/policy"),
+        &[("enabled", "on"), ("require_signed_assertion", "on")],
+    )
+    .await;
+    assert_eq!(saved.status.as_u16(), 303);
+    let mut conn = app.store.connection().expect("connection");
+    let changed = connections::find(&mut conn, &app.org("acme"), connection.id).unwrap();
+    assert!(changed.enabled && changed.require_signed_assertion);
+    assert!(!changed.allow_idp_initiated && !changed.allow_sha1);
+    drop(conn);
+    assert_eq!(events(&app, "acme", Action::IdpConnectionChanged).len(), 1);
+
+    let removed = submit(&mut admin, &format!("{base}/remove"), &[]).await;
+    assert_eq!(removed.status.as_u16(), 303);
+    let mut conn = app.store.connection().expect("connection");
+    assert!(matches!(
+        connections::find(&mut conn, &app.org("acme"), connection.id),
+        Err(connections::Error::NotFound { .. })
+    ));
+    drop(conn);
+    assert_eq!(events(&app, "acme", Action::IdpConnectionRemoved).len(), 1);
+    let missing = submit(&mut admin, &format!("{base}/remove"), &[]).await;
+    assert_eq!(missing.status.as_u16(), 404);
+}
+
+async fn test_sign_in_checks_the_idp_and_signs_nobody_in(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let idp = TestIdp::new(IDP);
+    let connection = app.connect("acme", &idp, Preset::Generic);
+    let mut admin = app.admin_visitor("acme", "ann@acme.example", false);
+    let started = submit(
+        &mut admin,
+        &format!("/admin/orgs/acme/sso/connections/{}/test", connection.id),
+        &[],
+    )
+    .await;
+    assert_eq!(started.status.as_u16(), 303);
+    let location = started.location.expect("to the IdP");
+    assert!(location.starts_with("https://idp.example/sso?SAMLRequest="));
+    let (request, relay) = authn_request_in(&location);
+
+    let mut spec = idp.spec(&app, "acme", "tess@acme.example");
+    spec.in_response_to = Some(request.id);
+    let (page, visitor) = app
+        .post_response("acme", &idp.mint(&spec), Some(&relay))
+        .await;
+    assert_eq!(page.status.as_u16(), 200, "{:?}", app.sso_errors("acme"));
+    assert!(page.body.contains("Test sign-in succeeded"));
+    assert!(page.body.contains("tess@acme.example"));
+    assert!(page.body.contains("firstName"), "the attributes are listed");
+    assert!(page.body.contains("href=\"/admin/orgs/acme/sso\""));
+    assert!(visitor.cookie.is_none(), "no session for anybody");
+    assert!(app.learners("acme").is_empty(), "no account created");
+    assert_eq!(events(&app, "acme", Action::SsoTestSignIn).len(), 1);
+    // The admin is still signed in to the console.
+    assert_eq!(admin.get("/admin/orgs/acme/sso").await.status.as_u16(), 200);
+}
+
+async fn sign_in_errors_show_the_reason_and_the_fix_with_our_values(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let idp = TestIdp::new(IDP);
+    app.connect("acme", &idp, Preset::Entra);
+    let mut spec = idp.spec(&app, "acme", "ann@acme.example");
+    spec.audience = Some("https://other-sp.example/".into());
+    let (refused, _) = app.post_response("acme", &idp.mint(&spec), None).await;
+    assert_eq!(refused.status.as_u16(), 403);
+    let mut admin = app.admin_visitor("acme", "admin@acme.example", false);
+    let page = admin.get("/admin/orgs/acme/sso").await;
+    let ours = app.endpoints("acme").entity_id;
+    assert!(page.body.contains("Audience was"), "the exact reason");
+    assert!(page.body.contains("https://other-sp.example/"));
+    assert!(
+        page.body
+            .contains(&format!("the Entity ID in Google to {ours}.")),
+        "the fix names our entity ID"
+    );
+    let reference = &app.sso_errors("acme")[0].reference;
+    assert!(page.body.contains(reference.as_str()));
+}
+
+on_both_databases!(
+    metadata_upload_is_previewed_then_saved,
+    bad_metadata_gets_a_specific_message_and_saves_nothing,
+    connection_options_and_removal_are_changed_and_audited,
+    test_sign_in_checks_the_idp_and_signs_nobody_in,
+    sign_in_errors_show_the_reason_and_the_fix_with_our_values,
+);
