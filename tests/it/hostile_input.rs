@@ -102,6 +102,31 @@ fn many_namespaces_are_refused() {
 }
 
 #[test]
+fn namespaces_piled_up_by_nesting_are_refused() {
+    run(
+        16,
+        (2usize..12, 33usize..64, 0usize..30_000),
+        |(levels, each, leaves)| {
+            let open: String = (0..levels)
+                .map(|level| {
+                    let declarations: String = (0..each)
+                        .map(|i| format!(" xmlns:l{level}p{i}=\"u\""))
+                        .collect();
+                    format!("<x{declarations}>")
+                })
+                .collect();
+            let xml = with_extension(&format!(
+                "{open}{}{}",
+                "<y/>".repeat(leaves),
+                "</x>".repeat(levels)
+            ));
+            prop_assert_eq!(code(&refusal(&xml)), "namespaces");
+            Ok(())
+        },
+    );
+}
+
+#[test]
 fn wide_documents_are_refused_without_a_trusted_signature() {
     run(16, (1usize..45_000, "[a-z]"), |(count, name)| {
         let xml = with_extension(&format!("<{name}/>").repeat(count));
