@@ -1,0 +1,35 @@
+//! `seatgate certs ...`: the service provider's keys and certificates.
+
+use clap::Subcommand;
+
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::saml::keys::SpKeys;
+use crate::saml::metadata::Certificate;
+
+#[derive(Subcommand)]
+pub(super) enum CertsCommand {
+    /// Make a new SP key pair; the old certificate stays published until it expires
+    Rotate,
+}
+
+pub(super) fn run(command: CertsCommand, settings: &Settings, clock: &Clock) -> anyhow::Result<()> {
+    let CertsCommand::Rotate = command;
+    let keys = SpKeys::rotate(&settings.certs_dir, clock.now())?;
+    let fingerprint = |pair: &crate::saml::keys::KeyPair| {
+        Certificate::from_der(pair.cert_der())
+            .map(|c| c.fingerprint)
+            .unwrap_or_default()
+    };
+    println!("new SP certificate {}", fingerprint(&keys.current));
+    if let Some(previous) = &keys.previous {
+        println!(
+            "previous certificate {} stays published until it expires",
+            fingerprint(previous)
+        );
+    }
+    println!(
+        "restart Seatgate, then update the certificate at each IdP that verifies AuthnRequests or encrypts"
+    );
+    Ok(())
+}

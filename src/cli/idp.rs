@@ -1,0 +1,242 @@
+//! `seatgate idp ...`: identity provider connections.
+
+use std::io::Write;
+
+use super::Switch;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Subcommand;
+
+use std::collections::BTreeMap;
+
+use crate::audit::Actor;
+use crate::clock::Clock;
+use crate::orgs;
+use crate::orgs::connections::metadata_source;
+use crate::orgs::connections::{self, NewConnection, Policy};
+use crate::saml::attributes::{Field, Preset};
+use crate::saml::metadata::{Certificate, IdpMetadata};
+use crate::store::Store;
+
+#[derive(Subcommand)]
+pub(super) enum IdpCommand {
+    /// Add an IdP connection from its SAML metadata
+    Add {
+        /// The organization's slug
+        org: String,
+        /// Metadata XML file, or an http(s) URL (then refreshed daily)
+        #[arg(long, value_name = "FILE|URL", required_unless_present = "entity_id", conflicts_with_all = ["entity_id", "sso_url", "certificate"])]
+        metadata: Option<String>,
+        /// Without metadata: the IdP's entity ID (with --sso-url and --certificate)
+        #[arg(long, requires_all = ["sso_url", "certificate"])]
+        entity_id: Option<String>,
+        /// Without metadata: the IdP's HTTP-Redirect single sign-on URL
+        #[arg(long, requires = "entity_id")]
+        sso_url: Option<String>,
+        /// Without metadata: a PEM signing certificate file (repeat for rollover)
+        #[arg(long, value_name = "PEM_FILE", requires = "entity_id")]
+        certificate: Vec<PathBuf>,
+        /// Display name (default: the IdP's entity ID)
+        #[arg(long)]
+        name: Option<String>,
+        /// Attribute names preset: entra, okta, onelogin, adfs, google, generic
+        #[arg(long, default_value = "generic")]
+        preset: String,
+        /// Read a profile field from another attribute, e.g. --map email=workEmail
+        #[arg(long = "map", value_name = "FIELD=ATTRIBUTE")]
+        map: Vec<String>,
+    },
+    /// List an organization's IdP connections: id, name, entity ID, state
+    List { org: String },
+    /// Remove an IdP connection (its learners keep their accounts)
+    Remove { org: String, id: String },
+    /// Change a connection's switches; those not given stay as they are
+    Set {
+        org: String,
+        id: String,
+        /// Accept sign-ins through this connection
+        #[arg(long, value_name = "on|off")]
+        enabled: Option<Switch>,
+        /// Accept IdP-initiated (unsolicited) sign-ins, as app tiles need
+        #[arg(long, value_name = "on|off")]
+        idp_initiated: Option<Switch>,
+        /// Refuse responses whose Assertion is not itself signed
+        #[arg(long, value_name = "on|off")]
+        require_signed_assertion: Option<Switch>,
+        /// Accept SHA-1 signatures (legacy IdPs only)
+        #[arg(long, value_name = "on|off")]
+        allow_sha1: Option<Switch>,
+        /// Learners whose assertion carries this attribute (with --admin-role-value) open the console
+        #[arg(long, value_name = "NAME", requires = "admin_role_value")]
+        admin_role_attribute: Option<String>,
+        /// The value of --admin-role-attribute that grants the console, e.g. a group
+        #[arg(long, value_name = "VALUE", requires = "admin_role_attribute")]
+        admin_role_value: Option<String>,
+        /// Stop granting the console through this connection's attributes
+        #[arg(long, conflicts_with = "admin_role_attribute")]
+        no_admin_role: bool,
+    },
+}
+
+pub(super) fn run(command: IdpCommand, store: &Store, clock: &Clock) -> anyhow::Result<()> {
+    let mut conn = store.connection()?;
+    let mut out = std::io::stdout().lock();
+    match command {
+        IdpCommand::Add {
+            org,
+            metadata,
+            entity_id,
+            sso_url,
+            certificate,
+            name,
+            preset,
+            map,
+        } => {
+            let org = orgs::find(&mut conn, &org)?;
+            let (parsed, metadata_url) = match (metadata, entity_id, sso_url) {
+                (Some(url), _, _) if metadata_source::is_url(&url) => {
+                    let text =
+                        actix_web::rt::System::new().block_on(metadata_source::fetch(&url))?;
+                    (text.parse::<IdpMetadata>()?, Some(url))
+                }
+                (Some(file), _, _) => {
+                    let text = std::fs::read_to_string(&file)
+                        .with_context(|| format!("cannot read metadata file {file}"))?;
+                    (text.parse::<IdpMetadata>()?, None)
+                }
+                (None, Some(entity_id), Some(sso_url)) => {
+                    let mut certificates = Vec::new();
+                    for path in &certificate {
+                        let pem = std::fs::read(path).with_context(|| {
+                            format!("cannot read certificate file {}", path.display())
+                        })?;
+                        certificates.push(Certificate::from_pem(&pem)?);
+                    }
+                    (IdpMetadata::manual(entity_id, sso_url, certificates)?, None)
+                }
+                _ => unreachable!(
+                    "clap requires --metadata or --entity-id with --sso-url and --certificate"
+                ),
+            };
+            let mut overrides = BTreeMap::new();
+            for pair in map {
+                let (field, attribute) = pair
+                    .split_once('=')
+                    .with_context(|| format!("--map {pair:?}: expected FIELD=ATTRIBUTE"))?;
+                overrides.insert(
+                    field.parse::<Field>().map_err(anyhow::Error::msg)?,
+                    attribute.to_owned(),
+                );
+            }
+            let now = clock.now_naive();
+            let expired: Vec<_> = parsed
+                .certificates
+                .iter()
+                .filter(|c| c.not_after <= now)
+                .cloned()
+                .collect();
+            let connection = connections::add(
+                &mut conn,
+                clock,
+                &Actor::Cli,
+                &org,
+                parsed,
+                NewConnection {
+                    name,
+                    metadata_url,
+                    preset: preset.parse::<Preset>().map_err(anyhow::Error::msg)?,
+                    overrides,
+                },
+            )?;
+            for cert in expired {
+                eprintln!(
+                    "warning: certificate {} ({}) expired on {}",
+                    cert.fingerprint,
+                    cert.subject,
+                    cert.not_after.format("%Y-%m-%d")
+                );
+            }
+            writeln!(
+                out,
+                "added IdP connection {} ({}) to {}",
+                connection.id, connection.entity_id, org.slug
+            )?;
+        }
+        IdpCommand::List { org } => {
+            let org = orgs::find(&mut conn, &org)?;
+            for c in connections::list(&mut conn, org.id)? {
+                let state = if c.enabled { "enabled" } else { "disabled" };
+                writeln!(out, "{}\t{}\t{}\t{state}", c.id, c.name, c.entity_id)?;
+            }
+        }
+        IdpCommand::Set {
+            org,
+            id,
+            enabled,
+            idp_initiated,
+            require_signed_assertion,
+            allow_sha1,
+            admin_role_attribute,
+            admin_role_value,
+            no_admin_role,
+        } => {
+            let org = orgs::find(&mut conn, &org)?;
+            let connection = connections::list(&mut conn, org.id)?
+                .into_iter()
+                .find(|c| c.id.to_string() == id)
+                .ok_or_else(|| connections::Error::NotFound {
+                    org: org.slug.to_string(),
+                    id: id.clone(),
+                })?;
+            let current = connection.policy();
+            let policy = Policy {
+                enabled: Switch::or(enabled, current.enabled),
+                allow_idp_initiated: Switch::or(idp_initiated, current.allow_idp_initiated),
+                require_signed_assertion: Switch::or(
+                    require_signed_assertion,
+                    current.require_signed_assertion,
+                ),
+                allow_sha1: Switch::or(allow_sha1, current.allow_sha1),
+            };
+            connections::set_policy(&mut conn, clock, &Actor::Cli, &org, connection.id, policy)?;
+            let role = match (admin_role_attribute, admin_role_value) {
+                (Some(attribute), Some(value)) => {
+                    Some(connections::AdminRole::from_input(&attribute, &value)?)
+                }
+                _ if no_admin_role => Some(None),
+                _ => None,
+            };
+            if let Some(role) = role {
+                connections::set_admin_role(
+                    &mut conn,
+                    clock,
+                    &Actor::Cli,
+                    &org,
+                    connection.id,
+                    role,
+                )?;
+            }
+            let on_off = |on: bool| if on { "on" } else { "off" };
+            writeln!(
+                out,
+                "{}: enabled {}, idp-initiated {}, require-signed-assertion {}, allow-sha1 {}",
+                connection.id,
+                on_off(policy.enabled),
+                on_off(policy.allow_idp_initiated),
+                on_off(policy.require_signed_assertion),
+                on_off(policy.allow_sha1)
+            )?;
+        }
+        IdpCommand::Remove { org, id } => {
+            let org = orgs::find(&mut conn, &org)?;
+            let removed = connections::remove(&mut conn, clock, &Actor::Cli, &org, &id)?;
+            writeln!(
+                out,
+                "removed IdP connection {} ({})",
+                removed.id, removed.entity_id
+            )?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,146 @@
+//! `seatgate org ...`: organizations and their settings.
+
+use std::io::Write;
+
+use super::Switch;
+
+use clap::{Subcommand, ValueEnum};
+
+use crate::audit::Actor;
+use crate::clock::Clock;
+use crate::licensing::{self, LicenseType};
+use crate::orgs::{self, DisplayName, OrgSlug, Organization, ProfileBindingPolicy};
+use crate::store::Store;
+
+#[derive(Subcommand)]
+pub(super) enum OrgCommand {
+    /// Create an organization
+    Create {
+        /// Short name used in URLs, e.g. "acme"
+        slug: String,
+        /// Display name, e.g. "Acme Corporation"
+        #[arg(long)]
+        name: String,
+    },
+    /// List organizations, one per line: slug, then name
+    List,
+    /// Show one organization and its settings
+    Show { slug: String },
+    /// Change an organization's settings
+    Set {
+        slug: String,
+        /// Automatically assign licenses at first sign-in
+        #[arg(long, value_name = "on|off")]
+        auto_assign: Option<Switch>,
+        /// The license pool automatic assignment draws from
+        #[arg(long, value_name = "TYPE")]
+        license_type: Option<String>,
+        /// Whether learners connect their LinkedIn profile ("disabled" disconnects existing ones)
+        #[arg(long, value_name = "required|optional|disabled")]
+        profile_binding: Option<BindingPolicy>,
+    },
+}
+
+/// A profile binding policy on the command line.
+#[derive(Clone, Copy, ValueEnum)]
+pub(super) enum BindingPolicy {
+    Required,
+    Optional,
+    Disabled,
+}
+
+impl From<BindingPolicy> for ProfileBindingPolicy {
+    fn from(policy: BindingPolicy) -> Self {
+        match policy {
+            BindingPolicy::Required => Self::Required,
+            BindingPolicy::Optional => Self::Optional,
+            BindingPolicy::Disabled => Self::Disabled,
+        }
+    }
+}
+
+pub(super) fn run(command: OrgCommand, store: &Store, clock: &Clock) -> anyhow::Result<()> {
+    let mut conn = store.connection()?;
+    let mut out = std::io::stdout().lock();
+    match command {
+        OrgCommand::Create { slug, name } => {
+            let org = orgs::create(
+                &mut conn,
+                clock,
+                &Actor::Cli,
+                slug.parse::<OrgSlug>()?,
+                name.parse::<DisplayName>()?,
+            )?;
+            writeln!(
+                out,
+                "created organization {} ({})",
+                org.slug, org.display_name
+            )?;
+        }
+        OrgCommand::List => {
+            for org in orgs::list(&mut conn)? {
+                writeln!(out, "{}\t{}", org.slug, org.display_name)?;
+            }
+        }
+        OrgCommand::Show { slug } => show_org(&mut out, &orgs::find(&mut conn, &slug)?)?,
+        OrgCommand::Set {
+            slug,
+            auto_assign,
+            license_type,
+            profile_binding,
+        } => {
+            let org = orgs::find(&mut conn, &slug)?;
+            if let Some(policy) = profile_binding {
+                orgs::set_sign_in_settings(
+                    &mut conn,
+                    clock,
+                    &Actor::Cli,
+                    &org,
+                    &orgs::SignInSettings {
+                        profile_binding: policy.into(),
+                        learner_session: org.learner_session,
+                        clock_skew: org.clock_skew,
+                    },
+                )?;
+            }
+            if auto_assign.is_some() || license_type.is_some() {
+                let license_type = license_type.map(|t| t.parse::<LicenseType>()).transpose()?;
+                let on = Switch::or(auto_assign, org.auto_assign_licenses);
+                licensing::set_auto_assign(&mut conn, clock, &Actor::Cli, &org, on, license_type)?;
+            }
+            show_org(&mut out, &orgs::find(&mut conn, &slug)?)?;
+        }
+    }
+    Ok(())
+}
+
+fn show_org(out: &mut impl Write, org: &Organization) -> std::io::Result<()> {
+    let on_off = |on: bool| if on { "on" } else { "off" };
+    writeln!(out, "slug: {}", org.slug)?;
+    writeln!(out, "name: {}", org.display_name)?;
+    writeln!(out, "id: {}", org.id)?;
+    writeln!(out, "created: {}", org.created_at.and_utc().to_rfc3339())?;
+    writeln!(
+        out,
+        "auto_assign_licenses: {}",
+        on_off(org.auto_assign_licenses)
+    )?;
+    writeln!(
+        out,
+        "auto_assign_license_type: {}",
+        org.auto_assign_license_type
+            .as_ref()
+            .map_or("none", |t| t.as_str())
+    )?;
+    writeln!(
+        out,
+        "profile_binding_policy: {}",
+        org.profile_binding_policy.as_str()
+    )?;
+    writeln!(
+        out,
+        "learner_session_minutes: {}",
+        org.learner_session.minutes()
+    )?;
+    writeln!(out, "clock_skew_seconds: {}", org.clock_skew.num_seconds())
+}

@@ -1,0 +1,110 @@
+//! `seatgate serve` and `seatgate demo`.
+
+use super::{GlobalArgs, open_store, settings};
+use std::net::TcpListener;
+use std::path::PathBuf;
+
+use anyhow::Context;
+
+use crate::accounts::admins;
+use crate::audit::Actor;
+use crate::clock::Clock;
+use crate::config::{DatabaseUrl, Settings};
+use crate::demo_idp::DemoIdp;
+use crate::licensing::{self, LicenseType};
+use crate::orgs;
+use crate::saml::keys::SpKeys;
+use crate::store::Store;
+use crate::web::{self, AppState};
+
+pub(super) fn serve(settings: Settings, store: Store, clock: Clock) -> anyhow::Result<()> {
+    let listener = TcpListener::bind(settings.bind)
+        .with_context(|| format!("bind: cannot listen on {}", settings.bind))?;
+    tracing::info!(
+        bind = %settings.bind,
+        base_url = settings.base_url.as_str(),
+        database = %settings.database_url,
+        "Seatgate is listening"
+    );
+    let sp_keys =
+        SpKeys::load_or_generate(&settings.certs_dir, clock.now()).context("certs_dir")?;
+    let demo_idp = if settings.demo_idp {
+        tracing::warn!("the demo IdP is enabled at /demo-idp: for trying Seatgate only");
+        Some(
+            DemoIdp::load_or_generate(&settings.certs_dir, &settings.base_url)
+                .context("certs_dir")?,
+        )
+    } else {
+        None
+    };
+    if settings.linkedin.is_none() {
+        tracing::info!("no linkedin_client_id: learners cannot connect LinkedIn profiles");
+    }
+    let state = AppState::new(store, clock, settings, sp_keys, demo_idp)
+        .map_err(|e| anyhow::anyhow!("linkedin: {e}"))?;
+    actix_web::rt::System::new().block_on(async move {
+        web::spawn_housekeeping(state.clone());
+        web::serve(listener, state)?.await
+    })?;
+    Ok(())
+}
+
+/// A fresh SQLite database (unless one is named) with an organization "demo"
+/// wired to the built-in demo IdP, an administrator, then the server.
+pub(super) fn demo(global: &GlobalArgs, clock: Clock) -> anyhow::Result<()> {
+    let mut settings = settings(global)?;
+    if global.database_url.is_none() && std::env::var_os("SEATGATE_DATABASE_URL").is_none() {
+        let path = PathBuf::from("data/demo.db");
+        for suffix in ["", "-wal", "-shm"] {
+            let file = PathBuf::from(format!("{}{suffix}", path.display()));
+            if file.exists() {
+                std::fs::remove_file(&file).with_context(|| {
+                    format!("cannot remove old demo database {}", file.display())
+                })?;
+            }
+        }
+        settings.database_url = DatabaseUrl::Sqlite(path);
+    }
+    let store = open_store(&settings)?;
+    let mut conn = store.connection()?;
+    let org = match orgs::find(&mut conn, "demo") {
+        Ok(org) => org,
+        Err(orgs::Error::NotFound(_)) => orgs::create(
+            &mut conn,
+            &clock,
+            &Actor::Cli,
+            "demo".parse()?,
+            "Demo Company".parse()?,
+        )?,
+        Err(other) => return Err(other.into()),
+    };
+    settings.demo_idp = true;
+    let idp =
+        DemoIdp::load_or_generate(&settings.certs_dir, &settings.base_url).context("certs_dir")?;
+    crate::demo_idp::connect(&mut conn, &clock, &org, &idp)?;
+    // Five seats, assigned at first sign-in, so the demo shows the product's promise.
+    let learning: LicenseType = "Learning".parse()?;
+    licensing::set_pool(&mut conn, &clock, &Actor::Cli, &org, &learning, 5)?;
+    licensing::set_auto_assign(&mut conn, &clock, &Actor::Cli, &org, true, Some(learning))?;
+    let issued = admins::create_with_link(
+        &mut conn,
+        &clock,
+        &settings.base_url,
+        &org,
+        "admin@demo.example".parse()?,
+        false,
+    )?;
+    drop(conn);
+    println!();
+    println!("Seatgate demo is starting.");
+    println!(
+        "Learner sign-in:       {}",
+        settings.base_url.join("/sso/demo/login")
+    );
+    println!(
+        "Administrator console: {} (set a password; valid 15 minutes)",
+        issued.url
+    );
+    println!();
+    serve(settings, store, clock)
+}
