@@ -1,6 +1,7 @@
 //! Seatgate: a self-hosted SAML service provider with just-in-time accounts and licensing.
 
 pub mod accounts; // learners and administrators, emails, password sign-in
+pub mod app; // one start-up: settings to a running server
 pub mod audit; // audit events: who did what, when
 pub mod binding; // LinkedIn profile binding (OpenID Connect) and its policy
 pub mod cli; // the command line: clap definitions and dispatch

@@ -7,15 +7,14 @@ use std::path::PathBuf;
 use anyhow::Context;
 
 use crate::accounts::admins;
+use crate::app::Application;
 use crate::audit::Actor;
 use crate::clock::Clock;
 use crate::config::{DatabaseUrl, Settings};
 use crate::demo_idp::DemoIdp;
 use crate::licensing::{self, LicenseType};
 use crate::orgs;
-use crate::saml::keys::SpKeys;
 use crate::store::Store;
-use crate::web::{self, AppState};
 
 pub(super) fn serve(settings: Settings, store: Store, clock: Clock) -> anyhow::Result<()> {
     let listener = TcpListener::bind(settings.bind)
@@ -26,26 +25,8 @@ pub(super) fn serve(settings: Settings, store: Store, clock: Clock) -> anyhow::R
         database = %settings.database_url,
         "Seatgate is listening"
     );
-    let sp_keys =
-        SpKeys::load_or_generate(&settings.certs_dir, clock.now()).context("certs_dir")?;
-    let demo_idp = if settings.demo_idp {
-        tracing::warn!("the demo IdP is enabled at /demo-idp: for trying Seatgate only");
-        Some(
-            DemoIdp::load_or_generate(&settings.certs_dir, &settings.base_url)
-                .context("certs_dir")?,
-        )
-    } else {
-        None
-    };
-    if settings.linkedin.is_none() {
-        tracing::info!("no linkedin_client_id: learners cannot connect LinkedIn profiles");
-    }
-    let state = AppState::new(store, clock, settings, sp_keys, demo_idp)
-        .map_err(|e| anyhow::anyhow!("linkedin: {e}"))?;
-    actix_web::rt::System::new().block_on(async move {
-        web::spawn_housekeeping(state.clone());
-        web::serve(listener, state)?.await
-    })?;
+    let app = Application::build(settings, store, clock, listener)?;
+    actix_web::rt::System::new().block_on(async move { app.run(true)?.await })?;
     Ok(())
 }
 

@@ -40,11 +40,10 @@ async fn pages_carry_security_headers_and_unknown_paths_get_a_404_page(backend: 
 }
 
 async fn session_cookie_is_host_prefixed_and_secure_behind_https(backend: Backend) {
-    let app = TestApp::spawn_with_base_url(
-        crate::common::TestDb::fresh(backend),
-        Some("https://sso.example.com"),
-    )
-    .await;
+    let app = TestApp::on(crate::common::TestDb::fresh(backend))
+        .base_url("https://sso.example.com")
+        .spawn()
+        .await;
     let response = awc::Client::new()
         .get(format!("{}/admin/login", app.address))
         .send()

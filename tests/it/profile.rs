@@ -219,14 +219,16 @@ async fn an_unreachable_provider_gets_a_clear_message(backend: Backend) {
     let closed = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("a free port");
-    let app = TestApp::spawn_configured(TestDb::fresh(backend), None, |_| {
-        Some(LinkedIn {
-            client_id: "client".into(),
-            client_secret: ClientSecret::new("secret".into()),
-            issuer: format!("http://{closed}"),
+    let app = TestApp::on(TestDb::fresh(backend))
+        .linkedin(|_| {
+            Some(LinkedIn {
+                client_id: "client".into(),
+                client_secret: ClientSecret::new("secret".into()),
+                issuer: format!("http://{closed}"),
+            })
         })
-    })
-    .await;
+        .spawn()
+        .await;
     let idp = TestIdp::new(IDP);
     app.connect("acme", &idp, Preset::Generic);
     let (_, mut ann) = sign_in(&app, &idp, "ann@acme.example").await;

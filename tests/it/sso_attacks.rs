@@ -612,13 +612,10 @@ async fn rsa_1_5_key_transport_is_refused(backend: Backend) {
 /// Issue 12, finding 4: anybody may post to the ACS, so each address gets
 /// a budget per minute; past it, 429 with Retry-After, and nothing is read.
 async fn posts_to_the_acs_are_limited_per_address(backend: Backend) {
-    let app = TestApp::spawn_limited(
-        crate::common::TestDb::fresh(backend),
-        None,
-        |_| None,
-        std::num::NonZeroU32::new(3),
-    )
-    .await;
+    let app = TestApp::on(crate::common::TestDb::fresh(backend))
+        .acs_rate_limit(std::num::NonZeroU32::new(3).expect("not zero"))
+        .spawn()
+        .await;
     setup(&app);
     for _ in 0..3 {
         let (page, _) = app.post_encoded("acme", "junk", None).await;

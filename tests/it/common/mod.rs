@@ -10,12 +10,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use diesel::{Connection, PgConnection, RunQueryDsl};
+use seatgate::app::Application;
 use seatgate::clock::{Clock, ManualClock};
 use seatgate::config::{BaseUrl, DatabaseUrl, LinkedIn, Settings};
-use seatgate::demo_idp::DemoIdp;
 use seatgate::saml::keys::SpKeys;
 use seatgate::store::Store;
-use seatgate::web::{self, AppState};
 
 pub use visitor::Visitor;
 
@@ -171,72 +170,69 @@ impl Drop for TestApp {
     }
 }
 
-impl TestApp {
-    pub async fn spawn(backend: Backend) -> Self {
-        Self::spawn_on(TestDb::fresh(backend)).await
-    }
+/// Makes the LinkedIn settings once the app's address is known.
+type LinkedInFor<'a> = Box<dyn FnOnce(&str) -> Option<LinkedIn> + 'a>;
 
-    pub async fn spawn_on(db: TestDb) -> Self {
-        Self::spawn_with_base_url(db, None).await
-    }
+/// How to start a [`TestApp`]: `TestApp::spawn(backend)` for the defaults,
+/// else `TestApp::on(db)` and the options a test needs.
+pub struct TestAppBuilder<'a> {
+    db: TestDb,
+    base_url: Option<String>,
+    linkedin: Option<LinkedInFor<'a>>,
+    acs_rate_limit: Option<std::num::NonZeroU32>,
+}
 
-    /// The app with a public base URL other than its own address (as behind a
+impl<'a> TestAppBuilder<'a> {
+    /// A public base URL other than the app's own address (as behind a
     /// TLS-terminating proxy).
-    pub async fn spawn_with_base_url(db: TestDb, base_url: Option<&str>) -> Self {
-        Self::spawn_configured(db, base_url, |_| None).await
+    pub fn base_url(mut self, base_url: &str) -> Self {
+        self.base_url = Some(base_url.to_owned());
+        self
     }
 
-    /// The app with LinkedIn binding against `linkedin(address)`, which gets
-    /// the app's address before the app starts (to register the callback).
-    pub async fn spawn_configured(
-        db: TestDb,
-        base_url: Option<&str>,
-        linkedin: impl FnOnce(&str) -> Option<LinkedIn>,
-    ) -> Self {
-        // Tests post many responses from one address; the limit has tests of its own.
-        Self::spawn_limited(db, base_url, linkedin, None).await
+    /// LinkedIn binding against `linkedin(address)`, which gets the app's
+    /// address before the app starts (to register the callback).
+    pub fn linkedin(mut self, linkedin: impl FnOnce(&str) -> Option<LinkedIn> + 'a) -> Self {
+        self.linkedin = Some(Box::new(linkedin));
+        self
     }
 
-    /// The app with at most `acs_rate_limit` posts to the ACS per minute and address.
-    pub async fn spawn_limited(
-        db: TestDb,
-        base_url: Option<&str>,
-        linkedin: impl FnOnce(&str) -> Option<LinkedIn>,
-        acs_rate_limit: Option<std::num::NonZeroU32>,
-    ) -> Self {
+    /// At most `limit` posts to the ACS per minute and address. Off by
+    /// default: tests post many responses from one address.
+    pub fn acs_rate_limit(mut self, limit: std::num::NonZeroU32) -> Self {
+        self.acs_rate_limit = Some(limit);
+        self
+    }
+
+    /// Starts the app through [`Application::build`], as `seatgate serve` does,
+    /// on its own thread.
+    pub async fn spawn(self) -> TestApp {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
         let bind = listener.local_addr().expect("local address");
         let address = format!("http://{bind}");
-        let public = base_url.unwrap_or(&address);
-        let store = Store::connect(&db.url).expect("connect to the test database");
+        let public = self.base_url.as_deref().unwrap_or(&address);
+        let store = Store::connect(&self.db.url).expect("connect to the test database");
         store.migrate().expect("migrate the test database");
         let settings = Settings {
             bind,
-            database_url: db.url.clone(),
+            database_url: self.db.url.clone(),
             base_url: BaseUrl::parse(public).expect("valid base URL"),
-            certs_dir: db.dir().join("certs"),
+            certs_dir: self.db.dir().join("certs"),
             demo_idp: true,
-            acs_rate_limit,
-            linkedin: linkedin(&address),
+            acs_rate_limit: self.acs_rate_limit,
+            linkedin: self.linkedin.and_then(|linkedin| linkedin(&address)),
         };
         let clock = ManualClock::starting_at(Clock::system().now());
-        let sp_keys =
-            SpKeys::load_or_generate(&settings.certs_dir, clock.clock().now()).expect("SP keys");
-        let demo_idp =
-            DemoIdp::load_or_generate(&settings.certs_dir, &settings.base_url).expect("demo IdP");
-        let state = AppState::new(
-            store.clone(),
-            clock.clock(),
-            settings,
-            sp_keys,
-            Some(demo_idp),
-        )
-        .expect("app state");
-        let (settings, sp_keys) = (Arc::clone(&state.settings), Arc::clone(&state.sp_keys));
+        let app = Application::build(settings, store.clone(), clock.clock(), listener)
+            .expect("the application starts");
+        let (settings, sp_keys) = (
+            Arc::clone(&app.state.settings),
+            Arc::clone(&app.state.sp_keys),
+        );
         let (sender, receiver) = std::sync::mpsc::channel();
         let thread = std::thread::spawn(move || {
             actix_web::rt::System::new().block_on(async move {
-                let server = web::serve(listener, state).expect("start the server");
+                let server = app.run(false).expect("start the server");
                 sender.send(server.handle()).expect("hand over the handle");
                 server.await.expect("the server runs");
             });
@@ -249,7 +245,22 @@ impl TestApp {
             settings,
             sp_keys,
             server: Some((handle, thread)),
+            db: self.db,
+        }
+    }
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> Self {
+        Self::on(TestDb::fresh(backend)).spawn().await
+    }
+
+    pub fn on<'a>(db: TestDb) -> TestAppBuilder<'a> {
+        TestAppBuilder {
             db,
+            base_url: None,
+            linkedin: None,
+            acs_rate_limit: None,
         }
     }
 

@@ -80,13 +80,15 @@ impl super::TestApp {
     /// The app with LinkedIn binding against a fresh local provider.
     pub async fn spawn_with_linkedin(backend: super::Backend) -> (Self, OidcProvider) {
         let mut provider = None;
-        let app = Self::spawn_configured(super::TestDb::fresh(backend), None, |address| {
-            let started = OidcProvider::start(&format!("{address}/profile/linkedin/callback"));
-            let linkedin = started.linkedin();
-            provider = Some(started);
-            Some(linkedin)
-        })
-        .await;
+        let app = Self::on(super::TestDb::fresh(backend))
+            .linkedin(|address| {
+                let started = OidcProvider::start(&format!("{address}/profile/linkedin/callback"));
+                let linkedin = started.linkedin();
+                provider = Some(started);
+                Some(linkedin)
+            })
+            .spawn()
+            .await;
         (app, provider.expect("the provider started"))
     }
 }

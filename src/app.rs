@@ -1,0 +1,67 @@
+//! One start-up for `seatgate serve`, `seatgate demo` and the tests: from
+//! settings, a store and a clock to a running server, the same way each time.
+
+use std::net::TcpListener;
+
+use actix_web::dev::Server;
+
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::demo_idp::DemoIdp;
+use crate::saml::keys::{KeyError, SpKeys};
+use crate::store::Store;
+use crate::web::{self, AppState};
+
+/// Why the server could not be put together.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("certs_dir: {0}")]
+    Keys(#[from] KeyError),
+    #[error("linkedin: {0}")]
+    LinkedIn(String),
+}
+
+/// Everything the server needs, built and checked, not yet running.
+pub struct Application {
+    pub state: AppState,
+    listener: TcpListener,
+}
+
+impl Application {
+    /// Loads (or makes) the SP keys and, when enabled, the demo IdP's, sets up
+    /// the LinkedIn client and the state; `listener` is already bound (port 0
+    /// in tests).
+    pub fn build(
+        settings: Settings,
+        store: Store,
+        clock: Clock,
+        listener: TcpListener,
+    ) -> Result<Self, StartError> {
+        let sp_keys = SpKeys::load_or_generate(&settings.certs_dir, clock.now())?;
+        let demo_idp = if settings.demo_idp {
+            tracing::warn!("the demo IdP is enabled at /demo-idp: for trying Seatgate only");
+            Some(DemoIdp::load_or_generate(
+                &settings.certs_dir,
+                &settings.base_url,
+            )?)
+        } else {
+            None
+        };
+        if settings.linkedin.is_none() {
+            tracing::info!("no linkedin_client_id: learners cannot connect LinkedIn profiles");
+        }
+        let state = AppState::new(store, clock, settings, sp_keys, demo_idp)
+            .map_err(StartError::LinkedIn)?;
+        Ok(Self { state, listener })
+    }
+
+    /// Starts serving; call inside an actix system. Housekeeping (purges,
+    /// metadata refresh) runs beside it unless `housekeeping` is false (tests
+    /// move their clock by hand and purge when they mean to).
+    pub fn run(self, housekeeping: bool) -> std::io::Result<Server> {
+        if housekeeping {
+            web::spawn_housekeeping(self.state.clone());
+        }
+        web::serve(self.listener, self.state)
+    }
+}
