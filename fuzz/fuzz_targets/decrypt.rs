@@ -15,7 +15,9 @@ fuzz_target!(|data: &[u8]| {
     SEEDS.call_once(|| {
         seed(
             "decrypt",
-            responses().into_iter().filter(|(_, xml)| xml.contains("EncryptedAssertion")),
+            responses()
+                .into_iter()
+                .filter(|(_, xml)| xml.contains("EncryptedAssertion")),
         )
     });
     let Ok(text) = std::str::from_utf8(data) else {
