@@ -56,6 +56,10 @@ uuid_id!(
     /// An IdP connection of an organization.
     ConnectionId
 );
+uuid_id!(
+    /// A license pool of an organization.
+    PoolId
+);
 
 /// The short name in URLs and commands (`/sso/acme/...`): lower-case letters,
 /// digits and inner hyphens, 2 to 63 characters.

@@ -142,5 +142,5 @@ fn show_org(out: &mut impl Write, org: &Organization) -> std::io::Result<()> {
         "learner_session_minutes: {}",
         org.learner_session.minutes()
     )?;
-    writeln!(out, "clock_skew_seconds: {}", org.clock_skew.num_seconds())
+    writeln!(out, "clock_skew_seconds: {}", org.clock_skew.seconds())
 }

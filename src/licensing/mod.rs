@@ -16,7 +16,7 @@ use crate::accounts::learners::Learner;
 use crate::audit::{self, Action, Actor};
 use crate::clock::Clock;
 pub use crate::ids::LicenseType;
-use crate::ids::{InvalidLicenseType, OrgId};
+use crate::ids::{InvalidLicenseType, OrgId, PoolId};
 use crate::orgs::Organization;
 use crate::store::{self, DbConn};
 
@@ -59,7 +59,7 @@ impl FromStr for LicenseCause {
 /// A pool of seats of one license type in one organization.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Pool {
-    pub id: String,
+    pub id: PoolId,
     pub org: OrgId,
     pub license_type: LicenseType,
     pub seats: u32,
@@ -117,13 +117,13 @@ pub fn set_pool(
     store::write_transaction(conn, |conn| {
         let pool = match queries::pool_by_type(conn, org.id, license_type)? {
             Some(pool) => {
-                queries::resize(conn, &pool.id, seats)?;
-                queries::clear_exhausted_if_free(conn, &pool.id)?;
+                queries::resize(conn, pool.id, seats)?;
+                queries::clear_exhausted_if_free(conn, pool.id)?;
                 Pool { seats, ..pool }
             }
             None => {
                 let pool = Pool {
-                    id: uuid::Uuid::new_v4().to_string(),
+                    id: PoolId::generate(),
                     org: org.id,
                     license_type: license_type.clone(),
                     seats,
@@ -182,20 +182,20 @@ fn take_seat(
     learner: &Learner,
     pool: &Pool,
 ) -> Result<(), Error> {
-    if queries::active_assignment(conn, &pool.id, learner.id)? {
+    if queries::active_assignment(conn, pool.id, learner.id)? {
         return Err(Error::AlreadyHolds {
             email: learner.email.to_string(),
             license_type: pool.license_type.to_string(),
         });
     }
-    if !queries::take_seat(conn, &pool.id)? {
+    if !queries::take_seat(conn, pool.id)? {
         return Err(Error::NoSeatFree {
             license_type: pool.license_type.to_string(),
             assigned: pool.assigned,
             seats: pool.seats,
         });
     }
-    queries::insert_assignment(conn, &pool.id, learner.id, cause, clock.now_naive())?;
+    queries::insert_assignment(conn, pool.id, learner.id, cause, clock.now_naive())?;
     audit::record(
         conn,
         clock,
@@ -236,14 +236,14 @@ pub fn revoke(
 ) -> Result<(), Error> {
     store::write_transaction(conn, |conn| {
         let pool = pool(conn, org, license_type)?;
-        if !queries::revoke_assignment(conn, &pool.id, learner.id, cause, clock.now_naive())? {
+        if !queries::revoke_assignment(conn, pool.id, learner.id, cause, clock.now_naive())? {
             return Err(Error::NotHeld {
                 email: learner.email.to_string(),
                 license_type: license_type.to_string(),
             });
         }
-        queries::release_seat(conn, &pool.id)?;
-        queries::clear_exhausted_if_free(conn, &pool.id)?;
+        queries::release_seat(conn, pool.id)?;
+        queries::clear_exhausted_if_free(conn, pool.id)?;
         audit::record(
             conn,
             clock,
@@ -296,7 +296,7 @@ pub fn standing(
     let Some(pool) = queries::pool_by_type(conn, org.id, license_type)? else {
         return Ok(Standing::ByAdministrator);
     };
-    if queries::last_revoke_cause(conn, &pool.id, learner.id)?
+    if queries::last_revoke_cause(conn, pool.id, learner.id)?
         .is_some_and(LicenseCause::is_deliberate)
     {
         return Ok(Standing::ByAdministrator);
@@ -329,7 +329,7 @@ pub fn auto_assign(
         Ok(()) => Ok(AutoAssign::Licensed(pool.license_type.clone())),
         Err(Error::NoSeatFree { .. }) => {
             // One alert per exhaustion episode, not one per learner turned away.
-            if queries::mark_exhausted(conn, &pool.id, clock.now_naive())? {
+            if queries::mark_exhausted(conn, pool.id, clock.now_naive())? {
                 audit::record(
                     conn,
                     clock,
@@ -407,7 +407,7 @@ pub fn usage_by_day(
             )
         })
         .collect();
-    let spans = queries::assignment_spans(conn, &pool.id, first.and_time(chrono::NaiveTime::MIN))?;
+    let spans = queries::assignment_spans(conn, pool.id, first.and_time(chrono::NaiveTime::MIN))?;
     Ok(ends
         .into_iter()
         .map(|(day, end)| (day, held_at(&spans, end)))

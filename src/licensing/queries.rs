@@ -3,7 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::ids::{OrgId, UserId};
+use crate::ids::{OrgId, PoolId, UserId};
 use crate::licensing::{License, LicenseCause, LicenseType, Pool};
 use crate::store::schema::{license_assignments, license_pools};
 use crate::store::{DbConn, Error, decode, unique};
@@ -35,7 +35,7 @@ impl TryFrom<PoolRow> for Pool {
             seats: count("seat count", row.seats)?,
             assigned: count("assigned count", row.assigned)?,
             exhausted_since: row.exhausted_since,
-            id: row.id,
+            id: decode("pool id", row.id)?,
         })
     }
 }
@@ -47,7 +47,7 @@ fn seats(n: u32) -> i32 {
 pub(super) fn insert_pool(conn: &mut DbConn, pool: &Pool, at: NaiveDateTime) -> Result<(), Error> {
     diesel::insert_into(license_pools::table)
         .values((
-            license_pools::id.eq(&pool.id),
+            license_pools::id.eq(pool.id.to_string()),
             license_pools::org_id.eq(pool.org.to_string()),
             license_pools::license_type.eq(pool.license_type.as_str()),
             license_pools::seats.eq(seats(pool.seats)),
@@ -59,8 +59,8 @@ pub(super) fn insert_pool(conn: &mut DbConn, pool: &Pool, at: NaiveDateTime) -> 
     Ok(())
 }
 
-pub(super) fn resize(conn: &mut DbConn, pool: &str, count: u32) -> Result<(), Error> {
-    diesel::update(license_pools::table.find(pool))
+pub(super) fn resize(conn: &mut DbConn, pool: PoolId, count: u32) -> Result<(), Error> {
+    diesel::update(license_pools::table.find(pool.to_string()))
         .set(license_pools::seats.eq(seats(count)))
         .execute(conn)?;
     Ok(())
@@ -95,10 +95,10 @@ pub(super) fn pools(conn: &mut DbConn, org: OrgId) -> Result<Vec<Pool>, Error> {
 /// Takes one seat if one is free; false when the pool is full. The condition
 /// is evaluated by the database on the current row, so concurrent takers
 /// (threads or processes) can never exceed the pool.
-pub(super) fn take_seat(conn: &mut DbConn, pool: &str) -> Result<bool, Error> {
+pub(super) fn take_seat(conn: &mut DbConn, pool: PoolId) -> Result<bool, Error> {
     let taken = diesel::update(
         license_pools::table
-            .find(pool)
+            .find(pool.to_string())
             .filter(license_pools::assigned.lt(license_pools::seats)),
     )
     .set(license_pools::assigned.eq(license_pools::assigned + 1))
@@ -106,10 +106,10 @@ pub(super) fn take_seat(conn: &mut DbConn, pool: &str) -> Result<bool, Error> {
     Ok(taken == 1)
 }
 
-pub(super) fn release_seat(conn: &mut DbConn, pool: &str) -> Result<(), Error> {
+pub(super) fn release_seat(conn: &mut DbConn, pool: PoolId) -> Result<(), Error> {
     diesel::update(
         license_pools::table
-            .find(pool)
+            .find(pool.to_string())
             .filter(license_pools::assigned.gt(0)),
     )
     .set(license_pools::assigned.eq(license_pools::assigned - 1))
@@ -119,11 +119,11 @@ pub(super) fn release_seat(conn: &mut DbConn, pool: &str) -> Result<(), Error> {
 
 pub(super) fn active_assignment(
     conn: &mut DbConn,
-    pool: &str,
+    pool: PoolId,
     user: UserId,
 ) -> Result<bool, Error> {
     let count: i64 = license_assignments::table
-        .filter(license_assignments::pool_id.eq(pool))
+        .filter(license_assignments::pool_id.eq(pool.to_string()))
         .filter(license_assignments::user_id.eq(user.to_string()))
         .filter(license_assignments::revoked_at.is_null())
         .count()
@@ -134,7 +134,7 @@ pub(super) fn active_assignment(
 /// Inserts an active assignment; the partial unique index refuses a second one.
 pub(super) fn insert_assignment(
     conn: &mut DbConn,
-    pool: &str,
+    pool: PoolId,
     user: UserId,
     cause: LicenseCause,
     at: NaiveDateTime,
@@ -142,7 +142,7 @@ pub(super) fn insert_assignment(
     diesel::insert_into(license_assignments::table)
         .values((
             license_assignments::id.eq(uuid::Uuid::new_v4().to_string()),
-            license_assignments::pool_id.eq(pool),
+            license_assignments::pool_id.eq(pool.to_string()),
             license_assignments::user_id.eq(user.to_string()),
             license_assignments::cause.eq(cause.as_str()),
             license_assignments::assigned_at.eq(at),
@@ -155,14 +155,14 @@ pub(super) fn insert_assignment(
 /// Ends the active assignment; false when there was none.
 pub(super) fn revoke_assignment(
     conn: &mut DbConn,
-    pool: &str,
+    pool: PoolId,
     user: UserId,
     cause: LicenseCause,
     at: NaiveDateTime,
 ) -> Result<bool, Error> {
     let changed = diesel::update(
         license_assignments::table
-            .filter(license_assignments::pool_id.eq(pool))
+            .filter(license_assignments::pool_id.eq(pool.to_string()))
             .filter(license_assignments::user_id.eq(user.to_string()))
             .filter(license_assignments::revoked_at.is_null()),
     )
@@ -177,11 +177,11 @@ pub(super) fn revoke_assignment(
 /// Why the learner's latest seat of this pool was revoked, if it was.
 pub(super) fn last_revoke_cause(
     conn: &mut DbConn,
-    pool: &str,
+    pool: PoolId,
     user: UserId,
 ) -> Result<Option<LicenseCause>, Error> {
     let latest: Option<Option<String>> = license_assignments::table
-        .filter(license_assignments::pool_id.eq(pool))
+        .filter(license_assignments::pool_id.eq(pool.to_string()))
         .filter(license_assignments::user_id.eq(user.to_string()))
         .order(license_assignments::assigned_at.desc())
         .select(license_assignments::revoke_cause)
@@ -243,12 +243,12 @@ pub(super) fn active_license_types(
 /// Marks the pool exhausted; true only for the call that starts the episode.
 pub(super) fn mark_exhausted(
     conn: &mut DbConn,
-    pool: &str,
+    pool: PoolId,
     at: NaiveDateTime,
 ) -> Result<bool, Error> {
     let changed = diesel::update(
         license_pools::table
-            .find(pool)
+            .find(pool.to_string())
             .filter(license_pools::exhausted_since.is_null()),
     )
     .set(license_pools::exhausted_since.eq(at))
@@ -257,10 +257,10 @@ pub(super) fn mark_exhausted(
 }
 
 /// Ends an exhaustion episode once a seat is free again.
-pub(super) fn clear_exhausted_if_free(conn: &mut DbConn, pool: &str) -> Result<(), Error> {
+pub(super) fn clear_exhausted_if_free(conn: &mut DbConn, pool: PoolId) -> Result<(), Error> {
     diesel::update(
         license_pools::table
-            .find(pool)
+            .find(pool.to_string())
             .filter(license_pools::assigned.lt(license_pools::seats)),
     )
     .set(license_pools::exhausted_since.eq(None::<NaiveDateTime>))
@@ -295,11 +295,11 @@ pub(super) fn inactive_holders(
 /// (if it was) given back.
 pub(super) fn assignment_spans(
     conn: &mut DbConn,
-    pool: &str,
+    pool: PoolId,
     since: NaiveDateTime,
 ) -> Result<Vec<(NaiveDateTime, Option<NaiveDateTime>)>, Error> {
     Ok(license_assignments::table
-        .filter(license_assignments::pool_id.eq(pool))
+        .filter(license_assignments::pool_id.eq(pool.to_string()))
         .filter(
             license_assignments::revoked_at
                 .is_null()

@@ -77,7 +77,7 @@ pub struct Organization {
     pub profile_binding_policy: ProfileBindingPolicy,
     pub created_at: NaiveDateTime,
     /// Tolerance for the IdP's clock in SAML time checks.
-    pub clock_skew: TimeDelta,
+    pub clock_skew: ClockSkew,
     /// The license type "Automatically assign licenses" draws from.
     pub auto_assign_license_type: Option<crate::ids::LicenseType>,
     /// How long a learner stays signed in after single sign-on.
@@ -109,20 +109,40 @@ impl SessionLifetime {
     }
 }
 
-/// The longest clock skew an admin may allow: beyond ten minutes an
-/// intercepted assertion stays usable for too long.
-pub const MAX_CLOCK_SKEW: TimeDelta = TimeDelta::minutes(10);
+/// How far off the IdP's clock may be in SAML time checks: 0 to 600 seconds.
+/// Beyond ten minutes an intercepted assertion stays usable for too long.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClockSkew(i64);
+
+impl ClockSkew {
+    /// Three minutes.
+    pub const DEFAULT: ClockSkew = ClockSkew(180);
+    const SECONDS: std::ops::RangeInclusive<i64> = 0..=600;
+
+    pub fn from_seconds(seconds: i64) -> Result<Self, Error> {
+        if Self::SECONDS.contains(&seconds) {
+            Ok(Self(seconds))
+        } else {
+            Err(Error::InvalidClockSkew)
+        }
+    }
+
+    pub fn seconds(self) -> i64 {
+        self.0
+    }
+
+    pub fn duration(self) -> TimeDelta {
+        TimeDelta::seconds(self.0)
+    }
+}
 
 /// The settings of the console's "Sign-in" section.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SignInSettings {
     pub profile_binding: ProfileBindingPolicy,
     pub learner_session: SessionLifetime,
-    pub clock_skew: TimeDelta,
+    pub clock_skew: ClockSkew,
 }
-
-/// The default tolerance for IdP clocks: three minutes.
-pub const DEFAULT_CLOCK_SKEW: TimeDelta = TimeDelta::minutes(3);
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -157,7 +177,7 @@ pub fn create(
         auto_assign_licenses: false,
         profile_binding_policy: ProfileBindingPolicy::Optional,
         created_at: clock.now_naive(),
-        clock_skew: DEFAULT_CLOCK_SKEW,
+        clock_skew: ClockSkew::DEFAULT,
         auto_assign_license_type: None,
         learner_session: SessionLifetime::DEFAULT,
     };
@@ -183,9 +203,6 @@ pub fn set_sign_in_settings(
     org: &Organization,
     settings: &SignInSettings,
 ) -> Result<(), Error> {
-    if settings.clock_skew < TimeDelta::zero() || settings.clock_skew > MAX_CLOCK_SKEW {
-        return Err(Error::InvalidClockSkew);
-    }
     store::write_transaction(conn, |conn| {
         // "Not allowed" removes the bindings there are (docs/profile-binding.md).
         if settings.profile_binding == ProfileBindingPolicy::Disabled
@@ -202,7 +219,7 @@ pub fn set_sign_in_settings(
                 .details(serde_json::json!({
                     "profile_binding": settings.profile_binding.as_str(),
                     "learner_session_minutes": settings.learner_session.minutes(),
-                    "clock_skew_seconds": settings.clock_skew.num_seconds(),
+                    "clock_skew_seconds": settings.clock_skew.seconds(),
                 })),
         )?;
         Ok(())
@@ -238,6 +255,21 @@ pub fn list(conn: &mut DbConn) -> Result<Vec<Organization>, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clock_skew_is_zero_to_ten_minutes() {
+        assert!(ClockSkew::from_seconds(-1).is_err());
+        assert_eq!(
+            ClockSkew::from_seconds(0).map(ClockSkew::seconds).ok(),
+            Some(0)
+        );
+        assert_eq!(
+            ClockSkew::from_seconds(600).map(ClockSkew::seconds).ok(),
+            Some(600)
+        );
+        assert!(ClockSkew::from_seconds(601).is_err());
+        assert_eq!(ClockSkew::DEFAULT.duration(), TimeDelta::minutes(3));
+    }
 
     #[test]
     fn slugs_are_checked() {

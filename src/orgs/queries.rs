@@ -1,10 +1,10 @@
 //! Queries on organizations.
 
-use chrono::{NaiveDateTime, TimeDelta};
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::ids::OrgId;
-use crate::orgs::{Organization, SessionLifetime, SignInSettings};
+use crate::orgs::{ClockSkew, Organization, SessionLifetime, SignInSettings};
 use crate::store::schema::organizations;
 use crate::store::{DbConn, Error, decode, unique};
 
@@ -33,7 +33,12 @@ impl TryFrom<OrgRow> for Organization {
             auto_assign_licenses: row.auto_assign_licenses,
             profile_binding_policy: decode("profile binding policy", row.profile_binding_policy)?,
             created_at: row.created_at,
-            clock_skew: TimeDelta::seconds(row.clock_skew_seconds.into()),
+            clock_skew: ClockSkew::from_seconds(row.clock_skew_seconds.into()).map_err(|_| {
+                Error::Corrupt {
+                    what: "clock skew",
+                    value: row.clock_skew_seconds.to_string(),
+                }
+            })?,
             auto_assign_license_type: row
                 .auto_assign_license_type
                 .map(|t| decode("license type", t))
@@ -57,7 +62,7 @@ pub(super) fn insert(conn: &mut DbConn, org: &Organization) -> Result<(), Error>
             auto_assign_licenses: org.auto_assign_licenses,
             profile_binding_policy: org.profile_binding_policy.as_str().to_owned(),
             created_at: org.created_at,
-            clock_skew_seconds: i32::try_from(org.clock_skew.num_seconds()).unwrap_or(i32::MAX),
+            clock_skew_seconds: seconds(org.clock_skew),
             auto_assign_license_type: org
                 .auto_assign_license_type
                 .as_ref()
@@ -127,9 +132,13 @@ pub(super) fn set_sign_in_settings(
             organizations::profile_binding_policy.eq(settings.profile_binding.as_str()),
             organizations::learner_session_minutes
                 .eq(i32::try_from(settings.learner_session.minutes()).unwrap_or(i32::MAX)),
-            organizations::clock_skew_seconds
-                .eq(i32::try_from(settings.clock_skew.num_seconds()).unwrap_or(i32::MAX)),
+            organizations::clock_skew_seconds.eq(seconds(settings.clock_skew)),
         ))
         .execute(conn)?;
     Ok(())
+}
+
+/// The column's value: at most 600, so it always fits.
+fn seconds(skew: ClockSkew) -> i32 {
+    i32::try_from(skew.seconds()).unwrap_or(i32::MAX)
 }

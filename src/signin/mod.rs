@@ -260,7 +260,7 @@ pub fn check(
                 sp: &sp,
                 keys: ctx.keys,
                 now: ctx.clock.now(),
-                clock_skew: org.clock_skew,
+                clock_skew: org.clock_skew.duration(),
             },
         )?;
         Ok(Verified {

@@ -3,12 +3,11 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
-use chrono::TimeDelta;
 use serde::Deserialize;
 
 use super::{Chrome, Console, Section};
 use crate::licensing::{self, LicenseType, Pool};
-use crate::orgs::{self, ProfileBindingPolicy, SessionLifetime, SignInSettings};
+use crate::orgs::{self, ClockSkew, ProfileBindingPolicy, SessionLifetime, SignInSettings};
 use crate::web::csrf::Protected;
 use crate::web::pages::{render_with, sentence};
 use crate::web::session::redirect_with_flash;
@@ -115,7 +114,7 @@ async fn page(state: &AppState, console: &Console) -> Result<SettingsPage, Error
         licenses_problem: None,
         policy: org.profile_binding_policy.as_str(),
         lifetime_minutes: org.learner_session.minutes(),
-        clock_skew_seconds: org.clock_skew.num_seconds().to_string(),
+        clock_skew_seconds: org.clock_skew.seconds().to_string(),
         sign_in_problem: None,
         skew_problem: None,
         linkedin_available: state.linkedin.is_some(),
@@ -204,8 +203,7 @@ async fn save_sign_in(
         .trim()
         .parse::<i64>()
         .ok()
-        .and_then(TimeDelta::try_seconds)
-        .filter(|s| *s >= TimeDelta::zero() && *s <= orgs::MAX_CLOCK_SKEW);
+        .and_then(|seconds| ClockSkew::from_seconds(seconds).ok());
     let (lifetime, skew) = match (lifetime, skew) {
         (Ok(lifetime), Some(skew)) => (lifetime, skew),
         (lifetime, skew) => {

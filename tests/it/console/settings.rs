@@ -101,7 +101,7 @@ async fn invalid_settings_are_shown_at_the_field_and_change_nothing(backend: Bac
         "the entered value is kept"
     );
     let org = app.org("acme");
-    assert_eq!(org.clock_skew.num_seconds(), 180);
+    assert_eq!(org.clock_skew.seconds(), 180);
     assert_eq!(org.profile_binding_policy, ProfileBindingPolicy::Optional);
 
     let refused = submit(
@@ -129,7 +129,7 @@ async fn invalid_settings_are_shown_at_the_field_and_change_nothing(backend: Bac
     .await;
     assert_eq!(saved.status.as_u16(), 303);
     let org = app.org("acme");
-    assert_eq!(org.clock_skew.num_seconds(), 120);
+    assert_eq!(org.clock_skew.seconds(), 120);
     assert_eq!(org.learner_session.minutes(), 60);
     assert_eq!(org.profile_binding_policy, ProfileBindingPolicy::Required);
     assert_eq!(events(&app, "acme", Action::OrgSettingsChanged).len(), 1);
