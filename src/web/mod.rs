@@ -6,8 +6,8 @@ mod console;
 mod csrf;
 mod demo_idp;
 mod error;
+mod learner;
 mod pages;
-mod profile;
 mod rate_limit;
 mod session;
 mod sso;
@@ -65,7 +65,7 @@ impl AppState {
         let linkedin = match &settings.linkedin {
             Some(config) => Some(Arc::new(crate::binding::linkedin::LinkedIn::new(
                 config.clone(),
-                &settings.base_url.join(profile::CALLBACK_PATH),
+                &settings.base_url.join(learner::profile::CALLBACK_PATH),
                 clock.clone(),
             )?)),
             None => None,
@@ -141,7 +141,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
     admin::routes(cfg);
     console::routes(cfg);
     sso::routes(cfg);
-    profile::routes(cfg);
+    learner::routes(cfg);
     demo_idp::routes(cfg);
 }
 

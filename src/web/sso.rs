@@ -1,17 +1,13 @@
-//! Single sign-on endpoints: SP metadata, SP-initiated login, the ACS, the learner home.
+//! Single sign-on endpoints: SP metadata, SP-initiated login, the ACS.
 
 use actix_web::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE, LOCATION};
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::csrf::{NoFields, Protected};
 use super::pages::render;
-use super::profile::{LearnerSession, learner_session};
-use super::session::{MaybeSession, cookie_for, end};
+use super::session::{MaybeSession, cookie_for};
 use super::{AppState, Error};
-use crate::binding::Gate;
-use crate::licensing::{self, Standing};
 use crate::orgs::connections::{self, IdpConnection};
 use crate::orgs::{self, Organization};
 use crate::saml::validate::MAX_RESPONSE_BYTES;
@@ -35,8 +31,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                         }),
                 )
                 .route(web::post().to(acs)),
-        )
-        .route("/logout", web::post().to(logout));
+        );
 }
 
 async fn sp_metadata(
@@ -236,7 +231,7 @@ async fn acs(
         .cookie(cookie_for(&state.settings, &signed_in.started))
         .insert_header((
             LOCATION,
-            super::profile::after_sign_in(signed_in.gate, &signed_in.return_to),
+            super::learner::profile::after_sign_in(signed_in.gate, &signed_in.return_to),
         ))
         .finish())
 }
@@ -245,72 +240,4 @@ async fn acs(
 #[template(path = "sso/tested.html")]
 struct TestedPage {
     report: TestReport,
-}
-
-#[derive(Template)]
-#[template(path = "learner/home.html")]
-struct LearnerHome<'a> {
-    csrf_token: &'a str,
-    name: &'a str,
-    email: &'a str,
-    org_name: &'a str,
-    license_line: &'a str,
-    /// An SSO admin gets a link to the console.
-    is_admin: bool,
-    flash: Option<String>,
-}
-
-/// The learner home, for a signed-in learner; `None` for anyone else. While
-/// the organization requires a LinkedIn profile that is not connected, the
-/// page asking for it stands in its place.
-pub async fn learner_home(
-    state: &AppState,
-    session: MaybeSession,
-) -> Result<Option<HttpResponse>, Error> {
-    let Some(session) = session.0 else {
-        return Ok(None);
-    };
-    let Some(who) = learner_session(state, session, true).await? else {
-        return Ok(None);
-    };
-    if super::profile::gate(state, &who).await? == Gate::MustConnect {
-        return super::profile::required_instead_of_home(state, who).map(Some);
-    }
-    let (org, learner) = (who.org.clone(), who.learner.clone());
-    let license = state
-        .store
-        .run(move |conn| licensing::standing(conn, &org, &learner))
-        .await?;
-    let LearnerSession {
-        session,
-        learner,
-        org,
-        flash,
-    } = who;
-    let license_line = match license {
-        Standing::Licensed(license) => format!("License: {}", license.license_type),
-        Standing::WaitingForSeat(_) => {
-            "No license is available yet; your administrator has been notified.".to_owned()
-        }
-        Standing::ByAdministrator => {
-            "Your account is ready; an administrator will assign your license.".to_owned()
-        }
-    };
-    render(&LearnerHome {
-        csrf_token: session.csrf.expose(),
-        name: &learner.display_name,
-        email: learner.email.as_str(),
-        org_name: &org.display_name,
-        license_line: &license_line,
-        is_admin: learner.is_admin,
-        flash,
-    })
-    .map(Some)
-}
-
-async fn logout(
-    state: web::Data<AppState>,
-    posted: Protected<NoFields>,
-) -> Result<HttpResponse, Error> {
-    end(&state, posted.session, "/").await
 }

@@ -26,7 +26,7 @@ async fn start_page(
     state: web::Data<AppState>,
     session: MaybeSession,
 ) -> Result<HttpResponse, Error> {
-    match super::sso::learner_home(&state, session).await? {
+    match super::learner::learner_home(&state, session).await? {
         Some(home) => Ok(home),
         None => render(&StartPage),
     }

@@ -2,24 +2,21 @@
 //! Connect at LinkedIn), the callback, disconnect, and the pages the
 //! organization's policy shows after sign-in (required, or a one-time prompt).
 
-use std::future::Future;
-use std::pin::Pin;
-
 use actix_web::http::header::LOCATION;
-use actix_web::{FromRequest, HttpRequest, HttpResponse, dev::Payload, web};
+use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::csrf::{NoFields, Protected};
-use super::pages::render;
-use super::session::{current, redirect_with_flash, state};
-use super::{AppState, Error};
-use crate::accounts::learners::{self, Learner};
+use super::LearnerSession;
+use crate::accounts::learners::Learner;
 use crate::audit::Actor;
 use crate::binding::{self, Binding, Callback, ConnectError, Connecting, Gate, linkedin};
-use crate::orgs::{self, Organization, ProfileBindingPolicy};
-use crate::sessions::{self, Principal, Session};
+use crate::orgs::{Organization, ProfileBindingPolicy};
 use crate::signin::LocalPath;
+use crate::web::csrf::{NoFields, Protected};
+use crate::web::pages::{self, render};
+use crate::web::session::redirect_with_flash;
+use crate::web::{AppState, Error};
 
 /// Where LinkedIn sends the learner back: `{base_url}` + this.
 pub const CALLBACK_PATH: &str = "/profile/linkedin/callback";
@@ -34,14 +31,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/profile/linkedin/not-now", web::post().to(not_now));
 }
 
-/// A signed-in learner with their organization and the one-time message for them.
-pub struct LearnerSession {
-    pub session: Session,
-    pub learner: Learner,
-    pub org: Organization,
-    pub flash: Option<String>,
-}
-
 impl LearnerSession {
     fn connecting(&self) -> Connecting<'_> {
         Connecting {
@@ -50,57 +39,6 @@ impl LearnerSession {
             session: &self.session.id,
         }
     }
-}
-
-impl FromRequest for LearnerSession {
-    type Error = Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, Error>>>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move {
-            let session = current(&req).await?.ok_or(Error::LearnerSignInRequired)?;
-            learner_session(
-                &state(&req),
-                session,
-                req.method() == actix_web::http::Method::GET,
-            )
-            .await?
-            .ok_or(Error::LearnerSignInRequired)
-        })
-    }
-}
-
-/// The learner a session belongs to, if it is a learner's; with `take_flash`
-/// the pending message is used up.
-pub async fn learner_session(
-    state: &AppState,
-    session: Session,
-    take_flash: bool,
-) -> Result<Option<LearnerSession>, Error> {
-    let Principal::Learner(id) = session.principal else {
-        return Ok(None);
-    };
-    state
-        .store
-        .run(move |conn| {
-            let Some(learner) = learners::find_by_id(conn, id)? else {
-                return Ok(None);
-            };
-            let org = orgs::find_by_id(conn, learner.org)?;
-            let flash = if take_flash {
-                sessions::take_flash(conn, &session)?
-            } else {
-                None
-            };
-            Ok::<_, Error>(Some(LearnerSession {
-                session,
-                learner,
-                org,
-                flash,
-            }))
-        })
-        .await
 }
 
 /// A page with a "Connect LinkedIn" form: its post is answered with a
@@ -114,7 +52,7 @@ fn render_connect_form(state: &AppState, page: &impl Template) -> Result<HttpRes
         .and_then(|l| url::Url::parse(&l.issuer).ok())
         .map(|u| u.origin().ascii_serialization())
     {
-        let csp = super::csp_with_form_action(&origin);
+        let csp = crate::web::csp_with_form_action(&origin);
         response.headers_mut().insert(
             actix_web::http::header::CONTENT_SECURITY_POLICY,
             actix_web::http::header::HeaderValue::from_str(&csp)
@@ -140,7 +78,7 @@ pub async fn gate(state: &AppState, who: &LearnerSession) -> Result<Gate, Error>
 /// Where a learner goes right after signing in: on to `return_to`, or first
 /// to the page the profile policy asks for.
 pub fn after_sign_in(gate: Gate, return_to: &LocalPath) -> String {
-    let query = format!("?return_to={}", super::pages::encode(return_to.as_str()));
+    let query = format!("?return_to={}", pages::encode(return_to.as_str()));
     match gate {
         Gate::Open => return_to.as_str().to_owned(),
         Gate::MustConnect => format!("/profile/linkedin/required{query}"),
