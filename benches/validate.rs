@@ -8,25 +8,11 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use seatgate::clock::Clock;
-use seatgate::saml::keys::{KeyPair, SpKeys};
 use seatgate::saml::mint::{self, Harness};
 use seatgate::saml::validate::MAX_RESPONSE_BYTES;
 
 /// The largest XML that still fits the posted-size limit once in base64.
 const MAX_XML: usize = MAX_RESPONSE_BYTES / 4 * 3;
-
-fn harness() -> Harness {
-    let now = Clock::system().now();
-    let sp_keys = SpKeys {
-        current: KeyPair::generate("bench SP").expect("SP key"),
-        previous: None,
-    };
-    Harness::new(
-        KeyPair::generate("bench IdP").expect("IdP key"),
-        sp_keys,
-        now,
-    )
-}
 
 /// `signed` with `filler` repeated (then closed by `close`) inside its Extensions, up to the size limit.
 fn padded(signed: &str, open: &str, filler: &str, close: &str) -> String {
@@ -40,7 +26,7 @@ fn padded(signed: &str, open: &str, filler: &str, close: &str) -> String {
 }
 
 fn validation(c: &mut Criterion) {
-    let harness = harness();
+    let harness = Harness::generate(Clock::system().now()).expect("keys");
     let signed = harness.mint(&harness.spec());
     let encoded = mint::encode(&signed);
     harness

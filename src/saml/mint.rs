@@ -13,7 +13,7 @@ use openssl::x509::X509;
 use super::SpEndpoints;
 use super::decrypt::Content;
 use super::dsig;
-use super::keys::{KeyPair, SpKeys};
+use super::keys::{KeyError, KeyPair, SpKeys};
 use super::validate::{Expected, Rejection, Trust, VerifiedAssertion, decode, validate};
 use super::xml::escape;
 use crate::config::BaseUrl;
@@ -389,6 +389,15 @@ impl Harness {
             idp,
             now,
         }
+    }
+
+    /// [`Self::new`] with freshly generated keys for both sides.
+    pub fn generate(now: DateTime<Utc>) -> Result<Self, KeyError> {
+        let sp_keys = SpKeys {
+            current: KeyPair::generate("Seatgate service provider")?,
+            previous: None,
+        };
+        Ok(Self::new(KeyPair::generate("harness IdP")?, sp_keys, now))
     }
 
     /// A response this pair accepts: both levels signed, three attributes.

@@ -519,15 +519,7 @@ mod tests {
 
     static HARNESS: LazyLock<Harness> = LazyLock::new(|| {
         let now: DateTime<Utc> = "2026-06-01T12:00:00Z".parse().expect("an instant");
-        let sp_keys = SpKeys {
-            current: KeyPair::generate("unit SP").expect("SP key"),
-            previous: None,
-        };
-        Harness::new(
-            KeyPair::generate("unit IdP").expect("IdP key"),
-            sp_keys,
-            now,
-        )
+        Harness::generate(now).expect("keys")
     });
 
     fn minutes(n: i64) -> TimeDelta {

@@ -13,7 +13,6 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use seatgate::clock::Clock;
 use seatgate::saml::dsig;
-use seatgate::saml::keys::{KeyPair, SpKeys};
 use seatgate::saml::mint::{self, Harness};
 use seatgate::saml::validate::{MAX_RESPONSE_BYTES, Rejection};
 use seatgate::signin::Reason;
@@ -25,15 +24,7 @@ struct Fixture {
 }
 
 static FIXTURE: LazyLock<Fixture> = LazyLock::new(|| {
-    let sp_keys = SpKeys {
-        current: KeyPair::generate("props SP").expect("SP key"),
-        previous: None,
-    };
-    let harness = Harness::new(
-        KeyPair::generate("props IdP").expect("IdP key"),
-        sp_keys,
-        Clock::system().now(),
-    );
+    let harness = Harness::generate(Clock::system().now()).expect("keys");
     let signed = harness.mint(&harness.spec());
     harness
         .validate(&mint::encode(&signed))
