@@ -230,7 +230,12 @@ pub(super) fn run(command: IdpCommand, store: &Store, clock: &Clock) -> anyhow::
         }
         IdpCommand::Remove { org, id } => {
             let org = orgs::find(&mut conn, &org)?;
-            let removed = connections::remove(&mut conn, clock, &Actor::Cli, &org, &id)?;
+            let not_found = || connections::Error::NotFound {
+                org: org.slug.to_string(),
+                id: id.clone(),
+            };
+            let id = id.parse().map_err(|_| not_found())?;
+            let removed = connections::remove(&mut conn, clock, &Actor::Cli, &org, id)?;
             writeln!(
                 out,
                 "removed IdP connection {} ({})",

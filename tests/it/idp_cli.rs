@@ -268,6 +268,12 @@ async fn idp_and_user_commands_list_show_and_remove(backend: Backend) {
         stderr(&again),
         format!("error: organization \"acme\" has no IdP connection \"{id}\"\n")
     );
+    let malformed = with_db(&app.db, &["idp", "remove", "acme", "not-an-id"]);
+    assert_eq!(malformed.status.code(), Some(1));
+    assert_eq!(
+        stderr(&malformed),
+        "error: organization \"acme\" has no IdP connection \"not-an-id\"\n"
+    );
 }
 
 async fn a_connection_can_be_configured_by_hand(backend: Backend) {

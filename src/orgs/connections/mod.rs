@@ -161,12 +161,8 @@ pub fn remove(
     clock: &Clock,
     actor: &Actor,
     org: &Organization,
-    id: &str,
+    id: ConnectionId,
 ) -> Result<IdpConnection, Error> {
-    let id: ConnectionId = id.parse().map_err(|_| Error::NotFound {
-        org: org.slug.to_string(),
-        id: id.to_owned(),
-    })?;
     store::write_transaction(conn, |conn| {
         let connection = find(conn, org, id)?;
         queries::delete(conn, id)?;

@@ -523,10 +523,10 @@ async fn remove(
     posted: Protected<NoFields>,
 ) -> Result<HttpResponse, Error> {
     let connection = connection_of(&state, &console, &path.1).await?;
-    let id = connection.id.to_string();
+    let id = connection.id;
     console
         .apply(&state, move |conn, clock, actor, org| {
-            connections::remove(conn, clock, actor, org, &id)
+            connections::remove(conn, clock, actor, org, id)
         })
         .await?;
     redirect_with_flash(
