@@ -7,7 +7,7 @@ mod reason;
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::TimeDelta;
+use chrono::{NaiveDateTime, TimeDelta};
 use serde_json::json;
 
 use crate::accounts::Email;
@@ -17,7 +17,7 @@ use crate::audit::{self, Action, Actor};
 use crate::binding::{self, Gate};
 use crate::clock::Clock;
 use crate::config::BaseUrl;
-use crate::ids::ConnectionId;
+use crate::ids::{ConnectionId, OrgId};
 use crate::licensing::{self, AutoAssign};
 use crate::orgs::Organization;
 use crate::orgs::connections::IdpConnection;
@@ -25,7 +25,7 @@ use crate::saml::SpEndpoints;
 use crate::saml::keys::SpKeys;
 use crate::saml::request::{self, RequestError};
 use crate::saml::validate::{self, Expected, Rejection, Trust, VerifiedAssertion};
-use crate::secret::SecretToken;
+use crate::secret::{SecretToken, TokenHash};
 use crate::sessions::{self, Principal, Session, Started};
 use crate::store::{self, DbConn};
 
@@ -82,26 +82,37 @@ pub struct SsoContext<'a> {
     pub linkedin_available: bool,
 }
 
-/// Why a sign-in could not be started.
-#[derive(Debug, thiserror::Error)]
-pub enum BeginError {
-    #[error(transparent)]
-    Request(#[from] RequestError),
-    #[error(transparent)]
-    Store(#[from] store::Error),
+/// An SP-initiated sign-in on its way to the IdP: the signed AuthnRequest's
+/// URL, and what [`remember`] keeps for the response's InResponseTo.
+pub struct Begun {
+    url: String,
+    request_id: String,
+    relay_state: TokenHash,
+    org: OrgId,
+    connection: ConnectionId,
+    return_to: LocalPath,
+    expires_at: NaiveDateTime,
+    test: bool,
+}
+
+impl Begun {
+    /// Where to send the browser.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
 }
 
 /// Starts an SP-initiated sign-in (the learner's, or the console's Test
-/// sign-in when `test`): a signed AuthnRequest for `connection`, remembered
-/// for the response's InResponseTo. Returns the IdP URL to send the browser to.
+/// sign-in when `test`): signs an AuthnRequest for `connection`. Needs no
+/// database, so no pooled connection waits on the RSA signature; then
+/// [`remember`] it.
 pub fn begin(
-    conn: &mut DbConn,
     ctx: &SsoContext,
     org: &Organization,
     connection: &IdpConnection,
-    return_to: &LocalPath,
+    return_to: LocalPath,
     test: bool,
-) -> Result<String, BeginError> {
+) -> Result<Begun, RequestError> {
     let relay_state = SecretToken::generate();
     let redirect = request::authn_request_redirect(
         &SpEndpoints::for_org(ctx.base_url, &org.slug),
@@ -110,19 +121,32 @@ pub fn begin(
         relay_state.expose(),
         ctx.clock.now(),
     )?;
+    Ok(Begun {
+        url: redirect.url,
+        request_id: redirect.request_id,
+        relay_state: relay_state.hash(),
+        org: org.id,
+        connection: connection.id,
+        return_to,
+        expires_at: ctx.clock.now_naive() + REQUEST_LIFETIME,
+        test,
+    })
+}
+
+/// Remembers a begun sign-in, for [`complete`] to match its response.
+pub fn remember(conn: &mut DbConn, begun: &Begun) -> Result<(), store::Error> {
     queries::insert_request(
         conn,
         &queries::PendingRequest {
-            id: &redirect.request_id,
-            org: org.id,
-            connection: connection.id,
-            relay_state: &relay_state.hash(),
-            return_to: return_to.as_str(),
-            expires_at: ctx.clock.now_naive() + REQUEST_LIFETIME,
-            test,
+            id: &begun.request_id,
+            org: begun.org,
+            connection: begun.connection,
+            relay_state: &begun.relay_state,
+            return_to: begun.return_to.as_str(),
+            expires_at: begun.expires_at,
+            test: begun.test,
         },
-    )?;
-    Ok(redirect.url)
+    )
 }
 
 /// What a completed response did.

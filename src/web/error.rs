@@ -43,15 +43,6 @@ pub enum Error {
     Render(#[from] askama::Error),
 }
 
-impl From<crate::signin::BeginError> for Error {
-    fn from(e: crate::signin::BeginError) -> Self {
-        match e {
-            crate::signin::BeginError::Request(e) => Error::BadRequest(e.to_string()),
-            crate::signin::BeginError::Store(e) => Error::Store(e),
-        }
-    }
-}
-
 impl From<orgs::Error> for Error {
     fn from(e: orgs::Error) -> Self {
         match e {

@@ -144,19 +144,12 @@ pub async fn send_to_idp(
     return_to: LocalPath,
     test: bool,
 ) -> Result<HttpResponse, Error> {
-    let (app, org, connection) = (state.clone(), org.clone(), connection.clone());
-    let url = state
+    let begun = signin::begin(&state.sso_context(), org, connection, return_to, test)
+        .map_err(|e| Error::BadRequest(e.to_string()))?;
+    let url = begun.url().to_owned();
+    state
         .store
-        .run(move |conn| {
-            signin::begin(
-                conn,
-                &app.sso_context(),
-                &org,
-                &connection,
-                &return_to,
-                test,
-            )
-        })
+        .run(move |conn| signin::remember(conn, &begun))
         .await?;
     Ok(HttpResponse::SeeOther()
         .insert_header((LOCATION, url))
