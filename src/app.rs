@@ -21,6 +21,16 @@ pub enum StartError {
     LinkedIn(String),
 }
 
+/// Who runs the housekeeping (purges, metadata refresh).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Housekeeping {
+    /// Periodically, beside the server.
+    Periodic,
+    /// Whoever holds the state, when they mean to: tests move their clock by
+    /// hand and purge then.
+    Manual,
+}
+
 /// Everything the server needs, built and checked, not yet running.
 pub struct Application {
     pub state: AppState,
@@ -55,11 +65,9 @@ impl Application {
         Ok(Self { state, listener })
     }
 
-    /// Starts serving; call inside an actix system. Housekeeping (purges,
-    /// metadata refresh) runs beside it unless `housekeeping` is false (tests
-    /// move their clock by hand and purge when they mean to).
-    pub fn run(self, housekeeping: bool) -> std::io::Result<Server> {
-        if housekeeping {
+    /// Starts serving; call inside an actix system.
+    pub fn run(self, housekeeping: Housekeeping) -> std::io::Result<Server> {
+        if housekeeping == Housekeeping::Periodic {
             web::spawn_housekeeping(self.state.clone());
         }
         web::serve(self.listener, self.state)

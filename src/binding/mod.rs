@@ -17,7 +17,7 @@ use crate::accounts::learners::Learner;
 use crate::audit::{self, Action, Actor};
 use crate::clock::Clock;
 use crate::ids::{OrgId, UserId};
-use crate::orgs::{Organization, ProfileBindingPolicy};
+use crate::orgs::{Organization, ProfileBindingPolicy, SignInSettings};
 use crate::secret::TokenHash;
 use crate::store::{self, DbConn, Store};
 use linkedin::LinkedIn;
@@ -183,7 +183,7 @@ pub fn unbind(
 
 /// Removes every binding of the organization, when it switches to "not
 /// allowed"; runs inside the caller's transaction.
-pub fn unbind_all(
+fn unbind_all(
     conn: &mut DbConn,
     clock: &Clock,
     actor: &Actor,
@@ -206,6 +206,38 @@ pub fn unbind_all(
         )?;
     }
     Ok(bindings.len())
+}
+
+/// Changes the organization's sign-in settings and records them. Making
+/// binding "not allowed" removes the bindings there are
+/// (docs/profile-binding.md), in the same transaction.
+pub fn set_sign_in_settings(
+    conn: &mut DbConn,
+    clock: &Clock,
+    actor: &Actor,
+    org: &Organization,
+    settings: &SignInSettings,
+) -> Result<(), store::Error> {
+    store::write_transaction(conn, |conn| {
+        if settings.profile_binding == ProfileBindingPolicy::Disabled
+            && org.profile_binding_policy != ProfileBindingPolicy::Disabled
+        {
+            unbind_all(conn, clock, actor, org.id)?;
+        }
+        crate::orgs::save_sign_in_settings(conn, org.id, settings)?;
+        audit::record(
+            conn,
+            clock,
+            audit::NewEvent::new(Some(org.id), actor, Action::OrgSettingsChanged)
+                .target(org.slug.as_str())
+                .details(json!({
+                    "profile_binding": settings.profile_binding.as_str(),
+                    "learner_session_minutes": settings.learner_session.minutes(),
+                    "clock_skew_seconds": settings.clock_skew.seconds(),
+                })),
+        )?;
+        Ok(())
+    })
 }
 
 fn record_unbound(

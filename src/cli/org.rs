@@ -7,6 +7,7 @@ use super::Switch;
 use clap::{Subcommand, ValueEnum};
 
 use crate::audit::Actor;
+use crate::binding;
 use crate::clock::Clock;
 use crate::licensing::{self, LicenseType};
 use crate::orgs::{self, DisplayName, OrgSlug, Organization, ProfileBindingPolicy};
@@ -91,7 +92,7 @@ pub(super) fn run(command: OrgCommand, store: &Store, clock: &Clock) -> anyhow::
         } => {
             let org = orgs::find(&mut conn, &slug)?;
             if let Some(policy) = profile_binding {
-                orgs::set_sign_in_settings(
+                binding::set_sign_in_settings(
                     &mut conn,
                     clock,
                     &Actor::Cli,

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 
 use crate::accounts::admins;
-use crate::app::Application;
+use crate::app::{Application, Housekeeping};
 use crate::audit::Actor;
 use crate::clock::Clock;
 use crate::config::{DatabaseUrl, Settings};
@@ -26,7 +26,7 @@ pub(super) fn serve(settings: Settings, store: Store, clock: Clock) -> anyhow::R
         "Seatgate is listening"
     );
     let app = Application::build(settings, store, clock, listener)?;
-    actix_web::rt::System::new().block_on(async move { app.run(true)?.await })?;
+    actix_web::rt::System::new().block_on(async move { app.run(Housekeeping::Periodic)?.await })?;
     Ok(())
 }
 

@@ -195,35 +195,15 @@ pub fn create(
     })
 }
 
-/// Changes the sign-in settings, and records old and new values.
-pub fn set_sign_in_settings(
+/// Stores the sign-in settings. The use case that changes them is
+/// `binding::set_sign_in_settings`: making binding "not allowed" also removes
+/// the bindings there are, a rule of the binding area, which sits above this one.
+pub(crate) fn save_sign_in_settings(
     conn: &mut DbConn,
-    clock: &Clock,
-    actor: &Actor,
-    org: &Organization,
+    org: OrgId,
     settings: &SignInSettings,
-) -> Result<(), Error> {
-    store::write_transaction(conn, |conn| {
-        // "Not allowed" removes the bindings there are (docs/profile-binding.md).
-        if settings.profile_binding == ProfileBindingPolicy::Disabled
-            && org.profile_binding_policy != ProfileBindingPolicy::Disabled
-        {
-            crate::binding::unbind_all(conn, clock, actor, org.id)?;
-        }
-        queries::set_sign_in_settings(conn, org.id, settings)?;
-        audit::record(
-            conn,
-            clock,
-            audit::NewEvent::new(Some(org.id), actor, Action::OrgSettingsChanged)
-                .target(org.slug.as_str())
-                .details(serde_json::json!({
-                    "profile_binding": settings.profile_binding.as_str(),
-                    "learner_session_minutes": settings.learner_session.minutes(),
-                    "clock_skew_seconds": settings.clock_skew.seconds(),
-                })),
-        )?;
-        Ok(())
-    })
+) -> Result<(), store::Error> {
+    queries::set_sign_in_settings(conn, org, settings)
 }
 
 /// The organization with this slug.

@@ -28,13 +28,13 @@ pub enum RequestError {
     Sign(String),
 }
 
-/// Builds the redirect URL: `SAMLRequest` (deflated, base64), `RelayState`,
-/// `SigAlg` RSA-SHA256 and `Signature` over those (SAML bindings 2.0, 3.4.4.1).
+/// Builds the redirect URL: `SAMLRequest` (deflated, base64), `SigAlg`
+/// RSA-SHA256 and `Signature` over those (SAML bindings 2.0, 3.4.4.1). No
+/// RelayState: the pending request keeps where to return to.
 pub fn authn_request_redirect(
     sp: &SpEndpoints,
     key: &KeyPair,
     idp_sso_url: &str,
-    relay_state: &str,
     now: DateTime<Utc>,
 ) -> Result<RedirectRequest, RequestError> {
     // IDs must start with a letter or underscore (xs:ID).
@@ -58,8 +58,7 @@ pub fn authn_request_redirect(
     let mut url =
         Url::parse(idp_sso_url).map_err(|_| RequestError::BadSsoUrl(idp_sso_url.to_owned()))?;
     url.query_pairs_mut()
-        .append_pair("SAMLRequest", &STANDARD.encode(deflated))
-        .append_pair("RelayState", relay_state);
+        .append_pair("SAMLRequest", &STANDARD.encode(deflated));
     let signed =
         samael::crypto::sign_url(url, &key.key).map_err(|e| RequestError::Sign(e.to_string()))?;
     Ok(RedirectRequest {

@@ -25,7 +25,6 @@ use crate::saml::SpEndpoints;
 use crate::saml::keys::SpKeys;
 use crate::saml::request::{self, RequestError};
 use crate::saml::validate::{self, Expected, Rejection, Trust, VerifiedAssertion};
-use crate::secret::{SecretToken, TokenHash};
 use crate::sessions::{self, Principal, Session, Started};
 use crate::store::{self, DbConn};
 
@@ -87,7 +86,6 @@ pub struct SsoContext<'a> {
 pub struct Begun {
     url: String,
     request_id: String,
-    relay_state: TokenHash,
     org: OrgId,
     connection: ConnectionId,
     return_to: LocalPath,
@@ -113,18 +111,15 @@ pub fn begin(
     return_to: LocalPath,
     test: bool,
 ) -> Result<Begun, RequestError> {
-    let relay_state = SecretToken::generate();
     let redirect = request::authn_request_redirect(
         &SpEndpoints::for_org(ctx.base_url, &org.slug),
         &ctx.keys.current,
         &connection.sso_url,
-        relay_state.expose(),
         ctx.clock.now(),
     )?;
     Ok(Begun {
         url: redirect.url,
         request_id: redirect.request_id,
-        relay_state: relay_state.hash(),
         org: org.id,
         connection: connection.id,
         return_to,
@@ -141,7 +136,6 @@ pub fn remember(conn: &mut DbConn, begun: &Begun) -> Result<(), store::Error> {
             id: &begun.request_id,
             org: begun.org,
             connection: begun.connection,
-            relay_state: &begun.relay_state,
             return_to: begun.return_to.as_str(),
             expires_at: begun.expires_at,
             test: begun.test,
@@ -234,6 +228,8 @@ pub struct Refusal {
 
 /// What the browser posted to the ACS, besides the response itself.
 pub struct Posted<'a> {
+    /// What a refusal is filed under and shown as: the request id in the logs.
+    pub reference: &'a str,
     pub relay_state: Option<&'a str>,
     /// The session the browser already had, if its cookie came along; it is
     /// replaced, never promoted.
@@ -314,11 +310,10 @@ pub fn complete(
         Err((failure, connection_id)) => (Err(failure), connection_id),
     };
     outcome.map_err(|failure| {
-        let reference = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
+        let reference = posted.reference.to_owned();
         tracing::warn!(
             org = org.slug.as_str(),
             connection = connection_id.map(|c| c.to_string()),
-            reference,
             reason = failure.reason().code(),
             detail = %failure,
             "SSO sign-in refused"

@@ -4,7 +4,6 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::ids::{ConnectionId, OrgId};
-use crate::secret::TokenHash;
 use crate::store::schema::{authn_requests, sso_errors, used_assertions};
 use crate::store::{DbConn, Error, unique};
 
@@ -13,7 +12,6 @@ pub(super) struct PendingRequest<'a> {
     pub id: &'a str,
     pub org: OrgId,
     pub connection: ConnectionId,
-    pub relay_state: &'a TokenHash,
     pub return_to: &'a str,
     pub expires_at: NaiveDateTime,
     /// A test sign-in started from the console: checked, but signs nobody in.
@@ -26,7 +24,6 @@ pub(super) fn insert_request(conn: &mut DbConn, request: &PendingRequest) -> Res
             authn_requests::id.eq(request.id),
             authn_requests::org_id.eq(request.org.to_string()),
             authn_requests::connection_id.eq(request.connection.to_string()),
-            authn_requests::relay_state_hash.eq(request.relay_state.as_str()),
             authn_requests::return_to.eq(request.return_to),
             authn_requests::expires_at.eq(request.expires_at),
             authn_requests::test.eq(request.test),

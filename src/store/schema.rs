@@ -120,7 +120,6 @@ diesel::table! {
         id -> Text,
         org_id -> Text,
         connection_id -> Text,
-        relay_state_hash -> Text,
         return_to -> Text,
         expires_at -> Timestamp,
         test -> Bool,

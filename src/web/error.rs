@@ -1,7 +1,7 @@
 //! The one mapping from domain errors to HTTP responses.
 //!
-//! People see a calm page with a reference code; the log gets the precise
-//! reason under the same code.
+//! People see a calm page with a reference, the request id; the log gets the
+//! precise reason in that request's span.
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::LOCATION;
@@ -120,11 +120,11 @@ impl ResponseError for Error {
         if let Error::SignInRefused(refusal) = self {
             return sign_in_refused_page(status, refusal);
         }
-        let reference = &uuid::Uuid::new_v4().simple().to_string()[..8];
+        let reference = &super::telemetry::reference();
         if status.is_server_error() {
-            tracing::error!(reference, reason = %self, "request failed");
+            tracing::error!(reason = %self, "request failed");
         } else {
-            tracing::warn!(reference, reason = %self, "request refused");
+            tracing::warn!(reason = %self, "request refused");
         }
         let (title, explanation) = match self {
             Error::NotFound | Error::SignInRequired | Error::LearnerSignInRequired => {

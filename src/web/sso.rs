@@ -180,6 +180,7 @@ async fn acs(
     }
     let form = form.into_inner();
     let slug = org.into_inner();
+    let reference = super::telemetry::reference();
     let (org, connections) = state
         .store
         .run(move |conn| {
@@ -202,6 +203,7 @@ async fn acs(
         .store
         .run(move |conn| {
             let posted = signin::Posted {
+                reference: &reference,
                 relay_state: relay_state.as_deref(),
                 previous_session: previous.0.as_ref(),
             };

@@ -1,14 +1,52 @@
 //! Request logging: one span per request carrying its request id, and one
-//! line when it ends. Paths that carry a secret are logged without it.
+//! line when it ends. Paths that carry a secret are logged without it. The
+//! request id is also the reference an error page shows and the response's
+//! `X-Request-Id`, so a person's report leads straight to the log lines.
 
 use actix_web::HttpMessage;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::Next;
 use tracing::Span;
 use tracing_actix_web::{RequestId, RootSpanBuilder, TracingLogger};
 
 pub fn request_logger() -> TracingLogger<SeatgateSpans> {
     TracingLogger::new()
+}
+
+tokio::task_local! {
+    /// The id of the request being served on this task.
+    static REQUEST_ID: String;
+}
+
+/// The reference to show for an error: the current request's id, as logged.
+/// Outside a request (never expected) a fresh id, so a page still has one.
+pub fn reference() -> String {
+    REQUEST_ID
+        .try_with(Clone::clone)
+        .unwrap_or_else(|_| uuid::Uuid::new_v4().to_string())
+}
+
+/// Middleware inside [`request_logger`] (which assigns the id): makes the id
+/// available to [`reference`] while the request is handled, error pages
+/// included, and sends it back as `X-Request-Id`.
+pub async fn expose_request_id(
+    request: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let id = request
+        .extensions()
+        .get::<RequestId>()
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    let mut response = REQUEST_ID.scope(id.clone(), next.call(request)).await?;
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response
+            .headers_mut()
+            .insert(HeaderName::from_static("x-request-id"), value);
+    }
+    Ok(response)
 }
 
 pub struct SeatgateSpans;

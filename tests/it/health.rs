@@ -37,6 +37,14 @@ async fn pages_carry_security_headers_and_unknown_paths_get_a_404_page(backend: 
     assert_eq!(header("x-content-type-options"), "nosniff");
     assert_eq!(header("referrer-policy"), "same-origin");
     assert!(header("content-type").starts_with("text/html"));
+    let request_id = header("x-request-id");
+    assert_eq!(request_id.len(), 36, "a UUID: {request_id:?}");
+    let mut response = response;
+    let body = response.body().await.expect("body");
+    assert!(
+        String::from_utf8_lossy(&body).contains(&format!("<code>{request_id}</code>")),
+        "the page's reference is the request id in the logs"
+    );
 }
 
 async fn session_cookie_is_host_prefixed_and_secure_behind_https(backend: Backend) {

@@ -47,6 +47,11 @@ async fn expect_refused_encoded(app: &TestApp, encoded: &str, reason: &str) -> S
         .find(|e| page.body.contains(&format!("<code>{}</code>", e.reference)))
         .unwrap_or_else(|| panic!("the page shows the reference of a recorded error: {errors:?}"));
     assert_eq!(shown.reason, reason, "{shown:?}");
+    assert_eq!(
+        Some(&shown.reference),
+        page.request_id.as_ref(),
+        "the reference is the request id in the logs"
+    );
     shown.clone()
 }
 

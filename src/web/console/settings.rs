@@ -6,6 +6,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::{Chrome, Console, Section};
+use crate::binding;
 use crate::licensing::{self, LicenseType, Pool};
 use crate::orgs::{self, ClockSkew, ProfileBindingPolicy, SessionLifetime, SignInSettings};
 use crate::web::csrf::Protected;
@@ -225,7 +226,7 @@ async fn save_sign_in(
     };
     console
         .apply(&state, move |conn, clock, actor, org| {
-            orgs::set_sign_in_settings(conn, clock, actor, org, &settings)
+            binding::set_sign_in_settings(conn, clock, actor, org, &settings)
         })
         .await?;
     redirect_with_flash(

@@ -55,8 +55,9 @@ impl TestIdp {
 }
 
 /// The AuthnRequest inside an HTTP-Redirect binding URL (`SAMLRequest`:
-/// deflated, base64), and the RelayState.
-pub fn authn_request_in(location: &str) -> (samael::schema::AuthnRequest, String) {
+/// deflated, base64). Checks that no RelayState is sent: the pending request
+/// keeps where to return to.
+pub fn authn_request_in(location: &str) -> samael::schema::AuthnRequest {
     use base64::Engine;
     use std::io::Read;
     let url = url::Url::parse(location).expect("redirect URL");
@@ -73,7 +74,11 @@ pub fn authn_request_in(location: &str) -> (samael::schema::AuthnRequest, String
     flate2::read::DeflateDecoder::new(deflated.as_slice())
         .read_to_string(&mut xml)
         .expect("inflate");
-    (xml.parse().expect("AuthnRequest"), param("RelayState"))
+    assert!(
+        !url.query_pairs().any(|(k, _)| k == "RelayState"),
+        "no RelayState in {location}"
+    );
+    xml.parse().expect("AuthnRequest")
 }
 
 impl TestApp {
@@ -100,7 +105,7 @@ impl TestApp {
     pub fn set_binding_policy(&self, policy: seatgate::orgs::ProfileBindingPolicy) {
         let org = self.org("acme");
         let mut conn = self.store.connection().expect("connection");
-        orgs::set_sign_in_settings(
+        seatgate::binding::set_sign_in_settings(
             &mut conn,
             &self.clock.clock(),
             &Actor::Cli,

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use diesel::{Connection, PgConnection, RunQueryDsl};
-use seatgate::app::Application;
+use seatgate::app::{Application, Housekeeping};
 use seatgate::clock::{Clock, ManualClock};
 use seatgate::config::{BaseUrl, DatabaseUrl, LinkedIn, Settings};
 use seatgate::saml::keys::SpKeys;
@@ -232,7 +232,7 @@ impl<'a> TestAppBuilder<'a> {
         let (sender, receiver) = std::sync::mpsc::channel();
         let thread = std::thread::spawn(move || {
             actix_web::rt::System::new().block_on(async move {
-                let server = app.run(false).expect("start the server");
+                let server = app.run(Housekeeping::Manual).expect("start the server");
                 sender.send(server.handle()).expect("hand over the handle");
                 server.await.expect("the server runs");
             });

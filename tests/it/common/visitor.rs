@@ -16,6 +16,8 @@ pub struct Page {
     pub location: Option<String>,
     /// Retry-After, in seconds.
     pub retry_after: Option<u64>,
+    /// X-Request-Id: the id the request is logged under.
+    pub request_id: Option<String>,
     pub body: String,
 }
 
@@ -139,11 +141,16 @@ impl Visitor {
             .headers()
             .get("retry-after")
             .and_then(|v| v.to_str().ok()?.parse().ok());
+        let request_id = response
+            .headers()
+            .get("x-request-id")
+            .map(|v| v.to_str().expect("ASCII request id").to_owned());
         let body = response.body().limit(1 << 20).await.expect("body");
         Page {
             status: response.status(),
             location,
             retry_after,
+            request_id,
             body: String::from_utf8_lossy(&body).into_owned(),
         }
     }
