@@ -13,10 +13,9 @@ use std::collections::BTreeMap;
 use crate::audit::Actor;
 use crate::clock::Clock;
 use crate::orgs;
-use crate::orgs::connections::metadata_source;
+use crate::orgs::connections::intake::{self, Requester, Source};
 use crate::orgs::connections::{self, NewConnection, Policy};
 use crate::saml::attributes::{Field, Preset};
-use crate::saml::metadata::{Certificate, IdpMetadata};
 use crate::store::Store;
 
 #[derive(Subcommand)]
@@ -94,31 +93,33 @@ pub(super) fn run(command: IdpCommand, store: &Store, clock: &Clock) -> anyhow::
             map,
         } => {
             let org = orgs::find(&mut conn, &org)?;
-            let (parsed, metadata_url) = match (metadata, entity_id, sso_url) {
-                (Some(url), _, _) if metadata_source::is_url(&url) => {
-                    let text =
-                        actix_web::rt::System::new().block_on(metadata_source::fetch(&url))?;
-                    (text.parse::<IdpMetadata>()?, Some(url))
-                }
+            let (source, metadata_url) = match (metadata, entity_id, sso_url) {
+                (Some(url), _, _) if intake::is_url(&url) => (Source::Url(url.clone()), Some(url)),
                 (Some(file), _, _) => {
-                    let text = std::fs::read_to_string(&file)
+                    let bytes = std::fs::read(&file)
                         .with_context(|| format!("cannot read metadata file {file}"))?;
-                    (text.parse::<IdpMetadata>()?, None)
+                    (Source::File(bytes), None)
                 }
                 (None, Some(entity_id), Some(sso_url)) => {
                     let mut certificates = Vec::new();
                     for path in &certificate {
-                        let pem = std::fs::read(path).with_context(|| {
+                        certificates.push(std::fs::read(path).with_context(|| {
                             format!("cannot read certificate file {}", path.display())
-                        })?;
-                        certificates.push(Certificate::from_pem(&pem)?);
+                        })?);
                     }
-                    (IdpMetadata::manual(entity_id, sso_url, certificates)?, None)
+                    let manual = Source::Manual {
+                        entity_id,
+                        sso_url,
+                        certificates,
+                    };
+                    (manual, None)
                 }
                 _ => unreachable!(
                     "clap requires --metadata or --entity-id with --sso-url and --certificate"
                 ),
             };
+            let parsed =
+                actix_web::rt::System::new().block_on(intake::read(source, Requester::Operator))?;
             let mut overrides = BTreeMap::new();
             for pair in map {
                 let (field, attribute) = pair

@@ -1,70 +1,17 @@
-//! IdP metadata from a URL: fetched with a timeout and a size limit, and
-//! refreshed daily; a failed refresh keeps the last good copy and says why.
-
-use std::time::Duration;
+//! IdP metadata from a URL, refreshed daily; a failed refresh keeps the last
+//! good copy and says why. (Fetching itself is in `intake`.)
 
 use chrono::TimeDelta;
 
 use super::IdpConnection;
+use super::intake::{self, Requester};
 use super::queries;
 use crate::clock::Clock;
-use crate::saml::metadata::{IdpMetadata, MAX_METADATA_BYTES};
+use crate::saml::metadata::IdpMetadata;
 use crate::store::{self, Store};
 
-const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
 /// How old fetched metadata may get before it is fetched again.
 pub const REFRESH_EVERY: TimeDelta = TimeDelta::hours(24);
-
-#[derive(Debug, thiserror::Error)]
-pub enum FetchError {
-    #[error("{0:?} is not an http(s) URL")]
-    BadUrl(String),
-    #[error("cannot fetch {url}: {reason}")]
-    Unreachable { url: String, reason: String },
-    #[error("{url} answered HTTP {status}")]
-    Status { url: String, status: u16 },
-    #[error("the metadata at {url} is larger than 1 MiB or unreadable: {reason}")]
-    Body { url: String, reason: String },
-}
-
-/// Whether a `--metadata` argument names a URL rather than a file.
-pub fn is_url(text: &str) -> bool {
-    text.starts_with("https://") || text.starts_with("http://")
-}
-
-/// Fetches metadata text from `url`.
-pub async fn fetch(url: &str) -> Result<String, FetchError> {
-    if !is_url(url) {
-        return Err(FetchError::BadUrl(url.to_owned()));
-    }
-    let client = awc::Client::builder().timeout(FETCH_TIMEOUT).finish();
-    let mut response = client
-        .get(url)
-        .send()
-        .await
-        .map_err(|e| FetchError::Unreachable {
-            url: url.to_owned(),
-            reason: e.to_string(),
-        })?;
-    if !response.status().is_success() {
-        return Err(FetchError::Status {
-            url: url.to_owned(),
-            status: response.status().as_u16(),
-        });
-    }
-    let body = response
-        .body()
-        .limit(MAX_METADATA_BYTES)
-        .await
-        .map_err(|e| FetchError::Body {
-            url: url.to_owned(),
-            reason: e.to_string(),
-        })?;
-    String::from_utf8(body.to_vec()).map_err(|_| FetchError::Body {
-        url: url.to_owned(),
-        reason: "not UTF-8".into(),
-    })
-}
 
 /// What one refresh round did.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -111,7 +58,12 @@ pub async fn refresh_due(store: &Store, clock: &Clock) -> Result<Refreshed, stor
 }
 
 async fn fetched(connection: &IdpConnection, url: &str) -> Result<IdpMetadata, String> {
-    let text = fetch(url).await.map_err(|e| e.to_string())?;
+    // Refreshes fetch as the operator would: a URL an org admin gave was
+    // checked when it was saved, and an operator's may name the company
+    // network (docs/security.md).
+    let text = intake::fetch(url, Requester::Operator)
+        .await
+        .map_err(|e| e.to_string())?;
     let metadata: IdpMetadata = text
         .parse()
         .map_err(|e: crate::saml::metadata::MetadataError| e.to_string())?;

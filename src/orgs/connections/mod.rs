@@ -1,5 +1,6 @@
 //! IdP connections: which identity providers an organization trusts, and how.
 
+pub mod intake;
 pub mod metadata_source;
 mod queries;
 

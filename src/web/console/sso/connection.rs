@@ -1,0 +1,172 @@
+//! One connection's switches, administrator role, removal and test sign-in.
+
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+
+use crate::ids::ConnectionId;
+use crate::orgs::connections::{self, AdminRole, IdpConnection, Policy};
+use crate::signin::LocalPath;
+use crate::web::console::Console;
+use crate::web::csrf::{NoFields, Protected};
+use crate::web::session::redirect_with_flash;
+use crate::web::{AppState, Error};
+
+pub(super) fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route(
+        "/admin/orgs/{org}/sso/connections/{id}/policy",
+        web::post().to(set_policy),
+    )
+    .route(
+        "/admin/orgs/{org}/sso/connections/{id}/admin-role",
+        web::post().to(set_admin_role),
+    )
+    .route(
+        "/admin/orgs/{org}/sso/connections/{id}/remove",
+        web::post().to(remove),
+    )
+    .route(
+        "/admin/orgs/{org}/sso/connections/{id}/test",
+        web::post().to(test),
+    );
+}
+
+/// The connection `id` of this console's organization, or 404.
+async fn connection_of(
+    state: &AppState,
+    console: &Console,
+    id: &str,
+) -> Result<IdpConnection, Error> {
+    let id: ConnectionId = id.parse().map_err(|_| Error::NotFound)?;
+    let org = console.org.clone();
+    Ok(state
+        .store
+        .run(move |conn| connections::find(conn, &org, id))
+        .await?)
+}
+
+#[derive(Deserialize)]
+struct PolicyForm {
+    enabled: Option<String>,
+    allow_idp_initiated: Option<String>,
+    require_signed_assertion: Option<String>,
+    allow_sha1: Option<String>,
+}
+
+async fn set_policy(
+    state: web::Data<AppState>,
+    console: Console,
+    path: web::Path<(String, String)>,
+    posted: Protected<PolicyForm>,
+) -> Result<HttpResponse, Error> {
+    let connection = connection_of(&state, &console, &path.1).await?;
+    let form = &posted.form;
+    let policy = Policy {
+        enabled: form.enabled.is_some(),
+        allow_idp_initiated: form.allow_idp_initiated.is_some(),
+        require_signed_assertion: form.require_signed_assertion.is_some(),
+        allow_sha1: form.allow_sha1.is_some(),
+    };
+    console
+        .apply(&state, move |conn, clock, actor, org| {
+            connections::set_policy(conn, clock, actor, org, connection.id, policy)
+        })
+        .await?;
+    redirect_with_flash(
+        &state,
+        &posted.session,
+        console.link("/sso"),
+        format!("Settings of {} saved.", connection.name),
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+struct AdminRoleForm {
+    attribute: String,
+    value: String,
+}
+
+async fn set_admin_role(
+    state: web::Data<AppState>,
+    console: Console,
+    path: web::Path<(String, String)>,
+    posted: Protected<AdminRoleForm>,
+) -> Result<HttpResponse, Error> {
+    let connection = connection_of(&state, &console, &path.1).await?;
+    let role = match AdminRole::from_input(&posted.form.attribute, &posted.form.value) {
+        Ok(role) => role,
+        Err(e) => {
+            tracing::info!(reason = %e, "admin role refused");
+            return redirect_with_flash(
+                &state,
+                &posted.session,
+                console.link("/sso"),
+                format!("Not saved: {e}."),
+            )
+            .await;
+        }
+    };
+    let message = match &role {
+        Some(r) => format!(
+            "Learners of {} whose {} includes {} now open the console.",
+            connection.name, r.attribute, r.value
+        ),
+        None => format!(
+            "{} no longer grants the administrator role.",
+            connection.name
+        ),
+    };
+    console
+        .apply(&state, move |conn, clock, actor, org| {
+            connections::set_admin_role(conn, clock, actor, org, connection.id, role)
+        })
+        .await?;
+    redirect_with_flash(&state, &posted.session, console.link("/sso"), message).await
+}
+
+async fn remove(
+    state: web::Data<AppState>,
+    console: Console,
+    path: web::Path<(String, String)>,
+    posted: Protected<NoFields>,
+) -> Result<HttpResponse, Error> {
+    let connection = connection_of(&state, &console, &path.1).await?;
+    let id = connection.id;
+    console
+        .apply(&state, move |conn, clock, actor, org| {
+            connections::remove(conn, clock, actor, org, id)
+        })
+        .await?;
+    redirect_with_flash(
+        &state,
+        &posted.session,
+        console.link("/sso"),
+        format!(
+            "{} is removed; its learners keep their accounts.",
+            connection.name
+        ),
+    )
+    .await
+}
+
+/// Starts a test sign-in: a real SAML round trip whose response is checked
+/// like any other, but signs nobody in, so the admin stays in the console.
+async fn test(
+    state: web::Data<AppState>,
+    console: Console,
+    path: web::Path<(String, String)>,
+    _posted: Protected<NoFields>,
+) -> Result<HttpResponse, Error> {
+    let connection = connection_of(&state, &console, &path.1).await?;
+    if !connection.enabled {
+        return Err(Error::BadRequest(format!(
+            "{} is disabled: enable it to test it",
+            connection.name
+        )));
+    }
+    let return_to: LocalPath = console
+        .link("/sso")
+        .parse()
+        .map_err(|()| Error::BadRequest("not a local path".into()))?;
+    crate::web::sso::send_to_idp(&state, &console.org, &connection, return_to, true).await
+}

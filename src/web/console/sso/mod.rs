@@ -1,0 +1,193 @@
+//! Single sign-on: the page with the values for the IdP, the connections and
+//! the recent sign-in errors with the fix to try; adding a connection is in
+//! `add`, one connection's switches and test sign-in in `connection`.
+
+mod add;
+mod connection;
+
+use std::collections::BTreeMap;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use chrono::{NaiveDateTime, TimeDelta};
+
+use super::{Chrome, Console, Section, when};
+use crate::orgs::connections::{self, IdpConnection};
+use crate::saml::SpEndpoints;
+use crate::saml::attributes::Preset;
+use crate::saml::metadata::Certificate;
+use crate::signin::Reason;
+use crate::web::pages::render_with;
+use crate::web::{AppState, Error};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/admin/orgs/{org}/sso", web::get().to(show));
+    add::routes(cfg);
+    connection::routes(cfg);
+}
+
+/// Certificates expiring sooner than this get a warning.
+const EXPIRY_WARNING: TimeDelta = TimeDelta::days(30);
+
+/// A certificate as the console shows it.
+pub struct CertificateLine {
+    pub subject: String,
+    pub fingerprint: String,
+    pub not_after: String,
+    /// "expired" or "expires in N days", when it needs attention.
+    pub warning: Option<String>,
+}
+
+fn certificate_line(cert: &Certificate, now: NaiveDateTime) -> CertificateLine {
+    let left = cert.not_after - now;
+    CertificateLine {
+        subject: cert.subject.clone(),
+        fingerprint: cert.fingerprint.clone(),
+        not_after: when(cert.not_after),
+        warning: if left <= TimeDelta::zero() {
+            Some("Expired: the IdP must sign with a newer certificate.".to_owned())
+        } else if left < EXPIRY_WARNING {
+            Some(format!(
+                "Expires in {} days: upload the IdP's new certificate before then.",
+                left.num_days()
+            ))
+        } else {
+            None
+        },
+    }
+}
+
+struct ConnectionCard {
+    connection: IdpConnection,
+    certificates: Vec<CertificateLine>,
+    fetched: Option<String>,
+}
+
+struct ErrorLine {
+    at: String,
+    connection: String,
+    reason: String,
+    detail: String,
+    reference: String,
+    fix: String,
+}
+
+use add::AddForm;
+
+#[derive(Template)]
+#[template(path = "console/sso.html")]
+struct SsoPage {
+    chrome: Chrome,
+    sp: SpEndpoints,
+    login_url: String,
+    certificate_url: String,
+    cards: Vec<ConnectionCard>,
+    errors: Vec<ErrorLine>,
+    add: AddForm,
+    presets: Vec<(&'static str, &'static str)>,
+}
+
+impl SsoPage {
+    /// How the console names an attribute preset.
+    fn preset_label(&self, preset: &Preset) -> &'static str {
+        self.presets
+            .iter()
+            .find(|(value, _)| *value == preset.as_str())
+            .map_or("", |(_, label)| label)
+    }
+
+    fn problem_for(&self, source: &str) -> Option<&str> {
+        self.add
+            .problem
+            .as_deref()
+            .filter(|_| self.add.source == source)
+    }
+}
+
+/// The attribute presets as the forms offer them.
+fn presets() -> Vec<(&'static str, &'static str)> {
+    Preset::ALL
+        .into_iter()
+        .map(|p| {
+            let label = match p {
+                Preset::Entra => "Microsoft Entra ID (Azure AD)",
+                Preset::Okta => "Okta",
+                Preset::OneLogin => "OneLogin",
+                Preset::Adfs => "AD FS",
+                Preset::Google => "Google Workspace",
+                Preset::Generic => "Other SAML 2.0 IdP",
+            };
+            (p.as_str(), label)
+        })
+        .collect()
+}
+
+async fn page(state: &AppState, console: &Console, add: AddForm) -> Result<SsoPage, Error> {
+    let org = console.org.id;
+    let now = state.clock.now_naive();
+    let (connections, errors) = state
+        .store
+        .run(move |conn| {
+            Ok::<_, Error>((
+                connections::list(conn, org)?,
+                crate::signin::recent_errors(conn, org, 20)?,
+            ))
+        })
+        .await?;
+    let names: BTreeMap<String, String> = connections
+        .iter()
+        .map(|c| (c.id.to_string(), c.name.clone()))
+        .collect();
+    let cards = connections
+        .into_iter()
+        .map(|connection| ConnectionCard {
+            certificates: connection
+                .certificates
+                .iter()
+                .map(|c| certificate_line(c, now))
+                .collect(),
+            fetched: connection.metadata_fetched_at.map(when),
+            connection,
+        })
+        .collect();
+    let base = &state.settings.base_url;
+    let sp = SpEndpoints::for_org(base, &console.org.slug);
+    let errors = errors
+        .into_iter()
+        .map(|e| ErrorLine {
+            at: when(e.created_at),
+            connection: e
+                .connection_id
+                .and_then(|id| names.get(&id).cloned())
+                .unwrap_or_else(|| "unknown IdP".to_owned()),
+            fix: e.reason.parse::<Reason>().map_or_else(
+                |()| {
+                    "Check the detail above; give support the reference if it is unclear."
+                        .to_owned()
+                },
+                |reason| reason.fix(&sp),
+            ),
+            reason: e.reason,
+            detail: e.detail,
+            reference: e.reference,
+        })
+        .collect();
+    Ok(SsoPage {
+        chrome: console.chrome(Section::SingleSignOn),
+        sp,
+        login_url: base.join(&format!("/sso/{}/login", console.org.slug)),
+        certificate_url: format!("/sso/{}/certificate.pem", console.org.slug),
+        cards,
+        errors,
+        add,
+        presets: presets(),
+    })
+}
+
+async fn show(state: web::Data<AppState>, console: Console) -> Result<HttpResponse, Error> {
+    render_with(
+        StatusCode::OK,
+        &page(&state, &console, AddForm::default()).await?,
+    )
+}
