@@ -8,6 +8,7 @@ mod demo_idp;
 mod error;
 mod learner;
 mod pages;
+pub mod path;
 mod rate_limit;
 mod session;
 mod sso;

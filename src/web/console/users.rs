@@ -15,22 +15,23 @@ use crate::orgs::connections::{self, IdpConnection};
 use crate::web::csrf::Protected;
 use crate::web::pages::encode;
 use crate::web::pages::render_with;
+use crate::web::path::PathId;
 use crate::web::session::redirect_with_flash;
 use crate::web::{AppState, Error};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/admin/orgs/{org}/users", web::get().to(list))
-        .route("/admin/orgs/{org}/users/{user}", web::get().to(show))
+        .route("/admin/orgs/{org}/users/{id}", web::get().to(show))
         .route(
-            "/admin/orgs/{org}/users/{user}/assign",
+            "/admin/orgs/{org}/users/{id}/assign",
             web::post().to(assign),
         )
         .route(
-            "/admin/orgs/{org}/users/{user}/revoke",
+            "/admin/orgs/{org}/users/{id}/revoke",
             web::post().to(revoke),
         )
         .route(
-            "/admin/orgs/{org}/users/{user}/admin",
+            "/admin/orgs/{org}/users/{id}/admin",
             web::post().to(set_admin),
         );
 }
@@ -175,8 +176,7 @@ impl UserPage {
 }
 
 /// The learner of this console's organization, or 404.
-async fn learner_of(state: &AppState, console: &Console, id: &str) -> Result<Learner, Error> {
-    let id: UserId = id.parse().map_err(|_| Error::NotFound)?;
+async fn learner_of(state: &AppState, console: &Console, id: UserId) -> Result<Learner, Error> {
     let org = console.org.id;
     state
         .store
@@ -189,9 +189,9 @@ async fn learner_of(state: &AppState, console: &Console, id: &str) -> Result<Lea
 async fn show(
     state: web::Data<AppState>,
     console: Console,
-    path: web::Path<(String, String)>,
+    PathId(id): PathId<UserId>,
 ) -> Result<HttpResponse, Error> {
-    let learner = learner_of(&state, &console, &path.1).await?;
+    let learner = learner_of(&state, &console, id).await?;
     let org = console.org.clone();
     let subject = learner.clone();
     let (identities, standing, pools, events, binding) = state
@@ -237,19 +237,19 @@ struct LicenseForm {
 async fn assign(
     state: web::Data<AppState>,
     console: Console,
-    path: web::Path<(String, String)>,
+    PathId(id): PathId<UserId>,
     posted: Protected<LicenseForm>,
 ) -> Result<HttpResponse, Error> {
-    change_license(state, console, &path.1, posted, true).await
+    change_license(state, console, id, posted, true).await
 }
 
 async fn revoke(
     state: web::Data<AppState>,
     console: Console,
-    path: web::Path<(String, String)>,
+    PathId(id): PathId<UserId>,
     posted: Protected<LicenseForm>,
 ) -> Result<HttpResponse, Error> {
-    change_license(state, console, &path.1, posted, false).await
+    change_license(state, console, id, posted, false).await
 }
 
 /// Assigns or revokes a seat, by an administrator (a revocation is sticky:
@@ -257,7 +257,7 @@ async fn revoke(
 async fn change_license(
     state: web::Data<AppState>,
     console: Console,
-    user: &str,
+    user: UserId,
     posted: Protected<LicenseForm>,
     give: bool,
 ) -> Result<HttpResponse, Error> {
@@ -316,10 +316,10 @@ struct AdminForm {
 async fn set_admin(
     state: web::Data<AppState>,
     console: Console,
-    path: web::Path<(String, String)>,
+    PathId(id): PathId<UserId>,
     posted: Protected<AdminForm>,
 ) -> Result<HttpResponse, Error> {
-    let learner = learner_of(&state, &console, &path.1).await?;
+    let learner = learner_of(&state, &console, id).await?;
     let grant = match posted.form.role.as_str() {
         "grant" => true,
         "revoke" => false,

@@ -87,6 +87,8 @@ async fn other_organizations_are_not_found_and_learners_are_forbidden(backend: B
         "/admin/orgs/beta/audit.csv",
         &format!("/admin/orgs/beta/users/{}", learner.id),
         &format!("/admin/orgs/alpha/users/{}", learner.id),
+        // A malformed id names nothing either.
+        "/admin/orgs/alpha/users/not-an-id",
     ] {
         assert_eq!(admin.get(path).await.status.as_u16(), 404, "{path}");
     }
@@ -102,6 +104,11 @@ async fn other_organizations_are_not_found_and_learners_are_forbidden(backend: B
     assert_eq!(page.status.as_u16(), 404);
     let removal = format!("/admin/orgs/alpha/sso/connections/{}/remove", connection.id);
     assert_eq!(submit(&mut admin, &removal, &[]).await.status.as_u16(), 404);
+    let malformed = "/admin/orgs/alpha/sso/connections/not-an-id/remove";
+    assert_eq!(
+        submit(&mut admin, malformed, &[]).await.status.as_u16(),
+        404
+    );
     let grant = format!("/admin/orgs/alpha/users/{}/admin", learner.id);
     assert_eq!(
         submit(&mut admin, &grant, &[("role", "grant")])

@@ -8,6 +8,7 @@ use crate::orgs::connections::{self, AdminRole, IdpConnection, Policy};
 use crate::signin::LocalPath;
 use crate::web::console::Console;
 use crate::web::csrf::{NoFields, Protected};
+use crate::web::path::PathId;
 use crate::web::session::redirect_with_flash;
 use crate::web::{AppState, Error};
 
@@ -34,9 +35,8 @@ pub(super) fn routes(cfg: &mut web::ServiceConfig) {
 async fn connection_of(
     state: &AppState,
     console: &Console,
-    id: &str,
+    id: ConnectionId,
 ) -> Result<IdpConnection, Error> {
-    let id: ConnectionId = id.parse().map_err(|_| Error::NotFound)?;
     let org = console.org.clone();
     Ok(state
         .store
@@ -55,10 +55,10 @@ struct PolicyForm {
 async fn set_policy(
     state: web::Data<AppState>,
     console: Console,
-    path: web::Path<(String, String)>,
+    PathId(id): PathId<ConnectionId>,
     posted: Protected<PolicyForm>,
 ) -> Result<HttpResponse, Error> {
-    let connection = connection_of(&state, &console, &path.1).await?;
+    let connection = connection_of(&state, &console, id).await?;
     let form = &posted.form;
     let policy = Policy {
         enabled: form.enabled.is_some(),
@@ -89,10 +89,10 @@ struct AdminRoleForm {
 async fn set_admin_role(
     state: web::Data<AppState>,
     console: Console,
-    path: web::Path<(String, String)>,
+    PathId(id): PathId<ConnectionId>,
     posted: Protected<AdminRoleForm>,
 ) -> Result<HttpResponse, Error> {
-    let connection = connection_of(&state, &console, &path.1).await?;
+    let connection = connection_of(&state, &console, id).await?;
     let role = match AdminRole::from_input(&posted.form.attribute, &posted.form.value) {
         Ok(role) => role,
         Err(e) => {
@@ -127,10 +127,10 @@ async fn set_admin_role(
 async fn remove(
     state: web::Data<AppState>,
     console: Console,
-    path: web::Path<(String, String)>,
+    PathId(id): PathId<ConnectionId>,
     posted: Protected<NoFields>,
 ) -> Result<HttpResponse, Error> {
-    let connection = connection_of(&state, &console, &path.1).await?;
+    let connection = connection_of(&state, &console, id).await?;
     let id = connection.id;
     console
         .apply(&state, move |conn, clock, actor, org| {
@@ -154,10 +154,10 @@ async fn remove(
 async fn test(
     state: web::Data<AppState>,
     console: Console,
-    path: web::Path<(String, String)>,
+    PathId(id): PathId<ConnectionId>,
     _posted: Protected<NoFields>,
 ) -> Result<HttpResponse, Error> {
-    let connection = connection_of(&state, &console, &path.1).await?;
+    let connection = connection_of(&state, &console, id).await?;
     if !connection.enabled {
         return Err(Error::BadRequest(format!(
             "{} is disabled: enable it to test it",
