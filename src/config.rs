@@ -43,6 +43,10 @@ pub struct LinkedIn {
     /// The OpenID Connect issuer, exactly as the provider spells it in its
     /// discovery document and ID tokens (no trailing slash added).
     pub issuer: String,
+    /// Whether to use PKCE. LinkedIn refuses it (`invalid_client` at the
+    /// token endpoint) unless it enabled PKCE for the app; a standard
+    /// provider may require it.
+    pub pkce: bool,
 }
 
 /// An OAuth client secret: never printed.
@@ -78,6 +82,8 @@ pub struct Layer {
     pub linkedin_client_id: Option<String>,
     pub linkedin_client_secret: Option<String>,
     pub linkedin_issuer: Option<String>,
+    #[serde(default, deserialize_with = "bool_as_text")]
+    pub linkedin_pkce: Option<String>,
     #[serde(default, deserialize_with = "number_as_text")]
     pub acs_rate_limit: Option<String>,
 }
@@ -89,7 +95,7 @@ fn number_as_text<'de, D: serde::Deserializer<'de>>(
     u32::deserialize(deserializer).map(|n| Some(n.to_string()))
 }
 
-/// TOML writes `demo_idp = true`; the other layers carry text.
+/// TOML writes `demo_idp = true` and `linkedin_pkce = true`; the other layers carry text.
 fn bool_as_text<'de, D: serde::Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Option<String>, D::Error> {
@@ -208,17 +214,7 @@ impl Settings {
         }
 
         let (demo_idp, origin) = pick(|l| &l.demo_idp, "SEATGATE_DEMO_IDP", "--demo-idp", "false");
-        let demo_idp = match demo_idp.as_str() {
-            "true" | "on" | "1" => true,
-            "false" | "off" | "0" => false,
-            other => {
-                return Err(ConfigError::Invalid {
-                    key: "demo_idp",
-                    origin,
-                    problem: format!("{other:?} is not true or false"),
-                });
-            }
-        };
+        let demo_idp = switch("demo_idp", origin, &demo_idp)?;
 
         let (limit, origin) = pick(
             |l| &l.acs_rate_limit,
@@ -256,6 +252,8 @@ impl Settings {
             "",
             DEFAULT_LINKEDIN_ISSUER,
         );
+        let (pkce, pkce_origin) = pick(|l| &l.linkedin_pkce, "SEATGATE_LINKEDIN_PKCE", "", "false");
+        let pkce = switch("linkedin_pkce", pkce_origin, &pkce)?;
         let linkedin = match client_id.trim() {
             "" => None,
             client_id => {
@@ -277,6 +275,7 @@ impl Settings {
                     client_id: client_id.to_owned(),
                     client_secret: ClientSecret(client_secret.trim().to_owned()),
                     issuer,
+                    pkce,
                 })
             }
         };
@@ -290,6 +289,19 @@ impl Settings {
             acs_rate_limit,
             linkedin,
         })
+    }
+}
+
+/// An on/off setting.
+fn switch(key: &'static str, origin: Origin, text: &str) -> Result<bool, ConfigError> {
+    match text {
+        "true" | "on" | "1" => Ok(true),
+        "false" | "off" | "0" => Ok(false),
+        other => Err(ConfigError::Invalid {
+            key,
+            origin,
+            problem: format!("{other:?} is not true or false"),
+        }),
     }
 }
 
@@ -461,6 +473,30 @@ mod tests {
         assert!(
             error.contains("acs_rate_limit") && error.contains("SEATGATE_ACS_RATE_LIMIT"),
             "{error}"
+        );
+    }
+
+    #[test]
+    fn linkedin_pkce_is_off_unless_switched_on() {
+        let env = |pkce: &'static str| {
+            move |var: &str| match var {
+                "SEATGATE_LINKEDIN_CLIENT_ID" => Some("client".to_owned()),
+                "SEATGATE_LINKEDIN_CLIENT_SECRET" => Some("secret".to_owned()),
+                "SEATGATE_LINKEDIN_PKCE" if !pkce.is_empty() => Some(pkce.to_owned()),
+                _ => None,
+            }
+        };
+        let pkce = |text| {
+            Settings::load(None, env(text), Layer::default())
+                .map(|s| s.linkedin.expect("configured").pkce)
+        };
+        assert!(!pkce("").expect("default"));
+        assert!(pkce("true").expect("on"));
+        assert!(!pkce("off").expect("off"));
+        let error = pkce("maybe").unwrap_err().to_string();
+        assert_eq!(
+            error,
+            "linkedin_pkce (from environment variable SEATGATE_LINKEDIN_PKCE): \"maybe\" is not true or false"
         );
     }
 

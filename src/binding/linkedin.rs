@@ -1,6 +1,16 @@
 //! "Sign In with LinkedIn using OpenID Connect": the authorization code flow
-//! with PKCE, `state` and `nonce`, and a verified ID token (issuer, audience,
-//! signature from the provider's JWKS, expiry, nonce).
+//! with `state` and `nonce` (and PKCE where switched on), and a verified ID
+//! token (issuer, audience, signature from the provider's JWKS, expiry, and
+//! the nonce when the token carries one).
+//!
+//! LinkedIn deviates from the standard, and this client follows LinkedIn:
+//! its ID tokens carry no `nonce` even when one was sent
+//! (python-social-auth/social-core#833, authlib/authlib#763,
+//! nextauthjs/next-auth#8831), and a `code_verifier` at its token endpoint
+//! fails the exchange with `invalid_client` unless LinkedIn enabled PKCE for
+//! the app (UsefulSoftwareCo/executor#2087, authlib/authlib#719), hence the
+//! `linkedin_pkce` setting, off by default. Why a token without a nonce is
+//! still safe to accept: docs/security.md, "LinkedIn".
 //!
 //! The provider's discovery document and keys are fetched on first use and
 //! kept for an hour. HTTP goes through awc with a timeout, a size limit and
@@ -11,13 +21,16 @@ use std::time::Duration;
 
 use chrono::{NaiveDateTime, TimeDelta};
 use openidconnect::core::{
-    CoreAuthenticationFlow, CoreClient, CoreIdTokenClaims, CoreProviderMetadata,
+    CoreAuthenticationFlow, CoreClient, CoreErrorResponseType, CoreIdTokenClaims,
+    CoreProviderMetadata,
 };
 use openidconnect::{
     AuthType, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet,
     EndpointNotSet, EndpointSet, HttpRequest, HttpResponse, IssuerUrl, Nonce, PkceCodeChallenge,
     PkceCodeVerifier, RedirectUrl, Scope, TokenResponse,
 };
+
+use subtle::ConstantTimeEq;
 
 use super::Member;
 use crate::clock::Clock;
@@ -40,6 +53,13 @@ pub enum Error {
     Discovery(String),
     #[error("LinkedIn refused the sign-in code: {0}")]
     Exchange(String),
+    /// The token endpoint refused this server as a client: wrong client ID or
+    /// secret, or a PKCE verifier LinkedIn does not take for this app.
+    #[error(
+        "LinkedIn refused this server's client credentials ({0}): check linkedin_client_id and \
+         linkedin_client_secret, and set linkedin_pkce off unless LinkedIn enabled PKCE for the app"
+    )]
+    ClientRefused(String),
     #[error("LinkedIn sent no ID token")]
     NoIdToken,
     #[error("the ID token's nonce does not match this connection attempt")]
@@ -57,7 +77,8 @@ pub struct HttpError(String);
 pub struct Authorization {
     pub url: String,
     pub state: SecretToken,
-    pub pkce_verifier: String,
+    /// Only with `linkedin_pkce`.
+    pub pkce_verifier: Option<String>,
     pub nonce: String,
 }
 
@@ -155,50 +176,59 @@ impl LinkedIn {
     }
 
     /// Starts a connection: the LinkedIn URL to send the browser to, with a
-    /// fresh `state`, `nonce` and PKCE challenge (S256).
+    /// fresh `state` and `nonce`, and a PKCE challenge (S256) when PKCE is on.
     pub async fn authorization(&self) -> Result<Authorization, Error> {
         let client = self.client(self.provider(false).await?);
         let state = SecretToken::generate();
         let csrf = CsrfToken::new(state.expose().to_owned());
-        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-        let (url, _, nonce) = client
+        let mut request = client
             .authorize_url(
                 CoreAuthenticationFlow::AuthorizationCode,
                 move || csrf,
                 Nonce::new_random,
             )
             .add_scope(Scope::new("profile".into()))
-            .add_scope(Scope::new("email".into()))
-            .set_pkce_challenge(challenge)
-            .url();
+            .add_scope(Scope::new("email".into()));
+        let mut pkce_verifier = None;
+        if self.config.pkce {
+            let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+            request = request.set_pkce_challenge(challenge);
+            pkce_verifier = Some(verifier.secret().clone());
+        }
+        let (url, _, nonce) = request.url();
         Ok(Authorization {
             url: url.to_string(),
             state,
-            pkce_verifier: verifier.secret().clone(),
+            pkce_verifier,
             nonce: nonce.secret().clone(),
         })
     }
 
-    /// Completes a connection: exchanges the code (with the PKCE verifier)
-    /// and verifies the ID token. Only the member's claims are kept; the
-    /// tokens are dropped here.
+    /// Completes a connection: exchanges the code (with the PKCE verifier,
+    /// when there is one) and verifies the ID token. Only the member's claims
+    /// are kept; the tokens are dropped here.
     pub async fn member(
         &self,
         code: &str,
-        pkce_verifier: String,
+        pkce_verifier: Option<String>,
         nonce: &str,
     ) -> Result<Member, Error> {
         let client = self.client(self.provider(false).await?);
-        let response = client
+        let mut exchange = client
             .exchange_code(AuthorizationCode::new(code.to_owned()))
-            .map_err(|e| Error::Discovery(e.to_string()))?
-            .set_pkce_verifier(PkceCodeVerifier::new(pkce_verifier))
-            .request_async(&send)
-            .await
-            .map_err(|e| match e {
-                openidconnect::RequestTokenError::Request(e) => Error::Unreachable(e.to_string()),
-                other => Error::Exchange(describe(&other)),
-            })?;
+            .map_err(|e| Error::Discovery(e.to_string()))?;
+        if let Some(verifier) = pkce_verifier {
+            exchange = exchange.set_pkce_verifier(PkceCodeVerifier::new(verifier));
+        }
+        let response = exchange.request_async(&send).await.map_err(|e| match e {
+            openidconnect::RequestTokenError::Request(e) => Error::Unreachable(e.to_string()),
+            openidconnect::RequestTokenError::ServerResponse(response)
+                if *response.error() == CoreErrorResponseType::InvalidClient =>
+            {
+                Error::ClientRefused(response.to_string())
+            }
+            other => Error::Exchange(describe(&other)),
+        })?;
         let id_token = response.id_token().ok_or(Error::NoIdToken)?;
         let nonce = Nonce::new(nonce.to_owned());
         let claims = match self.verified(&client, id_token, &nonce) {
@@ -231,8 +261,19 @@ impl LinkedIn {
     ) -> Result<CoreIdTokenClaims, Error> {
         let clock = self.clock.clone();
         let verifier = client.id_token_verifier().set_time_fn(move || clock.now());
+        // A nonce in the token must be ours; LinkedIn's tokens carry none.
+        let nonce_matches = |claimed: Option<&Nonce>| match claimed {
+            None => Ok(()),
+            Some(claimed) => {
+                if bool::from(claimed.secret().as_bytes().ct_eq(nonce.secret().as_bytes())) {
+                    Ok(())
+                } else {
+                    Err("nonce mismatch".to_owned())
+                }
+            }
+        };
         id_token
-            .claims(&verifier, nonce)
+            .claims(&verifier, nonce_matches)
             .cloned()
             .map_err(|e| match e {
                 openidconnect::ClaimsVerificationError::InvalidNonce(_) => Error::NonceMismatch,

@@ -51,7 +51,8 @@ pub(crate) struct Pending {
     /// The session that started it: the callback must come back to the same one.
     pub session: TokenHash,
     pub user: UserId,
-    pub pkce_verifier: String,
+    /// Only when PKCE is on for the client (`linkedin_pkce`).
+    pub pkce_verifier: Option<String>,
     pub nonce: String,
     /// Where the learner goes once connected.
     pub return_to: String,

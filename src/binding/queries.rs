@@ -119,7 +119,7 @@ struct PendingRow {
     state_hash: String,
     session_hash: String,
     user_id: String,
-    pkce_verifier: String,
+    pkce_verifier: Option<String>,
     nonce: String,
     return_to: String,
     expires_at: NaiveDateTime,

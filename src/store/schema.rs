@@ -196,7 +196,7 @@ diesel::table! {
         state_hash -> Text,
         session_hash -> Text,
         user_id -> Text,
-        pkce_verifier -> Text,
+        pkce_verifier -> Nullable<Text>,
         nonce -> Text,
         return_to -> Text,
         expires_at -> Timestamp,

@@ -11,6 +11,7 @@ use seatgate::saml::attributes::Preset;
 
 use crate::cli::{stderr, stdout, with_db};
 use crate::common::idp::TestIdp;
+use crate::common::oidc::{Flavor, OidcProvider};
 use crate::common::visitor::Page;
 use crate::common::{Backend, TestApp, TestDb, Visitor};
 use crate::on_both_databases;
@@ -146,7 +147,8 @@ async fn refused_callbacks_connect_nothing(backend: Backend) {
     for scope in ["openid", "profile", "email"] {
         assert!(scopes.contains(&scope), "{scope}");
     }
-    assert_eq!(param(&pairs, "code_challenge_method"), "S256");
+    // LinkedIn takes no PKCE unless it enabled it for the app (linkedin_pkce).
+    assert!(pairs.iter().all(|(k, _)| !k.starts_with("code_challenge")));
     assert!(param(&pairs, "nonce").len() >= 16);
     let state = param(&pairs, "state").to_owned();
 
@@ -225,6 +227,7 @@ async fn an_unreachable_provider_gets_a_clear_message(backend: Backend) {
                 client_id: "client".into(),
                 client_secret: ClientSecret::new("secret".into()),
                 issuer: format!("http://{closed}"),
+                pkce: false,
             })
         })
         .spawn()
@@ -304,7 +307,149 @@ async fn not_allowed_disconnects_existing_profiles(backend: Backend) {
     assert_eq!(bad.status.code(), Some(2));
 }
 
+/// Starts connecting from `learner`'s profile page: the authorization URL.
+async fn start_connecting(learner: &mut Visitor) -> String {
+    let profile = learner.get("/profile").await;
+    let started = learner
+        .post(
+            "/profile/linkedin/connect",
+            &[
+                ("csrf_token", &profile.csrf_token()),
+                ("return_to", "/profile"),
+            ],
+        )
+        .await;
+    started.location.expect("to the provider")
+}
+
+/// Brings the provider's answer back to Seatgate as the learner's browser would.
+async fn come_back(app: &TestApp, learner: &mut Visitor, callback: &str) -> Page {
+    let path = callback
+        .strip_prefix(&app.address)
+        .unwrap_or_else(|| panic!("back to Seatgate: {callback}"));
+    let back = learner.get(path).await;
+    assert_eq!(back.location.as_deref(), Some("/profile"), "{}", back.body);
+    learner.get("/profile").await
+}
+
+fn bound_sub(app: &TestApp, email: &str) -> Option<String> {
+    let learner = app
+        .learners("acme")
+        .into_iter()
+        .find(|l| l.email.as_str() == email)?;
+    let mut conn = app.store.connection().expect("connection");
+    binding::binding_of(&mut conn, learner.id)
+        .expect("binding")
+        .map(|b| b.member.sub)
+}
+
+/// Every provider binds: LinkedIn as it is (no nonce in the ID token, no
+/// PKCE), LinkedIn with PKCE enabled for the app, and a standard provider
+/// (nonce echoed, PKCE required). With LinkedIn, the token carries no nonce,
+/// so a pending attempt whose nonce was changed still binds; with the
+/// standard provider the echoed nonce must match.
+async fn linkedin_as_it_is_and_a_standard_provider_both_bind(backend: Backend) {
+    for flavor in [
+        Flavor::LinkedIn { pkce: false },
+        Flavor::LinkedIn { pkce: true },
+        Flavor::Standard,
+    ] {
+        let (app, provider) = TestApp::spawn_with_provider(backend, flavor).await;
+        let idp = TestIdp::new(IDP);
+        app.connect("acme", &idp, Preset::Generic);
+        let (_, mut ann) = sign_in(&app, &idp, "ann@acme.example").await;
+        let location = start_connecting(&mut ann).await;
+        let pairs = query(&location);
+        let pkce = flavor != (Flavor::LinkedIn { pkce: false });
+        assert_eq!(
+            pairs
+                .iter()
+                .any(|(k, v)| k == "code_challenge_method" && v == "S256"),
+            pkce,
+            "{flavor:?}: {location}"
+        );
+        let callback = provider.authorize_as(&location, "ann-member").await;
+        let profile = come_back(&app, &mut ann, &callback).await;
+        assert!(
+            profile.body.contains("Member ann-member is now connected."),
+            "{flavor:?}: {}",
+            profile.body
+        );
+        assert_eq!(
+            bound_sub(&app, "ann@acme.example").as_deref(),
+            Some("ann-member")
+        );
+
+        // The same again, with the remembered nonce changed before the answer.
+        let (_, mut bo) = sign_in(&app, &idp, "bo@acme.example").await;
+        let location = start_connecting(&mut bo).await;
+        {
+            use diesel::connection::SimpleConnection;
+            let mut conn = app.store.connection().expect("connection");
+            conn.batch_execute("UPDATE oidc_pending SET nonce = 'not-the-nonce-sent'")
+                .expect("change the nonce");
+        }
+        let callback = provider.authorize_as(&location, "bo-member").await;
+        let profile = come_back(&app, &mut bo, &callback).await;
+        let bound = bound_sub(&app, "bo@acme.example");
+        if flavor == Flavor::Standard {
+            assert!(
+                profile
+                    .body
+                    .contains("could not be verified, so nothing was connected"),
+                "{}",
+                profile.body
+            );
+            assert_eq!(bound, None, "an echoed nonce must match");
+        } else {
+            assert_eq!(
+                bound.as_deref(),
+                Some("bo-member"),
+                "{flavor:?}: no nonce to match"
+            );
+        }
+    }
+}
+
+/// An operator who switches linkedin_pkce on for an app where LinkedIn has
+/// not enabled PKCE: LinkedIn answers invalid_client, the learner is told
+/// calmly, the log says what to change.
+async fn pkce_where_linkedin_has_not_enabled_it_is_refused_clearly(backend: Backend) {
+    let mut provider = None;
+    let app = TestApp::on(TestDb::fresh(backend))
+        .linkedin(|address| {
+            let started = OidcProvider::start(
+                &format!("{address}/profile/linkedin/callback"),
+                Flavor::LinkedIn { pkce: false },
+            );
+            let mut settings = started.linkedin();
+            settings.pkce = true;
+            provider = Some(started);
+            Some(settings)
+        })
+        .spawn()
+        .await;
+    let provider = provider.expect("started");
+    let idp = TestIdp::new(IDP);
+    app.connect("acme", &idp, Preset::Generic);
+    let (_, mut ann) = sign_in(&app, &idp, "ann@acme.example").await;
+    let location = start_connecting(&mut ann).await;
+    assert_eq!(param(&query(&location), "code_challenge_method"), "S256");
+    let callback = provider.authorize_as(&location, "ann-member").await;
+    let profile = come_back(&app, &mut ann, &callback).await;
+    assert!(
+        profile
+            .body
+            .contains("LinkedIn does not accept this server&#39;s settings just now"),
+        "{}",
+        profile.body
+    );
+    assert_eq!(bound_sub(&app, "ann@acme.example"), None);
+}
+
 on_both_databases!(
+    linkedin_as_it_is_and_a_standard_provider_both_bind,
+    pkce_where_linkedin_has_not_enabled_it_is_refused_clearly,
     each_policy_sends_the_learner_where_it_should,
     without_a_client_id_nobody_is_held_up,
     refused_callbacks_connect_nothing,

@@ -357,6 +357,10 @@ fn problem_text(e: &linkedin::Error) -> &'static str {
         linkedin::Error::Discovery(_) | linkedin::Error::Exchange(_) => {
             "LinkedIn did not complete the connection. Please try again."
         }
+        linkedin::Error::ClientRefused(_) => {
+            "LinkedIn does not accept this server's settings just now, so nothing was connected. \
+             Your administrator has the details in the server log."
+        }
         linkedin::Error::NoIdToken
         | linkedin::Error::NonceMismatch
         | linkedin::Error::InvalidIdToken(_) => {
