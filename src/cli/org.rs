@@ -10,7 +10,7 @@ use crate::audit::Actor;
 use crate::binding;
 use crate::clock::Clock;
 use crate::licensing::{self, LicenseType};
-use crate::orgs::{self, DisplayName, OrgSlug, Organization, ProfileBindingPolicy};
+use crate::orgs::{self, DisplayName, EmailDomain, OrgSlug, Organization, ProfileBindingPolicy};
 use crate::store::Store;
 
 #[derive(Subcommand)]
@@ -39,6 +39,11 @@ pub(super) enum OrgCommand {
         /// Whether learners connect their LinkedIn profile ("disabled" disconnects existing ones)
         #[arg(long, value_name = "required|optional|disabled")]
         profile_binding: Option<BindingPolicy>,
+        /// The email domains of the organization's learners, comma-separated
+        /// (replaces the list; "" for none): the start page sends their
+        /// addresses to this organization's sign-in
+        #[arg(long, value_name = "DOMAIN,...")]
+        email_domains: Option<String>,
     },
 }
 
@@ -83,14 +88,22 @@ pub(super) fn run(command: OrgCommand, store: &Store, clock: &Clock) -> anyhow::
                 writeln!(out, "{}\t{}", org.slug, org.display_name)?;
             }
         }
-        OrgCommand::Show { slug } => show_org(&mut out, &orgs::find(&mut conn, &slug)?)?,
+        OrgCommand::Show { slug } => {
+            let org = orgs::find(&mut conn, &slug)?;
+            show_org(&mut out, &org, &orgs::email_domains(&mut conn, &org)?)?;
+        }
         OrgCommand::Set {
             slug,
             auto_assign,
             license_type,
             profile_binding,
+            email_domains,
         } => {
             let org = orgs::find(&mut conn, &slug)?;
+            if let Some(list) = email_domains {
+                let domains = orgs::parse_email_domains(&list)?;
+                orgs::set_email_domains(&mut conn, clock, &Actor::Cli, &org, &domains)?;
+            }
             if let Some(policy) = profile_binding {
                 binding::set_sign_in_settings(
                     &mut conn,
@@ -109,13 +122,18 @@ pub(super) fn run(command: OrgCommand, store: &Store, clock: &Clock) -> anyhow::
                 let on = Switch::or(auto_assign, org.auto_assign_licenses);
                 licensing::set_auto_assign(&mut conn, clock, &Actor::Cli, &org, on, license_type)?;
             }
-            show_org(&mut out, &orgs::find(&mut conn, &slug)?)?;
+            let org = orgs::find(&mut conn, &slug)?;
+            show_org(&mut out, &org, &orgs::email_domains(&mut conn, &org)?)?;
         }
     }
     Ok(())
 }
 
-fn show_org(out: &mut impl Write, org: &Organization) -> std::io::Result<()> {
+fn show_org(
+    out: &mut impl Write,
+    org: &Organization,
+    domains: &[EmailDomain],
+) -> std::io::Result<()> {
     let on_off = |on: bool| if on { "on" } else { "off" };
     writeln!(out, "slug: {}", org.slug)?;
     writeln!(out, "name: {}", org.display_name)?;
@@ -143,5 +161,15 @@ fn show_org(out: &mut impl Write, org: &Organization) -> std::io::Result<()> {
         "learner_session_minutes: {}",
         org.learner_session.minutes()
     )?;
-    writeln!(out, "clock_skew_seconds: {}", org.clock_skew.seconds())
+    writeln!(out, "clock_skew_seconds: {}", org.clock_skew.seconds())?;
+    let domains: Vec<&str> = domains.iter().map(EmailDomain::as_str).collect();
+    writeln!(
+        out,
+        "email_domains: {}",
+        if domains.is_empty() {
+            "none".to_owned()
+        } else {
+            domains.join(", ")
+        }
+    )
 }

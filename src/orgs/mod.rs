@@ -1,7 +1,13 @@
 //! Organizations (customer companies), their settings and their IdP connections.
 
 pub mod connections;
+mod domains;
 mod queries;
+
+pub use domains::{
+    EmailDomain, InvalidDomain, by_email_domain, email_domains, parse_list as parse_email_domains,
+    set_email_domains,
+};
 
 use std::str::FromStr;
 
@@ -158,6 +164,12 @@ pub enum Error {
     AlreadyExists(String),
     #[error("organization {0:?} does not exist")]
     NotFound(String),
+    #[error(transparent)]
+    InvalidDomain(#[from] InvalidDomain),
+    #[error(
+        "the email domain {domain} belongs to {owner} already: a domain belongs to one organization"
+    )]
+    DomainTaken { domain: String, owner: String },
     #[error(transparent)]
     Store(#[from] store::Error),
 }

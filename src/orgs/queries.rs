@@ -4,8 +4,8 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::ids::OrgId;
-use crate::orgs::{ClockSkew, Organization, SessionLifetime, SignInSettings};
-use crate::store::schema::organizations;
+use crate::orgs::{ClockSkew, EmailDomain, Organization, SessionLifetime, SignInSettings};
+use crate::store::schema::{org_email_domains, organizations};
 use crate::store::{DbConn, Error, decode, unique};
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -141,4 +141,52 @@ pub(super) fn set_sign_in_settings(
 /// The column's value: at most 600, so it always fits.
 fn seconds(skew: ClockSkew) -> i32 {
     i32::try_from(skew.seconds()).unwrap_or(i32::MAX)
+}
+
+/// The organization's email domains, sorted.
+pub(super) fn email_domains(conn: &mut DbConn, org: OrgId) -> Result<Vec<EmailDomain>, Error> {
+    org_email_domains::table
+        .filter(org_email_domains::org_id.eq(org.to_string()))
+        .select(org_email_domains::domain)
+        .order(org_email_domains::domain)
+        .load::<String>(conn)?
+        .into_iter()
+        .map(|domain| decode("email domain", domain))
+        .collect()
+}
+
+/// Replaces the organization's email domains; a domain another organization
+/// holds is a [`Error::Duplicate`].
+pub(super) fn set_email_domains(
+    conn: &mut DbConn,
+    org: OrgId,
+    domains: &[EmailDomain],
+) -> Result<(), Error> {
+    diesel::delete(org_email_domains::table.filter(org_email_domains::org_id.eq(org.to_string())))
+        .execute(conn)?;
+    for domain in domains {
+        diesel::insert_into(org_email_domains::table)
+            .values((
+                org_email_domains::domain.eq(domain.as_str()),
+                org_email_domains::org_id.eq(org.to_string()),
+            ))
+            .execute(conn)
+            .map_err(unique)?;
+    }
+    Ok(())
+}
+
+/// The organization an email domain belongs to, if any.
+pub(super) fn by_email_domain(
+    conn: &mut DbConn,
+    domain: &EmailDomain,
+) -> Result<Option<Organization>, Error> {
+    organizations::table
+        .inner_join(org_email_domains::table)
+        .filter(org_email_domains::domain.eq(domain.as_str()))
+        .select(OrgRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(Organization::try_from)
+        .transpose()
 }

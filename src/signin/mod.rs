@@ -3,6 +3,7 @@
 
 mod queries;
 mod reason;
+pub mod start;
 
 use std::fmt;
 use std::str::FromStr;

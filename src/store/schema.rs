@@ -204,6 +204,14 @@ diesel::table! {
 }
 
 diesel::joinable!(license_assignments -> license_pools (pool_id));
+diesel::table! {
+    org_email_domains (domain) {
+        domain -> Text,
+        org_id -> Text,
+    }
+}
+
+diesel::joinable!(org_email_domains -> organizations (org_id));
 diesel::joinable!(users -> organizations (org_id));
 diesel::joinable!(idp_connections -> organizations (org_id));
 diesel::joinable!(idp_certificates -> idp_connections (connection_id));
@@ -231,4 +239,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     license_assignments,
     linkedin_bindings,
     oidc_pending,
+    org_email_domains,
 );

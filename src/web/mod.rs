@@ -12,6 +12,7 @@ pub mod path;
 mod rate_limit;
 mod session;
 mod sso;
+mod start;
 mod system;
 mod telemetry;
 
@@ -140,6 +141,7 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
 
 fn routes(cfg: &mut web::ServiceConfig) {
     system::routes(cfg);
+    start::routes(cfg);
     admin::routes(cfg);
     console::routes(cfg);
     sso::routes(cfg);

@@ -1,35 +1,16 @@
-//! Health, the stylesheet, the start page and the not-found page.
+//! Health, the stylesheet and scripts, and the not-found page.
 
 use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use actix_web::{HttpResponse, web};
-use askama::Template;
 use serde_json::json;
 
-use super::pages::render;
-use super::session::MaybeSession;
 use super::{AppState, Error};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/", web::get().to(start_page))
-        .route("/healthz", web::get().to(healthz))
+    cfg.route("/healthz", web::get().to(healthz))
         .route("/static/seatgate.css", web::get().to(stylesheet))
         .route("/static/autopost.js", web::get().to(autopost_script))
         .route("/static/console.js", web::get().to(console_script));
-}
-
-#[derive(Template)]
-#[template(path = "home.html")]
-struct StartPage;
-
-/// The learner home for a signed-in learner, else the start page.
-async fn start_page(
-    state: web::Data<AppState>,
-    session: MaybeSession,
-) -> Result<HttpResponse, Error> {
-    match super::learner::learner_home(&state, session).await? {
-        Some(home) => Ok(home),
-        None => render(&StartPage),
-    }
 }
 
 /// 200 when the database answers, 503 otherwise (with the reason in the log only).

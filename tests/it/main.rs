@@ -18,4 +18,5 @@ mod profile;
 mod profile_browser;
 mod sso;
 mod sso_attacks;
+mod start;
 mod storage;

@@ -70,6 +70,8 @@ struct SettingsPage {
     skew_problem: Option<String>,
     /// Whether this server has a LinkedIn client configured.
     linkedin_available: bool,
+    email_domains: Vec<String>,
+    start_url: String,
 }
 
 impl SettingsPage {
@@ -96,10 +98,15 @@ impl SettingsPage {
 }
 
 async fn page(state: &AppState, console: &Console) -> Result<SettingsPage, Error> {
-    let org = console.org.id;
-    let pools = state
+    let org = console.org.clone();
+    let (pools, domains) = state
         .store
-        .run(move |conn| licensing::pools(conn, org))
+        .run(move |conn| {
+            Ok::<_, Error>((
+                licensing::pools(conn, org.id)?,
+                orgs::email_domains(conn, &org)?,
+            ))
+        })
         .await?;
     let org = &console.org;
     Ok(SettingsPage {
@@ -119,6 +126,8 @@ async fn page(state: &AppState, console: &Console) -> Result<SettingsPage, Error
         sign_in_problem: None,
         skew_problem: None,
         linkedin_available: state.linkedin.is_some(),
+        email_domains: domains.iter().map(ToString::to_string).collect(),
+        start_url: state.settings.base_url.join("/"),
     })
 }
 

@@ -1,0 +1,1 @@
+DROP TABLE org_email_domains;

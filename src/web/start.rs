@@ -1,0 +1,86 @@
+//! The start page: a signed-in learner's home, else "Enter your work email",
+//! which `GET /sign-in?email=` answers by sending the learner to their
+//! company's sign-in. A GET, so a company can link to it with the address
+//! filled in; the email is not logged (query strings never are).
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::LOCATION;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::pages::{render, render_with};
+use super::session::MaybeSession;
+use super::{AppState, Error};
+use crate::signin::start::{self, Route, RouteError};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(start_page))
+        .route("/sign-in", web::get().to(find_sign_in));
+}
+
+#[derive(Template, Default)]
+#[template(path = "home.html")]
+struct StartPage {
+    email: String,
+    problem: Option<String>,
+}
+
+/// The learner home for a signed-in learner, else the start page.
+async fn start_page(
+    state: web::Data<AppState>,
+    session: MaybeSession,
+) -> Result<HttpResponse, Error> {
+    match super::learner::learner_home(&state, session).await? {
+        Some(home) => Ok(home),
+        None => render(&StartPage::default()),
+    }
+}
+
+#[derive(Deserialize)]
+struct Lookup {
+    #[serde(default)]
+    email: String,
+}
+
+/// Sends the learner to the sign-in of the organization their email's
+/// domain belongs to, or says on the start page why not.
+async fn find_sign_in(
+    state: web::Data<AppState>,
+    lookup: web::Query<Lookup>,
+) -> Result<HttpResponse, Error> {
+    // Bounded before anything else: an address is at most 254 characters.
+    let email: String = lookup.into_inner().email.chars().take(320).collect();
+    let typed = email.clone();
+    let route = state
+        .store
+        .run(move |conn| start::route_for(conn, &typed))
+        .await;
+    let problem = match route {
+        Ok(Route::Sso(slug)) => {
+            return Ok(HttpResponse::SeeOther()
+                .insert_header((LOCATION, format!("/sso/{slug}/login")))
+                .finish());
+        }
+        Ok(Route::NotSetUp) => {
+            tracing::info!("start page: the organization has no IdP switched on");
+            "Your company has not finished setting up sign-in here yet. Ask your IT helpdesk or \
+             learning administrator how to sign in."
+        }
+        Err(RouteError::NotAnEmail(_)) => "Enter your work email address, such as ann@example.com.",
+        Err(RouteError::UnknownDomain(domain)) => {
+            tracing::info!(domain, "start page: unknown email domain");
+            "We could not find your company from this address. Check it is your work email, or \
+             use the sign-in link your company gave you; your IT helpdesk or learning \
+             administrator can tell you how to sign in."
+        }
+        Err(RouteError::Store(e)) => return Err(e.into()),
+    };
+    render_with(
+        StatusCode::OK,
+        &StartPage {
+            email,
+            problem: Some(problem.to_owned()),
+        },
+    )
+}
