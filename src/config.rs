@@ -33,6 +33,18 @@ pub struct Settings {
     /// "Sign In with LinkedIn using OpenID Connect"; `None` without a client ID:
     /// learners cannot connect a profile then, and pages say so.
     pub linkedin: Option<LinkedIn>,
+    /// Outgoing email (invitations); `None` without `smtp_url`: links are
+    /// then shown to copy instead of sent.
+    pub mail: Option<Mail>,
+}
+
+/// Where email goes out, and from whom.
+#[derive(Clone, Debug)]
+pub struct Mail {
+    /// `smtp://host:port`, `smtp://host?tls=required` (STARTTLS) or
+    /// `smtps://user:pass@host`: it may carry a password, so it is never printed.
+    pub smtp_url: ClientSecret,
+    pub from: String,
 }
 
 /// The LinkedIn (OpenID Connect) client Seatgate is registered as.
@@ -86,6 +98,8 @@ pub struct Layer {
     pub linkedin_pkce: Option<String>,
     #[serde(default, deserialize_with = "number_as_text")]
     pub acs_rate_limit: Option<String>,
+    pub smtp_url: Option<String>,
+    pub mail_from: Option<String>,
 }
 
 /// TOML writes `acs_rate_limit = 600`; the other layers carry text.
@@ -280,6 +294,36 @@ impl Settings {
             }
         };
 
+        // No flag for the SMTP URL either: it may carry a password.
+        let (smtp_url, smtp_origin) = pick(|l| &l.smtp_url, "SEATGATE_SMTP_URL", "", "");
+        let (mail_from, from_origin) = pick(|l| &l.mail_from, "SEATGATE_MAIL_FROM", "", "");
+        let mail = match smtp_url.trim() {
+            "" => None,
+            url => {
+                if !Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "smtp" | "smtps")) {
+                    return Err(ConfigError::Invalid {
+                        key: "smtp_url",
+                        origin: smtp_origin,
+                        problem: "is not an smtp:// or smtps:// URL".into(),
+                    });
+                }
+                if mail_from.parse::<lettre::message::Mailbox>().is_err() {
+                    return Err(ConfigError::Invalid {
+                        key: "mail_from",
+                        origin: from_origin,
+                        problem: format!(
+                            "{mail_from:?} is not an address such as \"Seatgate <learning@example.com>\" \
+                             (required with smtp_url)"
+                        ),
+                    });
+                }
+                Some(Mail {
+                    smtp_url: ClientSecret(url.to_owned()),
+                    from: mail_from,
+                })
+            }
+        };
+
         Ok(Settings {
             bind,
             database_url,
@@ -288,6 +332,7 @@ impl Settings {
             demo_idp,
             acs_rate_limit,
             linkedin,
+            mail,
         })
     }
 }
@@ -497,6 +542,40 @@ mod tests {
         assert_eq!(
             error,
             "linkedin_pkce (from environment variable SEATGATE_LINKEDIN_PKCE): \"maybe\" is not true or false"
+        );
+    }
+
+    #[test]
+    fn mail_needs_an_smtp_url_and_a_sender_and_never_shows_the_url() {
+        let env = |url: &'static str, from: &'static str| {
+            move |var: &str| match var {
+                "SEATGATE_SMTP_URL" => Some(url.to_owned()),
+                "SEATGATE_MAIL_FROM" if !from.is_empty() => Some(from.to_owned()),
+                _ => None,
+            }
+        };
+        let load = |url, from| Settings::load(None, env(url, from), Layer::default());
+        assert!(load("", "").expect("no mail").mail.is_none());
+        let mail = load(
+            "smtps://user:hunter2@mail.example",
+            "Learning <l@example.com>",
+        )
+        .expect("mail")
+        .mail
+        .expect("configured");
+        assert_eq!(mail.from, "Learning <l@example.com>");
+        assert!(!format!("{mail:?}").contains("hunter2"));
+        let error = load("http://user:hunter2@mail.example", "l@example.com")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            error,
+            "smtp_url (from environment variable SEATGATE_SMTP_URL): is not an smtp:// or smtps:// URL"
+        );
+        let error = load("smtp://127.0.0.1:2525", "").unwrap_err().to_string();
+        assert!(
+            error.starts_with("mail_from (from the default): \"\" is not an address"),
+            "{error}"
         );
     }
 

@@ -60,6 +60,10 @@ uuid_id!(
     /// A license pool of an organization.
     PoolId
 );
+uuid_id!(
+    /// An invitation of a learner by email.
+    InvitationId
+);
 
 /// The short name in URLs and commands (`/sso/acme/...`): lower-case letters,
 /// digits and inner hyphens, 2 to 63 characters.

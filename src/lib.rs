@@ -9,7 +9,9 @@ pub mod clock; // the only place that reads the time
 pub mod config; // settings from file, environment and flags
 pub mod demo_idp; // the built-in development IdP (demo only)
 pub mod ids; // newtype identifiers
+pub mod invitations; // learners invited by email, their single-use links
 pub mod licensing; // license pools, seats and the seat invariant
+pub mod mail; // outgoing email over SMTP
 pub mod orgs; // organizations and their settings
 pub mod saml; // SAML: metadata, AuthnRequests, response validation (pure)
 pub mod secret; // tokens, token hashes, passwords

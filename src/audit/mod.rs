@@ -76,9 +76,12 @@ pub enum Action {
     SsoTestSignIn,
     ProfileBound,
     ProfileUnbound,
+    LearnerInvited,
+    InvitationCancelled,
+    InvitationAccepted,
 }
 
-pub const ACTIONS: [Action; 25] = [
+pub const ACTIONS: [Action; 28] = [
     Action::OrgCreated,
     Action::AdminCreated,
     Action::AdminSignInLinkIssued,
@@ -104,6 +107,9 @@ pub const ACTIONS: [Action; 25] = [
     Action::SsoTestSignIn,
     Action::ProfileBound,
     Action::ProfileUnbound,
+    Action::LearnerInvited,
+    Action::InvitationCancelled,
+    Action::InvitationAccepted,
 ];
 
 impl Action {
@@ -134,6 +140,9 @@ impl Action {
             Action::SsoTestSignIn => "sso_test_sign_in",
             Action::ProfileBound => "profile_bound",
             Action::ProfileUnbound => "profile_unbound",
+            Action::LearnerInvited => "learner_invited",
+            Action::InvitationCancelled => "invitation_cancelled",
+            Action::InvitationAccepted => "invitation_accepted",
         }
     }
 }

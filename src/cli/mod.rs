@@ -197,7 +197,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         }
         Command::User(command) => {
             let settings = settings(&cli.global)?;
-            user::run(command, &open_store(&settings)?)
+            user::run(command, &settings, &open_store(&settings)?, &clock)
         }
         Command::License(command) => {
             let settings = settings(&cli.global)?;

@@ -7,7 +7,12 @@ use super::learner;
 use clap::Subcommand;
 
 use crate::accounts::learners;
-use crate::licensing;
+use crate::audit::Actor;
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::invitations;
+use crate::licensing::{self, LicenseType};
+use crate::mail::Mailer;
 use crate::orgs;
 use crate::store::Store;
 
@@ -17,9 +22,28 @@ pub(super) enum UserCommand {
     List { org: String },
     /// One learner: account, identities, last sign-in
     Show { org: String, email: String },
+    /// Invite learners by email: each gets an account now and a single-use
+    /// link (valid 14 days) by email, or printed with --no-email or without
+    /// smtp_url. One line per address; exit status 1 when any needs attention
+    Invite {
+        org: String,
+        #[arg(required = true, value_name = "EMAIL")]
+        emails: Vec<String>,
+        /// Give each a seat of this license type at once
+        #[arg(long, value_name = "TYPE")]
+        license_type: Option<String>,
+        /// Print the links instead of emailing them
+        #[arg(long)]
+        no_email: bool,
+    },
 }
 
-pub(super) fn run(command: UserCommand, store: &Store) -> anyhow::Result<()> {
+pub(super) fn run(
+    command: UserCommand,
+    settings: &Settings,
+    store: &Store,
+    clock: &Clock,
+) -> anyhow::Result<()> {
     let mut conn = store.connection()?;
     let mut out = std::io::stdout().lock();
     let when = |t: Option<chrono::NaiveDateTime>| {
@@ -81,6 +105,64 @@ pub(super) fn run(command: UserCommand, store: &Store) -> anyhow::Result<()> {
                     "identity: {} {}",
                     identity.connection_name, identity.name_id
                 )?;
+            }
+        }
+        UserCommand::Invite {
+            org,
+            emails,
+            license_type,
+            no_email,
+        } => {
+            let org = orgs::find(&mut conn, &org)?;
+            let license_type = license_type.map(|t| t.parse::<LicenseType>()).transpose()?;
+            let mailer = match (&settings.mail, no_email) {
+                (Some(mail), false) => Some(Mailer::new(mail).map_err(anyhow::Error::msg)?),
+                _ => None,
+            };
+            let outcomes = invitations::invite_many(
+                &mut conn,
+                clock,
+                &Actor::Cli,
+                &settings.base_url,
+                &org,
+                &invitations::Batch {
+                    addresses: &emails,
+                    license_type: license_type.as_ref(),
+                    mailer: mailer.as_ref(),
+                },
+            )?;
+            for outcome in &outcomes {
+                let done = match &outcome.result {
+                    Ok(done) => done,
+                    Err(e) => {
+                        writeln!(out, "refused {}: {e}", outcome.address)?;
+                        continue;
+                    }
+                };
+                let (email, link) = (&done.invited.invitation.email, &done.invited.link);
+                match &done.email {
+                    None => writeln!(out, "invited {email}: {link}")?,
+                    Some(Ok(())) => writeln!(out, "invited {email}: email sent")?,
+                    Some(Err(e)) => {
+                        writeln!(out, "invited {email}: email not sent ({e}); link: {link}")?;
+                    }
+                }
+                match &done.seat {
+                    None => {}
+                    Some(Ok(())) => writeln!(
+                        out,
+                        "  seat: {}",
+                        license_type.as_ref().map_or("", LicenseType::as_str)
+                    )?,
+                    Some(Err(e)) => writeln!(out, "  seat: not assigned ({e})")?,
+                }
+            }
+            let attention = outcomes.iter().filter(|o| o.needs_attention()).count();
+            if attention > 0 {
+                anyhow::bail!(
+                    "{attention} of {} invitations need attention (see above)",
+                    emails.len()
+                );
             }
         }
     }

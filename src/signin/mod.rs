@@ -375,6 +375,7 @@ fn attempt(
         }
         let (mut learner, created) =
             jit::provision(conn, ctx.clock, org.id, &claim(&connection, &verified)?)?;
+        crate::invitations::accept(conn, ctx.clock, &learner)?;
         if let Some(role) = &connection.admin_role {
             let granted = role.granted_by(verified.attributes());
             if granted != learner.is_admin {

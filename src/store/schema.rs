@@ -211,6 +211,23 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    invitations (id) {
+        id -> Text,
+        org_id -> Text,
+        user_id -> Text,
+        token_hash -> Text,
+        invited_by -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        accepted_at -> Nullable<Timestamp>,
+        cancelled_at -> Nullable<Timestamp>,
+        sent_at -> Nullable<Timestamp>,
+        send_error -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(invitations -> users (user_id));
 diesel::joinable!(org_email_domains -> organizations (org_id));
 diesel::joinable!(users -> organizations (org_id));
 diesel::joinable!(idp_connections -> organizations (org_id));
@@ -240,4 +257,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     linkedin_bindings,
     oidc_pending,
     org_email_domains,
+    invitations,
 );

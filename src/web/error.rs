@@ -8,6 +8,7 @@ use actix_web::http::header::LOCATION;
 use actix_web::{HttpResponse, ResponseError};
 
 use super::pages;
+use crate::invitations::Status;
 use crate::{accounts, orgs, store};
 
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +28,10 @@ pub enum Error {
     CsrfRejected(&'static str),
     #[error("this link can no longer be used")]
     LinkGone,
+    /// An invitation link that is unknown, or was accepted, cancelled or expired.
+    /// `None`: no invitation has that link.
+    #[error("invitation link unusable: {0:?}")]
+    InvitationUnusable(Option<crate::invitations::Status>),
     #[error("too many failed sign-ins")]
     Throttled,
     /// Too many sign-in responses from one address; try again after this long.
@@ -63,6 +68,17 @@ impl From<accounts::admins::Error> for Error {
     }
 }
 
+impl From<crate::invitations::Error> for Error {
+    fn from(e: crate::invitations::Error) -> Self {
+        use crate::invitations::Error as E;
+        match e {
+            E::NotFound => Error::NotFound,
+            E::Store(e) => Error::Store(e),
+            other => Error::BadRequest(super::pages::sentence(&other.to_string())),
+        }
+    }
+}
+
 impl From<crate::licensing::Error> for Error {
     fn from(e: crate::licensing::Error) -> Self {
         match e {
@@ -91,6 +107,8 @@ impl ResponseError for Error {
             Error::Forbidden => StatusCode::FORBIDDEN,
             Error::CsrfRejected(_) => StatusCode::FORBIDDEN,
             Error::LinkGone => StatusCode::GONE,
+            Error::InvitationUnusable(None) => StatusCode::NOT_FOUND,
+            Error::InvitationUnusable(_) => StatusCode::GONE,
             Error::Throttled | Error::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             Error::BadRequest(_) => StatusCode::BAD_REQUEST,
             Error::SignInRefused(refusal) => match refusal.failure {
@@ -144,6 +162,16 @@ impl ResponseError for Error {
                 "This sign-in link can no longer be used",
                 "Sign-in links work once and for 15 minutes. Ask your Seatgate operator for a new one."
                     .to_owned(),
+            ),
+            Error::InvitationUnusable(why) => (
+                "This invitation link cannot be used",
+                match why {
+                    Some(Status::Accepted) => "It was used already: you have signed in with it. Sign in from the start page with your work email.",
+                    Some(Status::Cancelled) => "Your administrator cancelled this invitation. Ask them for a new one if you need it.",
+                    Some(Status::Expired) => "Invitation links work for 14 days. Ask your administrator to send you a new one.",
+                    Some(Status::Pending) | None => "Check that you opened the whole link from your invitation email, or ask your administrator for a new one.",
+                }
+                .to_owned(),
             ),
             Error::Throttled => (
                 "Too many failed sign-ins",

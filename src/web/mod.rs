@@ -6,6 +6,7 @@ mod console;
 mod csrf;
 mod demo_idp;
 mod error;
+mod invitations;
 mod learner;
 mod pages;
 pub mod path;
@@ -43,6 +44,8 @@ pub struct AppState {
     pub linkedin: Option<Arc<crate::binding::linkedin::LinkedIn>>,
     /// The per-address limit on posts to the ACS, when configured.
     pub acs_limit: Option<Arc<rate_limit::RateLimit>>,
+    /// The mail server, when `smtp_url` is configured.
+    pub mailer: Option<Arc<crate::mail::Mailer>>,
 }
 
 impl AppState {
@@ -72,6 +75,10 @@ impl AppState {
             )?)),
             None => None,
         };
+        let mailer = match &settings.mail {
+            Some(mail) => Some(Arc::new(crate::mail::Mailer::new(mail)?)),
+            None => None,
+        };
         let acs_limit = settings
             .acs_rate_limit
             .map(|limit| Arc::new(rate_limit::RateLimit::per_minute(limit)));
@@ -79,6 +86,7 @@ impl AppState {
             store,
             clock,
             acs_limit,
+            mailer,
             settings: Arc::new(settings),
             sp_keys: Arc::new(sp_keys),
             demo_idp: demo_idp.map(Arc::new),
@@ -142,6 +150,7 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
 fn routes(cfg: &mut web::ServiceConfig) {
     system::routes(cfg);
     start::routes(cfg);
+    invitations::routes(cfg);
     admin::routes(cfg);
     console::routes(cfg);
     sso::routes(cfg);

@@ -52,7 +52,7 @@ pub async fn expose_request_id(
 pub struct SeatgateSpans;
 
 /// Path prefixes whose last segment is a bearer token.
-const SECRET_PATHS: [&str; 1] = ["/admin/link/"];
+const SECRET_PATHS: [&str; 2] = ["/admin/link/", "/invitations/"];
 
 /// The path as it may appear in a log: query strings are dropped (they may
 /// carry SAML messages or tokens) and token segments are masked.
@@ -99,6 +99,10 @@ mod tests {
         assert_eq!(
             loggable_path("/admin/link/abc123"),
             "/admin/link/[redacted]"
+        );
+        assert_eq!(
+            loggable_path("/invitations/abc123"),
+            "/invitations/[redacted]"
         );
         assert_eq!(loggable_path("/admin/login"), "/admin/login");
     }

@@ -332,17 +332,6 @@ async fn come_back(app: &TestApp, learner: &mut Visitor, callback: &str) -> Page
     learner.get("/profile").await
 }
 
-fn bound_sub(app: &TestApp, email: &str) -> Option<String> {
-    let learner = app
-        .learners("acme")
-        .into_iter()
-        .find(|l| l.email.as_str() == email)?;
-    let mut conn = app.store.connection().expect("connection");
-    binding::binding_of(&mut conn, learner.id)
-        .expect("binding")
-        .map(|b| b.member.sub)
-}
-
 /// Every provider binds: LinkedIn as it is (no nonce in the ID token, no
 /// PKCE), LinkedIn with PKCE enabled for the app, and a standard provider
 /// (nonce echoed, PKCE required). With LinkedIn, the token carries no nonce,
@@ -376,7 +365,7 @@ async fn linkedin_as_it_is_and_a_standard_provider_both_bind(backend: Backend) {
             profile.body
         );
         assert_eq!(
-            bound_sub(&app, "ann@acme.example").as_deref(),
+            app.bound_member("ann@acme.example").as_deref(),
             Some("ann-member")
         );
 
@@ -391,7 +380,7 @@ async fn linkedin_as_it_is_and_a_standard_provider_both_bind(backend: Backend) {
         }
         let callback = provider.authorize_as(&location, "bo-member").await;
         let profile = come_back(&app, &mut bo, &callback).await;
-        let bound = bound_sub(&app, "bo@acme.example");
+        let bound = app.bound_member("bo@acme.example");
         if flavor == Flavor::Standard {
             assert!(
                 profile
@@ -444,7 +433,7 @@ async fn pkce_where_linkedin_has_not_enabled_it_is_refused_clearly(backend: Back
         "{}",
         profile.body
     );
-    assert_eq!(bound_sub(&app, "ann@acme.example"), None);
+    assert_eq!(app.bound_member("ann@acme.example"), None);
 }
 
 on_both_databases!(

@@ -3,7 +3,6 @@
 //! place: each policy (required, optional, not allowed), connect, cancel, a
 //! tampered state, a member already bound to another learner, disconnect.
 
-use seatgate::binding;
 use seatgate::orgs::ProfileBindingPolicy;
 
 use crate::common::browser::{Browser, click, element, fill, wait_for};
@@ -37,17 +36,6 @@ async fn at_linkedin(browser: &Browser, member: &str) {
     click(c, "button[type=submit]").await;
 }
 
-fn bound_sub(app: &TestApp, email: &str) -> Option<String> {
-    let learner = app
-        .learners("acme")
-        .into_iter()
-        .find(|l| l.email.as_str() == email)?;
-    let mut conn = app.store.connection().expect("connection");
-    binding::binding_of(&mut conn, learner.id)
-        .expect("binding")
-        .map(|b| b.member.sub)
-}
-
 async fn required_policy_in_chromium(backend: Backend) {
     let (app, _provider) = TestApp::spawn_with_linkedin(backend).await;
     app.demo_connection("acme");
@@ -69,7 +57,7 @@ async fn required_policy_in_chromium(backend: Backend) {
     click(c, "a[href$='/abort']").await;
     wait_for(c, "You cancelled connecting your LinkedIn profile.").await;
     browser.screenshot("linkedin-cancelled").await;
-    assert_eq!(bound_sub(&app, "grace@acme.example"), None);
+    assert_eq!(app.bound_member("grace@acme.example"), None);
 
     // Connecting for real opens the learning home.
     click(c, "form[action='/profile/linkedin/connect'] button").await;
@@ -81,7 +69,7 @@ async fn required_policy_in_chromium(backend: Backend) {
     );
     browser.screenshot("linkedin-connected").await;
     assert_eq!(
-        bound_sub(&app, "grace@acme.example").as_deref(),
+        app.bound_member("grace@acme.example").as_deref(),
         Some("grace-hopper")
     );
 
@@ -104,7 +92,7 @@ async fn required_policy_in_chromium(backend: Backend) {
     )
     .await;
     browser.screenshot("linkedin-taken").await;
-    assert_eq!(bound_sub(&app, "alan@acme.example"), None);
+    assert_eq!(app.bound_member("alan@acme.example"), None);
 
     // A tampered state connects nothing and says why.
     c.goto(&format!(
@@ -140,19 +128,19 @@ async fn optional_then_not_allowed_in_chromium(backend: Backend) {
     wait_for(c, "Connected: Member ada-lovelace").await;
     browser.screenshot("linkedin-profile").await;
     assert_eq!(
-        bound_sub(&app, "ada@acme.example").as_deref(),
+        app.bound_member("ada@acme.example").as_deref(),
         Some("ada-lovelace")
     );
     click(c, "form[action='/profile/linkedin/disconnect'] button").await;
     wait_for(c, "Your LinkedIn profile is disconnected.").await;
-    assert_eq!(bound_sub(&app, "ada@acme.example"), None);
+    assert_eq!(app.bound_member("ada@acme.example"), None);
 
     // Connected again (LinkedIn remembers her), then the organization says
     // "not allowed": the profile is disconnected and nothing is offered.
     click(c, "form[action='/profile/linkedin/connect'] button").await;
     wait_for(c, "Connected: Member ada-lovelace").await;
     app.set_binding_policy(ProfileBindingPolicy::Disabled);
-    assert_eq!(bound_sub(&app, "ada@acme.example"), None);
+    assert_eq!(app.bound_member("ada@acme.example"), None);
     c.refresh().await.expect("reload");
     let profile = wait_for(c, "does not allow connecting a LinkedIn profile").await;
     assert!(!profile.contains("Connect LinkedIn"));

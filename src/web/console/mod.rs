@@ -8,6 +8,7 @@
 //! redirect and a one-time flash message.
 
 mod audit_log;
+mod invitations;
 mod licenses;
 mod settings;
 mod sso;
@@ -38,6 +39,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     settings::routes(cfg);
     sso::routes(cfg);
     users::routes(cfg);
+    invitations::routes(cfg);
     licenses::routes(cfg);
     audit_log::routes(cfg);
 }
@@ -167,16 +169,18 @@ pub enum Section {
     Settings,
     SingleSignOn,
     Users,
+    Invitations,
     Licenses,
     AuditLog,
 }
 
 impl Section {
-    const ALL: [Section; 6] = [
+    const ALL: [Section; 7] = [
         Section::Overview,
         Section::Settings,
         Section::SingleSignOn,
         Section::Users,
+        Section::Invitations,
         Section::Licenses,
         Section::AuditLog,
     ];
@@ -187,6 +191,7 @@ impl Section {
             Section::Settings => "/settings",
             Section::SingleSignOn => "/sso",
             Section::Users => "/users",
+            Section::Invitations => "/invitations",
             Section::Licenses => "/licenses",
             Section::AuditLog => "/audit",
         }
@@ -198,6 +203,7 @@ impl Section {
             Section::Settings => "Settings",
             Section::SingleSignOn => "Single sign-on",
             Section::Users => "Users",
+            Section::Invitations => "Invitations",
             Section::Licenses => "Licenses",
             Section::AuditLog => "Audit log",
         }

@@ -3,6 +3,7 @@
 pub mod browser;
 pub mod idp;
 pub mod oidc;
+pub mod smtp;
 pub mod visitor;
 
 use std::net::TcpListener;
@@ -180,9 +181,16 @@ pub struct TestAppBuilder<'a> {
     base_url: Option<String>,
     linkedin: Option<LinkedInFor<'a>>,
     acs_rate_limit: Option<std::num::NonZeroU32>,
+    smtp_url: Option<String>,
 }
 
 impl<'a> TestAppBuilder<'a> {
+    /// Email goes out through the SMTP server at `url`.
+    pub fn smtp(mut self, url: &str) -> Self {
+        self.smtp_url = Some(url.to_owned());
+        self
+    }
+
     /// A public base URL other than the app's own address (as behind a
     /// TLS-terminating proxy).
     pub fn base_url(mut self, base_url: &str) -> Self {
@@ -221,6 +229,10 @@ impl<'a> TestAppBuilder<'a> {
             demo_idp: true,
             acs_rate_limit: self.acs_rate_limit,
             linkedin: self.linkedin.and_then(|linkedin| linkedin(&address)),
+            mail: self.smtp_url.map(|url| seatgate::config::Mail {
+                smtp_url: seatgate::config::ClientSecret::new(url),
+                from: "Acme Learning <learning@acme.example>".to_owned(),
+            }),
         };
         let clock = ManualClock::starting_at(Clock::system().now());
         let app = Application::build(settings, store.clone(), clock.clock(), listener)
@@ -261,6 +273,7 @@ impl TestApp {
             base_url: None,
             linkedin: None,
             acs_rate_limit: None,
+            smtp_url: None,
         }
     }
 

@@ -193,6 +193,18 @@ impl Drop for OidcProvider {
 }
 
 impl super::TestApp {
+    /// The LinkedIn member `sub` bound to learner `email` of "acme", if any.
+    pub fn bound_member(&self, email: &str) -> Option<String> {
+        let learner = self
+            .learners("acme")
+            .into_iter()
+            .find(|l| l.email.as_str() == email)?;
+        let mut conn = self.store.connection().expect("connection");
+        seatgate::binding::binding_of(&mut conn, learner.id)
+            .expect("binding")
+            .map(|b| b.member.sub)
+    }
+
     /// The app with LinkedIn binding against a fresh local provider that
     /// behaves as LinkedIn does by default (PKCE not enabled).
     pub async fn spawn_with_linkedin(backend: super::Backend) -> (Self, OidcProvider) {
