@@ -17,7 +17,7 @@ use crate::config::BaseUrl;
 use crate::ids::{InvitationId, OrgId, UserId};
 use crate::licensing::{self, LicenseCause, LicenseType};
 use crate::mail::{MailError, Mailer};
-use crate::orgs::Organization;
+use crate::orgs::{self, Organization};
 use crate::secret::SecretToken;
 use crate::store::{self, DbConn};
 
@@ -79,6 +79,8 @@ impl Status {
 pub enum Error {
     #[error("{0} has signed in already: there is nothing to invite them to")]
     AlreadyActive(Email),
+    #[error("{email} is not at one of the organization's email domains ({domains})")]
+    OutsideDomains { email: Email, domains: String },
     #[error(transparent)]
     InvalidEmail(#[from] crate::accounts::InvalidEmail),
     #[error("no such invitation")]
@@ -109,6 +111,19 @@ pub fn invite(
 ) -> Result<Invited, Error> {
     store::write_transaction(conn, |conn| {
         let now = clock.now_naive();
+        // Where the organization has named its domains, an address elsewhere
+        // is a typo or somebody else's.
+        let domains = orgs::email_domains(conn, org)?;
+        if !domains.is_empty() && !domains.iter().any(|d| d.as_str() == email.domain()) {
+            return Err(Error::OutsideDomains {
+                email: email.clone(),
+                domains: domains
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        }
         let learner = match learners::by_email(conn, org.id, email)? {
             Some(learner) if learner.last_sign_in_at.is_some() => {
                 return Err(Error::AlreadyActive(email.clone()));

@@ -158,6 +158,23 @@ async fn the_cli_emails_invitations_prints_links_and_keeps_what_it_could_not_sen
             ("eve@acme.example".to_owned(), Status::Pending),
         ]
     );
+    // Once the organization names its email domains, addresses elsewhere are refused.
+    let set = with_db(
+        &app.db,
+        &["org", "set", "acme", "--email-domains", "acme.example"],
+    );
+    assert!(set.status.success(), "{}", stderr(&set));
+    let outside = invite(&app, None, &["fay@gmail.example", "gus@acme.example"]);
+    assert_eq!(outside.status.code(), Some(1));
+    assert!(
+        stdout(&outside).starts_with(
+            "refused fay@gmail.example: fay@gmail.example is not at one of the organization's \
+             email domains (acme.example)\ninvited gus@acme.example: http"
+        ),
+        "{}",
+        stdout(&outside)
+    );
+
     let shown = with_db(&app.db, &["user", "show", "acme", "ann@acme.example"]);
     assert!(
         stdout(&shown).contains("license: Learning since"),
