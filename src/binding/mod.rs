@@ -126,35 +126,50 @@ pub fn bind(
     learner: &Learner,
     member: &Member,
 ) -> Result<(), Error> {
+    store::write_transaction(conn, |conn| bind_within(conn, clock, org, learner, member))
+}
+
+/// The learners a LinkedIn member is bound to, in any organization: how
+/// "Sign in with LinkedIn" finds a learner (by member id, never by email).
+pub fn learners_of_member(conn: &mut DbConn, sub: &str) -> Result<Vec<UserId>, store::Error> {
+    queries::holders_of_member(conn, sub)
+}
+
+/// [`bind`] inside the caller's transaction.
+pub(crate) fn bind_within(
+    conn: &mut DbConn,
+    clock: &Clock,
+    org: &Organization,
+    learner: &Learner,
+    member: &Member,
+) -> Result<(), Error> {
     if org.profile_binding_policy == ProfileBindingPolicy::Disabled {
         return Err(Error::NotAllowed);
     }
-    store::write_transaction(conn, |conn| {
-        match queries::holder_of(conn, org.id, &member.sub)? {
-            Some(holder) if holder != learner.id => return Err(Error::TakenByAnother),
-            _ => {}
+    match queries::holder_of(conn, org.id, &member.sub)? {
+        Some(holder) if holder != learner.id => return Err(Error::TakenByAnother),
+        _ => {}
+    }
+    queries::delete_binding(conn, learner.id)?;
+    queries::insert_binding(conn, org.id, learner.id, member, clock.now_naive()).map_err(|e| {
+        match e {
+            // Another learner bound the same member a moment ago.
+            store::Error::Duplicate => Error::TakenByAnother,
+            other => other.into(),
         }
-        queries::delete_binding(conn, learner.id)?;
-        queries::insert_binding(conn, org.id, learner.id, member, clock.now_naive()).map_err(
-            |e| match e {
-                // Another learner bound the same member a moment ago.
-                store::Error::Duplicate => Error::TakenByAnother,
-                other => other.into(),
-            },
-        )?;
-        audit::record(
-            conn,
-            clock,
-            audit::NewEvent::new(
-                Some(org.id),
-                &Actor::Learner(learner.id),
-                Action::ProfileBound,
-            )
-            .target(learner.email.as_str())
-            .details(json!({ "linkedin_sub": member.sub, "linkedin_name": member.name })),
-        )?;
-        Ok(())
-    })
+    })?;
+    audit::record(
+        conn,
+        clock,
+        audit::NewEvent::new(
+            Some(org.id),
+            &Actor::Learner(learner.id),
+            Action::ProfileBound,
+        )
+        .target(learner.email.as_str())
+        .details(json!({ "linkedin_sub": member.sub, "linkedin_name": member.name })),
+    )?;
+    Ok(())
 }
 
 /// Disconnects the learner's profile; whether there was one.
@@ -232,6 +247,7 @@ pub fn set_sign_in_settings(
             audit::NewEvent::new(Some(org.id), actor, Action::OrgSettingsChanged)
                 .target(org.slug.as_str())
                 .details(json!({
+                    "learner_sign_in": settings.learner_sign_in.as_str(),
                     "profile_binding": settings.profile_binding.as_str(),
                     "learner_session_minutes": settings.learner_session.minutes(),
                     "clock_skew_seconds": settings.clock_skew.seconds(),

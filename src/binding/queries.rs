@@ -83,6 +83,17 @@ pub(super) fn holder_of(conn: &mut DbConn, org: OrgId, sub: &str) -> Result<Opti
         .transpose()
 }
 
+/// The learners member `sub` is bound to, in any organization.
+pub(super) fn holders_of_member(conn: &mut DbConn, sub: &str) -> Result<Vec<UserId>, Error> {
+    linkedin_bindings::table
+        .filter(linkedin_bindings::sub.eq(sub))
+        .select(linkedin_bindings::user_id)
+        .load::<String>(conn)?
+        .into_iter()
+        .map(|id| decode("user id", id))
+        .collect()
+}
+
 /// Deletes the learner's binding; whether there was one.
 pub(super) fn delete_binding(conn: &mut DbConn, user: UserId) -> Result<bool, Error> {
     Ok(diesel::delete(linkedin_bindings::table.find(user.to_string())).execute(conn)? == 1)

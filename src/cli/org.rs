@@ -10,7 +10,9 @@ use crate::audit::Actor;
 use crate::binding;
 use crate::clock::Clock;
 use crate::licensing::{self, LicenseType};
-use crate::orgs::{self, DisplayName, EmailDomain, OrgSlug, Organization, ProfileBindingPolicy};
+use crate::orgs::{
+    self, DisplayName, EmailDomain, LearnerSignIn, OrgSlug, Organization, ProfileBindingPolicy,
+};
 use crate::store::Store;
 
 #[derive(Subcommand)]
@@ -39,12 +41,34 @@ pub(super) enum OrgCommand {
         /// Whether learners connect their LinkedIn profile ("disabled" disconnects existing ones)
         #[arg(long, value_name = "required|optional|disabled")]
         profile_binding: Option<BindingPolicy>,
+        /// How learners sign in: their IdP, LinkedIn (for organizations
+        /// without SSO: invited learners bind LinkedIn and sign in with it), or both
+        #[arg(long, value_name = "sso|linkedin|both")]
+        learner_sign_in: Option<SignInMode>,
         /// The email domains of the organization's learners, comma-separated
         /// (replaces the list; "" for none): the start page sends their
         /// addresses to this organization's sign-in
         #[arg(long, value_name = "DOMAIN,...")]
         email_domains: Option<String>,
     },
+}
+
+/// A learner sign-in mode on the command line.
+#[derive(Clone, Copy, ValueEnum)]
+pub(super) enum SignInMode {
+    Sso,
+    Linkedin,
+    Both,
+}
+
+impl From<SignInMode> for LearnerSignIn {
+    fn from(mode: SignInMode) -> Self {
+        match mode {
+            SignInMode::Sso => Self::Sso,
+            SignInMode::Linkedin => Self::Linkedin,
+            SignInMode::Both => Self::Both,
+        }
+    }
 }
 
 /// A profile binding policy on the command line.
@@ -97,6 +121,7 @@ pub(super) fn run(command: OrgCommand, store: &Store, clock: &Clock) -> anyhow::
             auto_assign,
             license_type,
             profile_binding,
+            learner_sign_in,
             email_domains,
         } => {
             let org = orgs::find(&mut conn, &slug)?;
@@ -104,14 +129,16 @@ pub(super) fn run(command: OrgCommand, store: &Store, clock: &Clock) -> anyhow::
                 let domains = orgs::parse_email_domains(&list)?;
                 orgs::set_email_domains(&mut conn, clock, &Actor::Cli, &org, &domains)?;
             }
-            if let Some(policy) = profile_binding {
+            if profile_binding.is_some() || learner_sign_in.is_some() {
                 binding::set_sign_in_settings(
                     &mut conn,
                     clock,
                     &Actor::Cli,
                     &org,
                     &orgs::SignInSettings {
-                        profile_binding: policy.into(),
+                        learner_sign_in: learner_sign_in.map_or(org.learner_sign_in, Into::into),
+                        profile_binding: profile_binding
+                            .map_or(org.profile_binding_policy, Into::into),
                         learner_session: org.learner_session,
                         clock_skew: org.clock_skew,
                     },
@@ -151,6 +178,7 @@ fn show_org(
             .as_ref()
             .map_or("none", |t| t.as_str())
     )?;
+    writeln!(out, "learner_sign_in: {}", org.learner_sign_in.as_str())?;
     writeln!(
         out,
         "profile_binding_policy: {}",

@@ -400,6 +400,15 @@ pub fn record_delivery(
     }
 }
 
+/// The invitation with this id, if it is still open.
+pub fn open_by_id(conn: &mut DbConn, clock: &Clock, id: InvitationId) -> Result<Invitation, Error> {
+    let invitation = queries::by_id_any(conn, id)?.ok_or(Error::NotFound)?;
+    match invitation.status(clock.now_naive()) {
+        Status::Pending => Ok(invitation),
+        ended => Err(Error::Ended(ended)),
+    }
+}
+
 /// The open invitation a link names, or why it cannot be used.
 pub fn open(conn: &mut DbConn, clock: &Clock, token: &str) -> Result<Invitation, Error> {
     let token = SecretToken::from_presented(token).ok_or(Error::NotFound)?;

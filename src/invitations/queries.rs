@@ -81,6 +81,17 @@ pub(super) fn by_id(
         .transpose()
 }
 
+pub(super) fn by_id_any(conn: &mut DbConn, id: InvitationId) -> Result<Option<Invitation>, Error> {
+    invitations::table
+        .inner_join(users::table)
+        .filter(invitations::id.eq(id.to_string()))
+        .select((Row::as_select(), users::email))
+        .first(conn)
+        .optional()?
+        .map(invitation)
+        .transpose()
+}
+
 pub(super) fn by_token(conn: &mut DbConn, token: &TokenHash) -> Result<Option<Invitation>, Error> {
     invitations::table
         .inner_join(users::table)

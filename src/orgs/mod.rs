@@ -50,6 +50,41 @@ impl FromStr for ProfileBindingPolicy {
     }
 }
 
+/// How an organization's learners sign in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LearnerSignIn {
+    /// Through the organization's IdP.
+    Sso,
+    /// With LinkedIn: for organizations without SSO. Learners are invited,
+    /// bind their LinkedIn member on the invitation, and sign in with it.
+    Linkedin,
+    Both,
+}
+
+impl LearnerSignIn {
+    pub const ALL: [LearnerSignIn; 3] = [Self::Sso, Self::Linkedin, Self::Both];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sso => "sso",
+            Self::Linkedin => "linkedin",
+            Self::Both => "both",
+        }
+    }
+
+    pub fn allows_linkedin(self) -> bool {
+        matches!(self, Self::Linkedin | Self::Both)
+    }
+}
+
+impl FromStr for LearnerSignIn {
+    type Err = ();
+
+    fn from_str(text: &str) -> Result<Self, ()> {
+        Self::ALL.into_iter().find(|m| m.as_str() == text).ok_or(())
+    }
+}
+
 /// A display name as people type it: trimmed, 1 to 200 characters, no control characters.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DisplayName(String);
@@ -81,6 +116,7 @@ pub struct Organization {
     pub display_name: String,
     pub auto_assign_licenses: bool,
     pub profile_binding_policy: ProfileBindingPolicy,
+    pub learner_sign_in: LearnerSignIn,
     pub created_at: NaiveDateTime,
     /// Tolerance for the IdP's clock in SAML time checks.
     pub clock_skew: ClockSkew,
@@ -145,6 +181,7 @@ impl ClockSkew {
 /// The settings of the console's "Sign-in" section.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SignInSettings {
+    pub learner_sign_in: LearnerSignIn,
     pub profile_binding: ProfileBindingPolicy,
     pub learner_session: SessionLifetime,
     pub clock_skew: ClockSkew,
@@ -192,6 +229,7 @@ pub fn create(
         clock_skew: ClockSkew::DEFAULT,
         auto_assign_license_type: None,
         learner_session: SessionLifetime::DEFAULT,
+        learner_sign_in: LearnerSignIn::Sso,
     };
     store::write_transaction(conn, |conn| {
         queries::insert(conn, &org).map_err(|e| match e {

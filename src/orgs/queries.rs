@@ -20,6 +20,7 @@ struct OrgRow {
     clock_skew_seconds: i32,
     auto_assign_license_type: Option<String>,
     learner_session_minutes: i32,
+    learner_sign_in: String,
 }
 
 impl TryFrom<OrgRow> for Organization {
@@ -32,6 +33,7 @@ impl TryFrom<OrgRow> for Organization {
             display_name: row.display_name,
             auto_assign_licenses: row.auto_assign_licenses,
             profile_binding_policy: decode("profile binding policy", row.profile_binding_policy)?,
+            learner_sign_in: decode("learner sign-in", row.learner_sign_in)?,
             created_at: row.created_at,
             clock_skew: ClockSkew::from_seconds(row.clock_skew_seconds.into()).map_err(|_| {
                 Error::Corrupt {
@@ -69,6 +71,7 @@ pub(super) fn insert(conn: &mut DbConn, org: &Organization) -> Result<(), Error>
                 .map(ToString::to_string),
             learner_session_minutes: i32::try_from(org.learner_session.minutes())
                 .unwrap_or(i32::MAX),
+            learner_sign_in: org.learner_sign_in.as_str().to_owned(),
         })
         .execute(conn)
         .map_err(unique)?;
@@ -133,6 +136,7 @@ pub(super) fn set_sign_in_settings(
             organizations::learner_session_minutes
                 .eq(i32::try_from(settings.learner_session.minutes()).unwrap_or(i32::MAX)),
             organizations::clock_skew_seconds.eq(seconds(settings.clock_skew)),
+            organizations::learner_sign_in.eq(settings.learner_sign_in.as_str()),
         ))
         .execute(conn)?;
     Ok(())

@@ -1,6 +1,7 @@
 //! The one sign-in use case: validate the SAML response, match or create the
 //! learner, audit, start the session. Handlers call [`complete`] and render.
 
+pub mod linkedin;
 mod queries;
 mod reason;
 pub mod start;

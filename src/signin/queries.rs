@@ -3,9 +3,10 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::ids::{ConnectionId, OrgId};
-use crate::store::schema::{authn_requests, sso_errors, used_assertions};
-use crate::store::{DbConn, Error, unique};
+use crate::ids::{ConnectionId, InvitationId, OrgId};
+use crate::secret::TokenHash;
+use crate::store::schema::{authn_requests, linkedin_sign_ins, sso_errors, used_assertions};
+use crate::store::{DbConn, Error, decode, unique};
 
 /// An SP-initiated request awaiting its response.
 pub(super) struct PendingRequest<'a> {
@@ -85,7 +86,7 @@ pub fn purge_expired(conn: &mut DbConn, now: NaiveDateTime) -> Result<usize, Err
     let assertions =
         diesel::delete(used_assertions::table.filter(used_assertions::expires_at.le(now)))
             .execute(conn)?;
-    Ok(requests + assertions)
+    Ok(requests + assertions + purge_linkedin_attempts(conn, now)?)
 }
 
 /// One failed sign-in, for the IdP admin.
@@ -131,4 +132,85 @@ pub fn recent_errors(conn: &mut DbConn, org: OrgId, limit: i64) -> Result<Vec<Ss
         .limit(limit)
         .select(SsoError::as_select())
         .load(conn)?)
+}
+
+/// A LinkedIn sign-in under way in a browser without a session.
+pub(super) struct LinkedInAttempt {
+    pub state: TokenHash,
+    pub browser: TokenHash,
+    pub invitation: Option<InvitationId>,
+    pub nonce: String,
+    pub pkce_verifier: Option<String>,
+    pub expires_at: NaiveDateTime,
+}
+
+pub(super) fn insert_linkedin_attempt(
+    conn: &mut DbConn,
+    attempt: &LinkedInAttempt,
+) -> Result<(), Error> {
+    diesel::insert_into(linkedin_sign_ins::table)
+        .values((
+            linkedin_sign_ins::state_hash.eq(attempt.state.as_str()),
+            linkedin_sign_ins::browser_hash.eq(attempt.browser.as_str()),
+            linkedin_sign_ins::invitation_id.eq(attempt.invitation.map(|i| i.to_string())),
+            linkedin_sign_ins::nonce.eq(&attempt.nonce),
+            linkedin_sign_ins::pkce_verifier.eq(&attempt.pkce_verifier),
+            linkedin_sign_ins::expires_at.eq(attempt.expires_at),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Consumes the unexpired attempt with this `state`; `None` when there is
+/// none (any more). The delete decides between two racing callbacks.
+pub(super) fn take_linkedin_attempt(
+    conn: &mut DbConn,
+    state: &TokenHash,
+    now: NaiveDateTime,
+) -> Result<Option<LinkedInAttempt>, Error> {
+    type Row = (
+        String,
+        String,
+        Option<String>,
+        String,
+        Option<String>,
+        NaiveDateTime,
+    );
+    let Some((state_hash, browser, invitation, nonce, pkce_verifier, expires_at)) =
+        linkedin_sign_ins::table
+            .find(state.as_str())
+            .filter(linkedin_sign_ins::expires_at.gt(now))
+            .first::<Row>(conn)
+            .optional()?
+    else {
+        return Ok(None);
+    };
+    if diesel::delete(linkedin_sign_ins::table.find(state.as_str())).execute(conn)? != 1 {
+        return Ok(None);
+    }
+    Ok(Some(LinkedInAttempt {
+        state: TokenHash::from_stored(state_hash),
+        browser: TokenHash::from_stored(browser),
+        invitation: invitation.map(|i| decode("invitation id", i)).transpose()?,
+        nonce,
+        pkce_verifier,
+        expires_at,
+    }))
+}
+
+/// Whether an attempt with this `state` is under way (the callback's
+/// dispatch between signing in and connecting a profile).
+pub(super) fn is_linkedin_attempt(conn: &mut DbConn, state: &TokenHash) -> Result<bool, Error> {
+    Ok(linkedin_sign_ins::table
+        .find(state.as_str())
+        .count()
+        .get_result::<i64>(conn)?
+        > 0)
+}
+
+fn purge_linkedin_attempts(conn: &mut DbConn, now: NaiveDateTime) -> Result<usize, Error> {
+    Ok(
+        diesel::delete(linkedin_sign_ins::table.filter(linkedin_sign_ins::expires_at.le(now)))
+            .execute(conn)?,
+    )
 }

@@ -4,7 +4,7 @@
 //! must not become a list of our customers.
 
 use crate::accounts::Email;
-use crate::orgs::{self, EmailDomain, OrgSlug, connections};
+use crate::orgs::{self, EmailDomain, LearnerSignIn, OrgSlug, connections};
 use crate::store::{self, DbConn};
 
 /// Where the learner goes.
@@ -12,6 +12,8 @@ use crate::store::{self, DbConn};
 pub enum Route {
     /// The organization's SSO (one IdP: straight there; several: the chooser).
     Sso(OrgSlug),
+    /// "Sign in with LinkedIn" (an organization without SSO).
+    LinkedIn,
     /// The organization has no IdP switched on yet.
     NotSetUp,
 }
@@ -35,9 +37,9 @@ pub fn route_for(conn: &mut DbConn, email: &str) -> Result<Route, RouteError> {
     let domain: EmailDomain = email.domain().parse().map_err(|_| unknown())?;
     let org = orgs::by_email_domain(conn, &domain)?.ok_or_else(unknown)?;
     let enabled = connections::list(conn, org.id)?.iter().any(|c| c.enabled);
-    Ok(if enabled {
-        Route::Sso(org.slug)
-    } else {
-        Route::NotSetUp
+    Ok(match org.learner_sign_in {
+        LearnerSignIn::Sso | LearnerSignIn::Both if enabled => Route::Sso(org.slug),
+        LearnerSignIn::Linkedin | LearnerSignIn::Both => Route::LinkedIn,
+        LearnerSignIn::Sso => Route::NotSetUp,
     })
 }

@@ -11,6 +11,18 @@ diesel::table! {
         clock_skew_seconds -> Integer,
         auto_assign_license_type -> Nullable<Text>,
         learner_session_minutes -> Integer,
+        learner_sign_in -> Text,
+    }
+}
+
+diesel::table! {
+    linkedin_sign_ins (state_hash) {
+        state_hash -> Text,
+        browser_hash -> Text,
+        invitation_id -> Nullable<Text>,
+        nonce -> Text,
+        pkce_verifier -> Nullable<Text>,
+        expires_at -> Timestamp,
     }
 }
 
@@ -258,4 +270,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     oidc_pending,
     org_email_domains,
     invitations,
+    linkedin_sign_ins,
 );

@@ -79,6 +79,50 @@ impl From<crate::invitations::Error> for Error {
     }
 }
 
+impl From<crate::signin::linkedin::Error> for Error {
+    fn from(e: crate::signin::linkedin::Error) -> Self {
+        use crate::signin::linkedin::Error as E;
+        let says = match e {
+            E::Store(e) => return Error::Store(e),
+            E::Invitation(crate::invitations::Error::NotFound) => {
+                return Error::InvitationUnusable(None);
+            }
+            E::Invitation(crate::invitations::Error::Ended(status)) => {
+                return Error::InvitationUnusable(Some(status));
+            }
+            E::UnknownMember => {
+                "This LinkedIn profile is not connected to a learner here. If your organization \
+                 invited you, open the link in your invitation email; otherwise ask your learning \
+                 administrator for an invitation."
+            }
+            E::Binding(crate::binding::Error::TakenByAnother) => {
+                "This LinkedIn profile is already connected to another learner of your \
+                 organization. Sign in to LinkedIn as yourself and open your invitation link again."
+            }
+            E::UnknownAttempt => {
+                "That LinkedIn sign-in expired or was started in another browser. Please start again."
+            }
+            E::Declined(error) if error == "access_denied" => {
+                "You cancelled signing in with LinkedIn."
+            }
+            E::NotForThisOrganization | E::Binding(_) => {
+                "Your organization's learners do not sign in with LinkedIn. Use your company \
+                 sign-in, or ask your learning administrator."
+            }
+            E::SeveralOrganizations => {
+                "This LinkedIn profile is connected in several organizations: open your \
+                 organization's invitation or sign-in link instead."
+            }
+            E::NotSetUp => "Signing in with LinkedIn is not set up on this server.",
+            other => {
+                tracing::warn!(reason = %other, "LinkedIn sign-in failed");
+                "LinkedIn could not complete the sign-in. Please try again."
+            }
+        };
+        Error::BadRequest(says.to_owned())
+    }
+}
+
 impl From<crate::licensing::Error> for Error {
     fn from(e: crate::licensing::Error) -> Self {
         match e {

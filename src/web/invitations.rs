@@ -7,10 +7,15 @@ use askama::Template;
 use super::pages::render;
 use super::{AppState, Error};
 use crate::invitations;
-use crate::orgs::{self, connections};
+use crate::orgs::{self, LearnerSignIn, connections};
+use crate::signin::linkedin::{self, Purpose};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/invitations/{token}", web::get().to(open));
+    cfg.route("/invitations/{token}", web::get().to(open))
+        .route(
+            "/invitations/{token}/linkedin",
+            web::get().to(with_linkedin),
+        );
 }
 
 #[derive(Template)]
@@ -20,11 +25,15 @@ struct InvitationPage {
     org_slug: String,
     email: String,
     sso: bool,
+    /// The way for organizations whose learners sign in with LinkedIn.
+    linkedin: bool,
+    token: String,
     until: String,
 }
 
 async fn open(state: web::Data<AppState>, token: web::Path<String>) -> Result<HttpResponse, Error> {
     let clock = state.clock.clone();
+    let link = token.clone();
     let (invitation, org, sso) = state
         .store
         .run(move |conn| {
@@ -42,7 +51,25 @@ async fn open(state: web::Data<AppState>, token: web::Path<String>) -> Result<Ht
         org_name: org.display_name,
         org_slug: org.slug.to_string(),
         email: invitation.email.to_string(),
-        sso,
+        sso: sso && org.learner_sign_in != LearnerSignIn::Linkedin,
+        linkedin: org.learner_sign_in.allows_linkedin() && state.linkedin.is_some(),
+        token: link,
         until: invitation.expires_at.format("%Y-%m-%d %H:%M").to_string(),
     })
+}
+
+/// "Continue with LinkedIn" on an invitation: to LinkedIn, to bind the
+/// learner's profile and sign them in (signin::linkedin).
+async fn with_linkedin(
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+) -> Result<HttpResponse, Error> {
+    let begun = linkedin::begin(
+        &state.store,
+        &state.clock,
+        state.linkedin.as_deref(),
+        Purpose::Activate(&token),
+    )
+    .await?;
+    Ok(super::start::to_linkedin(&state, begun))
 }

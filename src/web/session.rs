@@ -33,6 +33,40 @@ pub fn cookie_for(settings: &Settings, started: &Started) -> Cookie<'static> {
         .finish()
 }
 
+/// The cookie tying a LinkedIn sign-in to the browser that started it: the
+/// same protections as the session cookie, ten minutes.
+pub fn linkedin_attempt_cookie(settings: &Settings, token: &SecretToken) -> Cookie<'static> {
+    Cookie::build(linkedin_cookie_name(settings), token.expose().to_owned())
+        .path("/")
+        .http_only(true)
+        .secure(settings.base_url.is_https())
+        .same_site(SameSite::Lax)
+        .max_age(CookieDuration::minutes(10))
+        .finish()
+}
+
+/// The LinkedIn attempt token the browser brought back, if any.
+pub fn linkedin_attempt_token(settings: &Settings, request: &HttpRequest) -> Option<String> {
+    request
+        .cookie(linkedin_cookie_name(settings))
+        .map(|c| c.value().to_owned())
+}
+
+/// A cookie that removes the LinkedIn attempt cookie.
+pub fn linkedin_attempt_removal(settings: &Settings) -> Cookie<'static> {
+    let mut cookie = linkedin_attempt_cookie(settings, &SecretToken::generate());
+    cookie.make_removal();
+    cookie
+}
+
+fn linkedin_cookie_name(settings: &Settings) -> &'static str {
+    if settings.base_url.is_https() {
+        "__Host-seatgate-linkedin"
+    } else {
+        "seatgate-linkedin"
+    }
+}
+
 /// A cookie that removes the session cookie.
 pub fn removal_cookie(settings: &Settings) -> Cookie<'static> {
     let mut cookie = Cookie::build(cookie_name(settings), "")

@@ -11,12 +11,15 @@ use serde::Deserialize;
 
 use super::pages::{render, render_with};
 use super::session::MaybeSession;
+use super::session::linkedin_attempt_cookie;
 use super::{AppState, Error};
+use crate::signin::linkedin::{self, Purpose};
 use crate::signin::start::{self, Route, RouteError};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(start_page))
-        .route("/sign-in", web::get().to(find_sign_in));
+        .route("/sign-in", web::get().to(find_sign_in))
+        .route("/sign-in/linkedin", web::get().to(linkedin_sign_in));
 }
 
 #[derive(Template, Default)]
@@ -24,6 +27,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 struct StartPage {
     email: String,
     problem: Option<String>,
+    /// Whether this server signs learners in with LinkedIn.
+    linkedin: bool,
 }
 
 /// The learner home for a signed-in learner, else the start page.
@@ -33,7 +38,10 @@ async fn start_page(
 ) -> Result<HttpResponse, Error> {
     match super::learner::learner_home(&state, session).await? {
         Some(home) => Ok(home),
-        None => render(&StartPage::default()),
+        None => render(&StartPage {
+            linkedin: state.linkedin.is_some(),
+            ..StartPage::default()
+        }),
     }
 }
 
@@ -62,6 +70,11 @@ async fn find_sign_in(
                 .insert_header((LOCATION, format!("/sso/{slug}/login")))
                 .finish());
         }
+        Ok(Route::LinkedIn) => {
+            return Ok(HttpResponse::SeeOther()
+                .insert_header((LOCATION, "/sign-in/linkedin"))
+                .finish());
+        }
         Ok(Route::NotSetUp) => {
             tracing::info!("start page: the organization has no IdP switched on");
             "Your company has not finished setting up sign-in here yet. Ask your IT helpdesk or \
@@ -81,6 +94,27 @@ async fn find_sign_in(
         &StartPage {
             email,
             problem: Some(problem.to_owned()),
+            linkedin: state.linkedin.is_some(),
         },
     )
+}
+
+/// "Sign in with LinkedIn": to LinkedIn, with this browser's attempt cookie.
+async fn linkedin_sign_in(state: web::Data<AppState>) -> Result<HttpResponse, Error> {
+    let begun = linkedin::begin(
+        &state.store,
+        &state.clock,
+        state.linkedin.as_deref(),
+        Purpose::SignIn,
+    )
+    .await?;
+    Ok(to_linkedin(&state, begun))
+}
+
+/// Sends the browser to LinkedIn with the cookie that ties the answer to it.
+pub(super) fn to_linkedin(state: &AppState, begun: linkedin::Begun) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .cookie(linkedin_attempt_cookie(&state.settings, &begun.browser))
+        .insert_header((LOCATION, begun.url))
+        .finish()
 }

@@ -14,6 +14,7 @@ mod idp_cli;
 mod invitations;
 mod licensing;
 mod licensing_props;
+mod linkedin_sign_in;
 mod metadata_url;
 mod profile;
 mod profile_browser;

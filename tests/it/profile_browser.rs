@@ -21,7 +21,7 @@ async fn sign_in(browser: &Browser, app: &TestApp, email: &str, expected: &str) 
 }
 
 /// At the provider: sign in as `member` (any password) and agree.
-async fn at_linkedin(browser: &Browser, member: &str) {
+pub(crate) async fn at_linkedin(browser: &Browser, member: &str) {
     let c = &browser.client;
     let login = element(c, "input[name=login]").await;
     login.send_keys(member).await.expect("type the login");

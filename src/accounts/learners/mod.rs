@@ -90,6 +90,21 @@ pub fn insert(conn: &mut DbConn, learner: &Learner) -> Result<(), store::Error> 
     queries::insert(conn, learner)
 }
 
+/// Records that the learner signed in now (sign-ins other than SAML's, which
+/// refreshes the whole profile).
+pub fn record_sign_in(
+    conn: &mut DbConn,
+    clock: &Clock,
+    learner: &Learner,
+) -> Result<Learner, store::Error> {
+    let learner = Learner {
+        last_sign_in_at: Some(clock.now_naive()),
+        ..learner.clone()
+    };
+    queries::update(conn, &learner)?;
+    Ok(learner)
+}
+
 pub fn find_by_id(conn: &mut DbConn, id: UserId) -> Result<Option<Learner>, store::Error> {
     queries::by_id(conn, id)
 }

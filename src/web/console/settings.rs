@@ -8,7 +8,9 @@ use serde::Deserialize;
 use super::{Chrome, Console, Section};
 use crate::binding;
 use crate::licensing::{self, LicenseType, Pool};
-use crate::orgs::{self, ClockSkew, ProfileBindingPolicy, SessionLifetime, SignInSettings};
+use crate::orgs::{
+    self, ClockSkew, LearnerSignIn, ProfileBindingPolicy, SessionLifetime, SignInSettings,
+};
 use crate::web::csrf::Protected;
 use crate::web::pages::{render_with, sentence};
 use crate::web::session::redirect_with_flash;
@@ -64,6 +66,7 @@ struct SettingsPage {
     auto_assign_type: String,
     licenses_problem: Option<String>,
     policy: &'static str,
+    learner_sign_in: &'static str,
     lifetime_minutes: i64,
     clock_skew_seconds: String,
     sign_in_problem: Option<String>,
@@ -83,6 +86,17 @@ impl SettingsPage {
             offered.sort();
         }
         offered
+    }
+
+    fn sign_in_modes(&self) -> [(&'static str, &'static str); 3] {
+        [
+            ("sso", "Single sign-on through your identity provider"),
+            (
+                "linkedin",
+                "LinkedIn, for invited learners (no identity provider)",
+            ),
+            ("both", "Either"),
+        ]
     }
 
     fn policies(&self) -> Vec<(&'static str, &'static str, &'static str)> {
@@ -121,6 +135,7 @@ async fn page(state: &AppState, console: &Console) -> Result<SettingsPage, Error
         auto_assign: org.auto_assign_licenses,
         licenses_problem: None,
         policy: org.profile_binding_policy.as_str(),
+        learner_sign_in: org.learner_sign_in.as_str(),
         lifetime_minutes: org.learner_session.minutes(),
         clock_skew_seconds: org.clock_skew.seconds().to_string(),
         sign_in_problem: None,
@@ -187,6 +202,7 @@ async fn save_licenses(
 
 #[derive(Deserialize)]
 struct SignInForm {
+    learner_sign_in: String,
     profile_binding: String,
     learner_session_minutes: String,
     clock_skew_seconds: String,
@@ -202,6 +218,10 @@ async fn save_sign_in(
         .profile_binding
         .parse::<ProfileBindingPolicy>()
         .map_err(|()| Error::BadRequest("choose required, optional or not allowed".into()))?;
+    let learner_sign_in = form
+        .learner_sign_in
+        .parse::<LearnerSignIn>()
+        .map_err(|()| Error::BadRequest("choose how learners sign in".into()))?;
     let lifetime = form
         .learner_session_minutes
         .trim()
@@ -220,6 +240,7 @@ async fn save_sign_in(
             tracing::info!("sign-in settings refused: invalid values");
             let mut page = page(&state, &console).await?;
             page.policy = policy.as_str();
+            page.learner_sign_in = learner_sign_in.as_str();
             page.clock_skew_seconds = form.clock_skew_seconds.clone();
             page.sign_in_problem = lifetime.err().map(|e| sentence(&e.to_string()));
             page.skew_problem = skew
@@ -229,6 +250,7 @@ async fn save_sign_in(
         }
     };
     let settings = SignInSettings {
+        learner_sign_in,
         profile_binding: policy,
         learner_session: lifetime,
         clock_skew: skew,

@@ -3,7 +3,7 @@
 //! organization's policy shows after sign-in (required, or a one-time prompt).
 
 use actix_web::http::header::LOCATION;
-use actix_web::{HttpResponse, web};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
@@ -12,10 +12,12 @@ use crate::accounts::learners::Learner;
 use crate::audit::Actor;
 use crate::binding::{self, Binding, Callback, ConnectError, Connecting, Gate, linkedin};
 use crate::orgs::{Organization, ProfileBindingPolicy};
-use crate::signin::LocalPath;
+use crate::signin::{self, LocalPath};
 use crate::web::csrf::{NoFields, Protected};
 use crate::web::pages::{self, render};
-use crate::web::session::redirect_with_flash;
+use crate::web::session::{
+    cookie_for, linkedin_attempt_removal, linkedin_attempt_token, redirect_with_flash,
+};
 use crate::web::{AppState, Error};
 
 /// Where LinkedIn sends the learner back: `{base_url}` + this.
@@ -260,10 +262,12 @@ struct CallbackQuery {
     error: Option<String>,
 }
 
-/// LinkedIn's answer ([`binding::finish_connect`]).
+/// LinkedIn's answer, at the one redirect URI registered with LinkedIn: a
+/// sign-in without a session (signin::linkedin), else a signed-in learner
+/// connecting their profile ([`binding::finish_connect`]).
 async fn callback(
     state: web::Data<AppState>,
-    who: LearnerSession,
+    request: HttpRequest,
     query: web::Query<CallbackQuery>,
 ) -> Result<HttpResponse, Error> {
     let CallbackQuery {
@@ -271,6 +275,30 @@ async fn callback(
         state: token,
         error,
     } = query.into_inner();
+    if signin::linkedin::is_sign_in(&state.store, token.as_deref()).await? {
+        let signed_in = signin::linkedin::finish(
+            &state.store,
+            &state.clock,
+            state.linkedin.as_deref(),
+            signin::linkedin::Answer {
+                code,
+                state: token,
+                error,
+                browser: linkedin_attempt_token(&state.settings, &request),
+            },
+        )
+        .await?;
+        tracing::info!(
+            activated = signed_in.activated,
+            "learner signed in with LinkedIn"
+        );
+        return Ok(HttpResponse::SeeOther()
+            .cookie(cookie_for(&state.settings, &signed_in.started))
+            .cookie(linkedin_attempt_removal(&state.settings))
+            .insert_header((LOCATION, "/"))
+            .finish());
+    }
+    let who = LearnerSession::extract(&request).await?;
     let finished = binding::finish_connect(
         &state.store,
         &state.clock,

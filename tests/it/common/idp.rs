@@ -111,6 +111,7 @@ impl TestApp {
             &Actor::Cli,
             &org,
             &orgs::SignInSettings {
+                learner_sign_in: org.learner_sign_in,
                 profile_binding: policy,
                 learner_session: org.learner_session,
                 clock_skew: org.clock_skew,

@@ -195,8 +195,13 @@ impl Drop for OidcProvider {
 impl super::TestApp {
     /// The LinkedIn member `sub` bound to learner `email` of "acme", if any.
     pub fn bound_member(&self, email: &str) -> Option<String> {
+        self.bound_member_of("acme", email)
+    }
+
+    /// The LinkedIn member `sub` bound to learner `email` of `org`, if any.
+    pub fn bound_member_of(&self, org: &str, email: &str) -> Option<String> {
         let learner = self
-            .learners("acme")
+            .learners(org)
             .into_iter()
             .find(|l| l.email.as_str() == email)?;
         let mut conn = self.store.connection().expect("connection");

@@ -1,4 +1,6 @@
-//! A browser stand-in for HTTP-level tests: keeps the session cookie, does not follow redirects.
+//! A browser stand-in for HTTP-level tests: keeps the session cookie (and
+//! any other cookie Seatgate sets, sent back to every path), does not follow
+//! redirects.
 
 use awc::Client;
 use awc::http::StatusCode;
@@ -9,6 +11,8 @@ pub struct Visitor {
     pub cookie: Option<String>,
     /// The Max-Age of the last session cookie set, in seconds.
     pub cookie_max_age: Option<i64>,
+    /// Other cookies, by name.
+    others: std::collections::BTreeMap<String, String>,
 }
 
 pub struct Page {
@@ -42,13 +46,25 @@ impl Visitor {
             base: base.to_owned(),
             cookie: None,
             cookie_max_age: None,
+            others: std::collections::BTreeMap::new(),
         }
+    }
+
+    /// The Cookie header a browser would send.
+    fn cookie_header(&self) -> Option<String> {
+        let pairs: Vec<String> = self
+            .cookie
+            .iter()
+            .map(|token| format!("seatgate={token}"))
+            .chain(self.others.iter().map(|(k, v)| format!("{k}={v}")))
+            .collect();
+        (!pairs.is_empty()).then(|| pairs.join("; "))
     }
 
     pub async fn get(&mut self, path: &str) -> Page {
         let mut request = self.client.get(format!("{}{path}", self.base));
-        if let Some(cookie) = &self.cookie {
-            request = request.insert_header(("Cookie", format!("seatgate={cookie}")));
+        if let Some(cookie) = self.cookie_header() {
+            request = request.insert_header(("Cookie", cookie));
         }
         self.finish(request.send().await.expect("GET")).await
     }
@@ -64,8 +80,8 @@ impl Visitor {
         headers: &[(&str, &str)],
     ) -> Page {
         let mut request = self.client.post(format!("{}{path}", self.base));
-        if let Some(cookie) = &self.cookie {
-            request = request.insert_header(("Cookie", format!("seatgate={cookie}")));
+        if let Some(cookie) = self.cookie_header() {
+            request = request.insert_header(("Cookie", cookie));
         }
         for (name, value) in headers {
             request = request.insert_header((*name, *value));
@@ -110,8 +126,8 @@ impl Visitor {
                 "Content-Type",
                 format!("multipart/form-data; boundary={BOUNDARY}"),
             ));
-        if let Some(cookie) = &self.cookie {
-            request = request.insert_header(("Cookie", format!("seatgate={cookie}")));
+        if let Some(cookie) = self.cookie_header() {
+            request = request.insert_header(("Cookie", cookie));
         }
         self.finish(request.send_body(body).await.expect("POST"))
             .await
@@ -125,6 +141,15 @@ impl Visitor {
         for value in response.headers().get_all("set-cookie") {
             let text = value.to_str().expect("ASCII cookie");
             let pair = text.split(';').next().expect("cookie pair");
+            if let Some((name, value)) = pair.split_once('=')
+                && name != "seatgate"
+            {
+                if value.is_empty() {
+                    self.others.remove(name);
+                } else {
+                    self.others.insert(name.to_owned(), value.to_owned());
+                }
+            }
             if let Some(token) = pair.strip_prefix("seatgate=") {
                 self.cookie = (!token.is_empty()).then(|| token.to_owned());
                 self.cookie_max_age = text

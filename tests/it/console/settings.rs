@@ -1,7 +1,7 @@
 //! The console's settings page: auto-assign, validation at the field, session lifetimes.
 
 use seatgate::audit::{Action, Actor};
-use seatgate::orgs::ProfileBindingPolicy;
+use seatgate::orgs::{LearnerSignIn, ProfileBindingPolicy};
 use seatgate::saml::attributes::Preset;
 
 use super::{IDP, events, sso_learner, submit};
@@ -84,6 +84,7 @@ async fn invalid_settings_are_shown_at_the_field_and_change_nothing(backend: Bac
         &mut admin,
         path,
         &[
+            ("learner_sign_in", "sso"),
             ("profile_binding", "required"),
             ("learner_session_minutes", "60"),
             ("clock_skew_seconds", "900"),
@@ -108,6 +109,7 @@ async fn invalid_settings_are_shown_at_the_field_and_change_nothing(backend: Bac
         &mut admin,
         path,
         &[
+            ("learner_sign_in", "sso"),
             ("profile_binding", "optional"),
             ("learner_session_minutes", "5"),
             ("clock_skew_seconds", "60"),
@@ -121,6 +123,7 @@ async fn invalid_settings_are_shown_at_the_field_and_change_nothing(backend: Bac
         &mut admin,
         path,
         &[
+            ("learner_sign_in", "both"),
             ("profile_binding", "required"),
             ("learner_session_minutes", "60"),
             ("clock_skew_seconds", "120"),
@@ -128,6 +131,7 @@ async fn invalid_settings_are_shown_at_the_field_and_change_nothing(backend: Bac
     )
     .await;
     assert_eq!(saved.status.as_u16(), 303);
+    assert_eq!(app.org("acme").learner_sign_in, LearnerSignIn::Both);
     let org = app.org("acme");
     assert_eq!(org.clock_skew.seconds(), 120);
     assert_eq!(org.learner_session.minutes(), 60);
@@ -154,6 +158,7 @@ async fn learner_sessions_last_as_the_settings_say(backend: Backend) {
         &mut admin,
         "/admin/orgs/acme/settings/sign-in",
         &[
+            ("learner_sign_in", "sso"),
             ("profile_binding", "optional"),
             ("learner_session_minutes", "60"),
             ("clock_skew_seconds", "180"),

@@ -1,0 +1,2 @@
+DROP TABLE linkedin_sign_ins;
+ALTER TABLE organizations DROP COLUMN learner_sign_in;

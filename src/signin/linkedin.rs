@@ -1,0 +1,283 @@
+//! Signing in with LinkedIn, for organizations whose learners have no IdP
+//! (`learner_sign_in` linkedin or both). An invited learner binds their
+//! LinkedIn member from the invitation (activation); afterwards "Sign in
+//! with LinkedIn" finds the learner by the bound member id only, never by the
+//! email LinkedIn returns (LinkedIn does not verify it for us).
+//!
+//! The browser has no session yet, so the attempt is tied to it by a random
+//! token in a cookie (only its hash is kept): LinkedIn's answer counts only in
+//! the browser that asked, which stops login CSRF and a stolen `state`.
+
+use chrono::TimeDelta;
+use serde_json::json;
+
+use super::queries::{self, LinkedInAttempt};
+use crate::accounts::learners::{self, Learner};
+use crate::audit::{self, Action, Actor};
+use crate::binding::linkedin::{self, LinkedIn};
+use crate::binding::{self, Member};
+use crate::clock::Clock;
+use crate::ids::InvitationId;
+use crate::invitations;
+use crate::orgs::{self, Organization};
+use crate::secret::SecretToken;
+use crate::sessions::{self, Principal, Started};
+use crate::store::{self, DbConn, Store};
+
+/// How long a browser may take at LinkedIn.
+const ATTEMPT_LIFETIME: TimeDelta = TimeDelta::minutes(10);
+
+/// What the sign-in is for.
+pub enum Purpose<'a> {
+    /// The invitation link's token: bind the member to the invited learner.
+    Activate(&'a str),
+    /// Find the learner the member is bound to.
+    SignIn,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("signing in with LinkedIn is not set up on this server")]
+    NotSetUp,
+    #[error("the organization's learners do not sign in with LinkedIn")]
+    NotForThisOrganization,
+    #[error(transparent)]
+    Invitation(#[from] invitations::Error),
+    #[error("the LinkedIn answer is unknown, expired or for another browser")]
+    UnknownAttempt,
+    #[error("LinkedIn answered with the error {0:?}")]
+    Declined(String),
+    #[error("LinkedIn's answer carries no code")]
+    NoCode,
+    #[error(transparent)]
+    LinkedIn(#[from] linkedin::Error),
+    #[error("this LinkedIn profile is connected to no learner who signs in with LinkedIn")]
+    UnknownMember,
+    #[error("this LinkedIn profile is connected to learners of several organizations")]
+    SeveralOrganizations,
+    #[error(transparent)]
+    Binding(binding::Error),
+    #[error(transparent)]
+    Store(#[from] store::Error),
+}
+
+impl From<binding::Error> for Error {
+    fn from(e: binding::Error) -> Self {
+        match e {
+            binding::Error::Store(e) => Self::Store(e),
+            other => Self::Binding(other),
+        }
+    }
+}
+
+impl From<orgs::Error> for Error {
+    fn from(e: orgs::Error) -> Self {
+        match e {
+            orgs::Error::Store(e) => Self::Store(e),
+            // An invitation's organization exists: only its loss is possible.
+            _ => Self::Invitation(invitations::Error::NotFound),
+        }
+    }
+}
+
+/// An attempt started: where to send the browser, and the token for its cookie.
+pub struct Begun {
+    pub url: String,
+    pub browser: SecretToken,
+}
+
+/// Starts a LinkedIn sign-in for `purpose`; an activation is checked first
+/// (the invitation is open, the organization signs in with LinkedIn).
+pub async fn begin(
+    store: &Store,
+    clock: &Clock,
+    linkedin: Option<&LinkedIn>,
+    purpose: Purpose<'_>,
+) -> Result<Begun, Error> {
+    let linkedin = linkedin.ok_or(Error::NotSetUp)?;
+    let invitation = match purpose {
+        Purpose::SignIn => None,
+        Purpose::Activate(token) => {
+            let (token, clock) = (token.to_owned(), clock.clone());
+            let invitation = store
+                .run(move |conn| {
+                    let invitation = invitations::open(conn, &clock, &token)?;
+                    let org = orgs::find_by_id(conn, invitation.org)?;
+                    if !org.learner_sign_in.allows_linkedin() {
+                        return Err(Error::NotForThisOrganization);
+                    }
+                    Ok(invitation)
+                })
+                .await?;
+            Some(invitation.id)
+        }
+    };
+    let authorization = linkedin.authorization().await?;
+    let browser = SecretToken::generate();
+    let attempt = LinkedInAttempt {
+        state: authorization.state.hash(),
+        browser: browser.hash(),
+        invitation,
+        nonce: authorization.nonce,
+        pkce_verifier: authorization.pkce_verifier,
+        expires_at: clock.now_naive() + ATTEMPT_LIFETIME,
+    };
+    store
+        .run(move |conn| queries::insert_linkedin_attempt(conn, &attempt))
+        .await?;
+    Ok(Begun {
+        url: authorization.url,
+        browser,
+    })
+}
+
+/// Whether the callback's `state` names a sign-in attempt (else it is a
+/// signed-in learner connecting a profile).
+pub async fn is_sign_in(store: &Store, state: Option<&str>) -> Result<bool, store::Error> {
+    let Some(token) = state.and_then(SecretToken::from_presented) else {
+        return Ok(false);
+    };
+    let hash = token.hash();
+    store
+        .run(move |conn| queries::is_linkedin_attempt(conn, &hash))
+        .await
+}
+
+/// LinkedIn's answer as the browser brings it, with the browser's token.
+pub struct Answer {
+    pub code: Option<String>,
+    pub state: Option<String>,
+    pub error: Option<String>,
+    pub browser: Option<String>,
+}
+
+/// A learner signed in with LinkedIn.
+pub struct SignedIn {
+    pub learner: Learner,
+    pub org: Organization,
+    pub started: Started,
+    /// Whether this sign-in activated an invitation.
+    pub activated: bool,
+}
+
+/// Finishes a LinkedIn sign-in: the attempt must be this browser's (used
+/// once either way); the member is verified at LinkedIn, then bound to the
+/// invited learner or looked up by member id; a session starts.
+pub async fn finish(
+    store: &Store,
+    clock: &Clock,
+    linkedin: Option<&LinkedIn>,
+    answer: Answer,
+) -> Result<SignedIn, Error> {
+    let linkedin = linkedin.ok_or(Error::NotSetUp)?;
+    let state = answer
+        .state
+        .as_deref()
+        .and_then(SecretToken::from_presented)
+        .ok_or(Error::UnknownAttempt)?;
+    let now = clock.now_naive();
+    let attempt = store
+        .run(move |conn| queries::take_linkedin_attempt(conn, &state.hash(), now))
+        .await?
+        .ok_or(Error::UnknownAttempt)?;
+    let browser = answer
+        .browser
+        .as_deref()
+        .and_then(SecretToken::from_presented)
+        .ok_or(Error::UnknownAttempt)?;
+    if browser.hash() != attempt.browser {
+        return Err(Error::UnknownAttempt);
+    }
+    if let Some(error) = answer.error {
+        return Err(Error::Declined(error));
+    }
+    let code = answer.code.ok_or(Error::NoCode)?;
+    let member = linkedin
+        .member(&code, attempt.pkce_verifier, &attempt.nonce)
+        .await?;
+    let clock = clock.clone();
+    store
+        .run(move |conn| {
+            store::write_transaction(conn, |conn| match attempt.invitation {
+                Some(invitation) => activate(conn, &clock, invitation, &member),
+                None => sign_in(conn, &clock, &member),
+            })
+        })
+        .await
+}
+
+/// Binds the member to the invited learner and signs them in.
+fn activate(
+    conn: &mut DbConn,
+    clock: &Clock,
+    invitation: InvitationId,
+    member: &Member,
+) -> Result<SignedIn, Error> {
+    let invitation = invitations::open_by_id(conn, clock, invitation)?;
+    let org = orgs::find_by_id(conn, invitation.org)?;
+    if !org.learner_sign_in.allows_linkedin() {
+        return Err(Error::NotForThisOrganization);
+    }
+    let learner = learners::find_by_id(conn, invitation.learner)?
+        .ok_or(Error::Invitation(invitations::Error::NotFound))?;
+    binding::bind_within(conn, clock, &org, &learner, member)?;
+    invitations::accept(conn, clock, &learner)?;
+    started(conn, clock, org, &learner, true)
+}
+
+/// Finds the learner the member is bound to, in an organization whose
+/// learners sign in with LinkedIn, and signs them in.
+fn sign_in(conn: &mut DbConn, clock: &Clock, member: &Member) -> Result<SignedIn, Error> {
+    let mut found = Vec::new();
+    for id in binding::learners_of_member(conn, &member.sub)? {
+        let Some(learner) = learners::find_by_id(conn, id)? else {
+            continue;
+        };
+        let org = orgs::find_by_id(conn, learner.org)?;
+        if org.learner_sign_in.allows_linkedin() {
+            found.push((learner, org));
+        }
+    }
+    match found.len() {
+        0 => Err(Error::UnknownMember),
+        1 => {
+            let (learner, org) = found.remove(0);
+            started(conn, clock, org, &learner, false)
+        }
+        _ => Err(Error::SeveralOrganizations),
+    }
+}
+
+fn started(
+    conn: &mut DbConn,
+    clock: &Clock,
+    org: Organization,
+    learner: &Learner,
+    activated: bool,
+) -> Result<SignedIn, Error> {
+    let learner = learners::record_sign_in(conn, clock, learner)?;
+    audit::record(
+        conn,
+        clock,
+        audit::NewEvent::new(
+            Some(org.id),
+            &Actor::Learner(learner.id),
+            Action::UserSignedIn,
+        )
+        .target(learner.email.as_str())
+        .details(json!({ "via": "linkedin", "activated": activated })),
+    )?;
+    let started = sessions::rotate_for(
+        conn,
+        clock,
+        None,
+        Principal::Learner(learner.id),
+        org.learner_session.duration(),
+    )?;
+    Ok(SignedIn {
+        learner,
+        org,
+        started,
+        activated,
+    })
+}
