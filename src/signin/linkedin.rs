@@ -15,7 +15,7 @@ use super::queries::{self, LinkedInAttempt};
 use crate::accounts::learners::{self, Learner};
 use crate::audit::{self, Action, Actor};
 use crate::binding::linkedin::{self, LinkedIn};
-use crate::binding::{self, Member};
+use crate::binding::{self, Callback, Member};
 use crate::clock::Clock;
 use crate::ids::InvitationId;
 use crate::invitations;
@@ -145,9 +145,7 @@ pub async fn is_sign_in(store: &Store, state: Option<&str>) -> Result<bool, stor
 
 /// LinkedIn's answer as the browser brings it, with the browser's token.
 pub struct Answer {
-    pub code: Option<String>,
-    pub state: Option<String>,
-    pub error: Option<String>,
+    pub callback: Callback,
     pub browser: Option<String>,
 }
 
@@ -170,7 +168,8 @@ pub async fn finish(
     answer: Answer,
 ) -> Result<SignedIn, Error> {
     let linkedin = linkedin.ok_or(Error::NotSetUp)?;
-    let state = answer
+    let Answer { callback, browser } = answer;
+    let state = callback
         .state
         .as_deref()
         .and_then(SecretToken::from_presented)
@@ -180,18 +179,17 @@ pub async fn finish(
         .run(move |conn| queries::take_linkedin_attempt(conn, &state.hash(), now))
         .await?
         .ok_or(Error::UnknownAttempt)?;
-    let browser = answer
-        .browser
+    let browser = browser
         .as_deref()
         .and_then(SecretToken::from_presented)
         .ok_or(Error::UnknownAttempt)?;
     if browser.hash() != attempt.browser {
         return Err(Error::UnknownAttempt);
     }
-    if let Some(error) = answer.error {
+    if let Some(error) = callback.error {
         return Err(Error::Declined(error));
     }
-    let code = answer.code.ok_or(Error::NoCode)?;
+    let code = callback.code.ok_or(Error::NoCode)?;
     let member = linkedin
         .member(&code, attempt.pkce_verifier, &attempt.nonce)
         .await?;

@@ -191,27 +191,10 @@ async fn an_invitation_link_leads_to_sign_in_and_works_until_used_cancelled_or_e
     let idp = TestIdp::new("https://idp.acme.example/saml");
     app.connect("acme", &idp, Preset::Generic);
     let org = app.org("acme");
-    let invite = |email: &str| {
-        let mut conn = app.store.connection().expect("connection");
-        invitations::invite(
-            &mut conn,
-            &app.clock.clock(),
-            &Actor::Cli,
-            &app.settings.base_url,
-            &org,
-            &email.parse().unwrap(),
-        )
-        .expect("invite")
-    };
-    let path = |link: &str| {
-        link.strip_prefix(app.settings.base_url.join("/").trim_end_matches('/'))
-            .expect("our link")
-            .to_owned()
-    };
     let mut visitor = app.visitor();
 
-    let ann = invite("ann@acme.example");
-    let page = visitor.get(&path(&ann.link)).await;
+    let ann = app.invite("acme", "ann@acme.example");
+    let page = visitor.get(&app.local_path(&ann.link)).await;
     assert_eq!(page.status.as_u16(), 200, "{}", page.body);
     assert!(page.body.contains("<strong>ann@acme.example</strong>"));
     assert!(
@@ -240,7 +223,7 @@ async fn an_invitation_link_leads_to_sign_in_and_works_until_used_cancelled_or_e
         1,
         "the invited account, not a second one"
     );
-    let used = visitor.get(&path(&ann.link)).await;
+    let used = visitor.get(&app.local_path(&ann.link)).await;
     assert_eq!(used.status.as_u16(), 410);
     assert!(used.body.contains("It was used already"));
     // And a learner who signed in is not invited again.
@@ -259,7 +242,7 @@ async fn an_invitation_link_leads_to_sign_in_and_works_until_used_cancelled_or_e
     );
 
     // Cancelled, replaced by a resend, expired, unknown.
-    let bo = invite("bo@acme.example");
+    let bo = app.invite("acme", "bo@acme.example");
     invitations::cancel(
         &mut conn,
         &app.clock.clock(),
@@ -268,11 +251,11 @@ async fn an_invitation_link_leads_to_sign_in_and_works_until_used_cancelled_or_e
         bo.invitation.id,
     )
     .expect("cancel");
-    let cancelled = visitor.get(&path(&bo.link)).await;
+    let cancelled = visitor.get(&app.local_path(&bo.link)).await;
     assert_eq!(cancelled.status.as_u16(), 410);
     assert!(cancelled.body.contains("cancelled this invitation"));
 
-    let cy = invite("cy@acme.example");
+    let cy = app.invite("acme", "cy@acme.example");
     let resent = invitations::resend(
         &mut conn,
         &app.clock.clock(),
@@ -283,16 +266,23 @@ async fn an_invitation_link_leads_to_sign_in_and_works_until_used_cancelled_or_e
     )
     .expect("resend");
     assert_eq!(
-        visitor.get(&path(&cy.link)).await.status.as_u16(),
+        visitor.get(&app.local_path(&cy.link)).await.status.as_u16(),
         410,
         "the old link ends"
     );
-    assert_eq!(visitor.get(&path(&resent.link)).await.status.as_u16(), 200);
+    assert_eq!(
+        visitor
+            .get(&app.local_path(&resent.link))
+            .await
+            .status
+            .as_u16(),
+        200
+    );
 
-    let dee = invite("dee@acme.example");
+    let dee = app.invite("acme", "dee@acme.example");
     app.clock
         .advance(TimeDelta::days(14) + TimeDelta::seconds(1));
-    let expired = visitor.get(&path(&dee.link)).await;
+    let expired = visitor.get(&app.local_path(&dee.link)).await;
     assert_eq!(expired.status.as_u16(), 410);
     assert!(expired.body.contains("work for 14 days"));
 

@@ -2,8 +2,7 @@
 //! profile from the invitation, and sign in with LinkedIn afterwards, found
 //! by member id only. Against the provider that behaves as LinkedIn does.
 
-use seatgate::audit::Actor;
-use seatgate::invitations::{self, Invited, Status};
+use seatgate::invitations::{self, Status};
 
 use crate::cli::{seatgate, stderr, with_db};
 use crate::common::browser::{Browser, click, wait_for};
@@ -13,26 +12,6 @@ use crate::common::visitor::Page;
 use crate::common::{Backend, TestApp, Visitor};
 use crate::on_both_databases;
 use crate::profile_browser::at_linkedin;
-
-fn invite(app: &TestApp, org: &str, email: &str) -> Invited {
-    let org = app.org(org);
-    let mut conn = app.store.connection().expect("connection");
-    invitations::invite(
-        &mut conn,
-        &app.clock.clock(),
-        &Actor::Cli,
-        &app.settings.base_url,
-        &org,
-        &email.parse().unwrap(),
-    )
-    .expect("invite")
-}
-
-fn path(app: &TestApp, link: &str) -> String {
-    link.strip_prefix(app.settings.base_url.join("/").trim_end_matches('/'))
-        .expect("our URL")
-        .to_owned()
-}
 
 /// From `start` (a Seatgate path that sends the browser to LinkedIn) through
 /// the provider as `member`, back to Seatgate's callback: its answer.
@@ -47,7 +26,7 @@ async fn through_linkedin(
     assert_eq!(started.status.as_u16(), 303, "{}", started.body);
     let to_linkedin = started.location.expect("to LinkedIn");
     let callback = provider.authorize_as(&to_linkedin, member).await;
-    visitor.get(&path(app, &callback)).await
+    visitor.get(&app.local_path(&callback)).await
 }
 
 async fn invited_learners_activate_with_linkedin_then_sign_in_with_it(backend: Backend) {
@@ -68,10 +47,10 @@ async fn invited_learners_activate_with_linkedin_then_sign_in_with_it(backend: B
     assert!(set.status.success(), "{}", stderr(&set));
 
     // The invitation offers LinkedIn, not a company sign-in.
-    let ann = invite(&app, "solo", "ann@solo.example");
+    let ann = app.invite("solo", "ann@solo.example");
     let mut browser = app.visitor();
-    let page = browser.get(&path(&app, &ann.link)).await;
-    let activate = format!("{}/linkedin", path(&app, &ann.link));
+    let page = browser.get(&app.local_path(&ann.link)).await;
+    let activate = format!("{}/linkedin", app.local_path(&ann.link));
     assert!(
         page.body.contains(&format!("href=\"{activate}\"")),
         "{}",
@@ -96,7 +75,11 @@ async fn invited_learners_activate_with_linkedin_then_sign_in_with_it(backend: B
     };
     assert_eq!(status(&app), Status::Accepted);
     assert_eq!(
-        browser.get(&path(&app, &ann.link)).await.status.as_u16(),
+        browser
+            .get(&app.local_path(&ann.link))
+            .await
+            .status
+            .as_u16(),
         410,
         "used"
     );
@@ -143,13 +126,13 @@ async fn invited_learners_activate_with_linkedin_then_sign_in_with_it(backend: B
     assert!(stranger.cookie.is_none(), "no session");
 
     // Ann's member cannot activate Bo's invitation.
-    let bo = invite(&app, "solo", "bo@solo.example");
+    let bo = app.invite("solo", "bo@solo.example");
     let mut bo_browser = app.visitor();
     let taken = through_linkedin(
         &app,
         &provider,
         &mut bo_browser,
-        &format!("{}/linkedin", path(&app, &bo.link)),
+        &format!("{}/linkedin", app.local_path(&bo.link)),
         "ann-member",
     )
     .await;
@@ -170,19 +153,19 @@ async fn an_answer_counts_only_in_the_browser_that_asked(backend: Backend) {
         &["org", "set", "solo", "--learner-sign-in", "both"],
     );
     assert!(set.status.success(), "{}", stderr(&set));
-    let ann = invite(&app, "solo", "ann@solo.example");
+    let ann = app.invite("solo", "ann@solo.example");
 
     // The victim starts; the attacker's browser brings the answer (login CSRF
     // the other way round: it lacks the victim's attempt cookie).
     let mut victim = app.visitor();
     let started = victim
-        .get(&format!("{}/linkedin", path(&app, &ann.link)))
+        .get(&format!("{}/linkedin", app.local_path(&ann.link)))
         .await;
     let callback = provider
         .authorize_as(&started.location.expect("to LinkedIn"), "ann-member")
         .await;
     let mut attacker = app.visitor();
-    let refused = attacker.get(&path(&app, &callback)).await;
+    let refused = attacker.get(&app.local_path(&callback)).await;
     assert_eq!(refused.status.as_u16(), 400);
     assert!(
         refused.body.contains("started in another browser"),
@@ -191,7 +174,7 @@ async fn an_answer_counts_only_in_the_browser_that_asked(backend: Backend) {
     );
     // Used up: the right browser cannot replay it either (it is no sign-in
     // any more, and without a session it is sent to the start page).
-    let replay = victim.get(&path(&app, &callback)).await;
+    let replay = victim.get(&app.local_path(&callback)).await;
     assert_eq!(replay.location.as_deref(), Some("/"));
     assert_eq!(app.bound_member_of("solo", "ann@solo.example"), None);
     assert!(attacker.cookie.is_none() && victim.cookie.is_none());
@@ -200,16 +183,16 @@ async fn an_answer_counts_only_in_the_browser_that_asked(backend: Backend) {
 async fn sso_organizations_do_not_take_linkedin_sign_ins(backend: Backend) {
     let (app, provider) = TestApp::spawn_with_linkedin(backend).await;
     app.org("acme");
-    let cy = invite(&app, "acme", "cy@acme.example");
+    let cy = app.invite("acme", "cy@acme.example");
     let mut browser = app.visitor();
-    let page = browser.get(&path(&app, &cy.link)).await;
+    let page = browser.get(&app.local_path(&cy.link)).await;
     assert!(
         !page.body.contains("Continue with LinkedIn"),
         "{}",
         page.body
     );
     let refused = browser
-        .get(&format!("{}/linkedin", path(&app, &cy.link)))
+        .get(&format!("{}/linkedin", app.local_path(&cy.link)))
         .await;
     assert_eq!(refused.status.as_u16(), 400);
     assert!(

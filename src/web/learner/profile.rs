@@ -281,9 +281,11 @@ async fn callback(
             &state.clock,
             state.linkedin.as_deref(),
             signin::linkedin::Answer {
-                code,
-                state: token,
-                error,
+                callback: Callback {
+                    code,
+                    state: token,
+                    error,
+                },
                 browser: linkedin_attempt_token(&state.settings, &request),
             },
         )

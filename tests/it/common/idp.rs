@@ -186,6 +186,28 @@ impl TestApp {
         seatgate::signin::recent_errors(&mut conn, org.id, 50).expect("errors")
     }
 
+    /// Invites `email` to organization `slug` (created if needed), as the CLI would.
+    pub fn invite(&self, slug: &str, email: &str) -> seatgate::invitations::Invited {
+        let org = self.org(slug);
+        let mut conn = self.store.connection().expect("connection");
+        seatgate::invitations::invite(
+            &mut conn,
+            &self.clock.clock(),
+            &Actor::Cli,
+            &self.settings.base_url,
+            &org,
+            &email.parse().expect("email"),
+        )
+        .expect("invite")
+    }
+
+    /// The path of one of this app's URLs (an emailed link), for a Visitor.
+    pub fn local_path(&self, url: &str) -> String {
+        url.strip_prefix(self.settings.base_url.join("/").trim_end_matches('/'))
+            .unwrap_or_else(|| panic!("{url} is not one of ours"))
+            .to_owned()
+    }
+
     pub fn learners(&self, slug: &str) -> Vec<seatgate::accounts::learners::Learner> {
         let org = self.org(slug);
         let mut conn = self.store.connection().expect("connection");

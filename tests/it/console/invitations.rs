@@ -22,10 +22,11 @@ fn links(body: &str) -> Vec<String> {
 
 /// What opening an invitation link answers: its HTTP status.
 async fn link_status(app: &TestApp, link: &str) -> u16 {
-    let path = link
-        .strip_prefix(app.settings.base_url.join("/").trim_end_matches('/'))
-        .expect("our link");
-    app.visitor().get(path).await.status.as_u16()
+    app.visitor()
+        .get(&app.local_path(link))
+        .await
+        .status
+        .as_u16()
 }
 
 /// The newest invitation of `email`.
