@@ -12,6 +12,7 @@ use crate::audit::Actor;
 use crate::clock::Clock;
 use crate::config::{DatabaseUrl, Settings};
 use crate::demo_idp::DemoIdp;
+use crate::invitations;
 use crate::licensing::{self, LicenseType};
 use crate::orgs;
 use crate::store::Store;
@@ -75,13 +76,45 @@ pub(super) fn demo(global: &GlobalArgs, clock: Clock) -> anyhow::Result<()> {
         "admin@demo.example".parse()?,
         false,
     )?;
+    // The start page finds the demo company from any demo.example address,
+    // and one learner is invited (no mail server: the link is printed).
+    orgs::set_email_domains(
+        &mut conn,
+        &clock,
+        &Actor::Cli,
+        &org,
+        &["demo.example".parse()?],
+    )?;
+    let invited = match invitations::invite(
+        &mut conn,
+        &clock,
+        &Actor::Cli,
+        &settings.base_url,
+        &org,
+        &"new.learner@demo.example".parse()?,
+    ) {
+        Ok(invited) => Some(invited),
+        // A demo database kept from an earlier run: that learner signed in already.
+        Err(invitations::Error::AlreadyActive(_)) => None,
+        Err(other) => return Err(other.into()),
+    };
     drop(conn);
     println!();
     println!("Seatgate demo is starting.");
     println!(
+        "Start page:            {} (type any address at demo.example)",
+        settings.base_url.join("/")
+    );
+    println!(
         "Learner sign-in:       {}",
         settings.base_url.join("/sso/demo/login")
     );
+    if let Some(invited) = invited {
+        println!(
+            "Invitation link:       {} (for new.learner@demo.example)",
+            invited.link
+        );
+    }
     println!(
         "Administrator console: {} (set a password; valid 15 minutes)",
         issued.url

@@ -143,7 +143,64 @@ async fn admin_create_prints_a_one_time_link_that_works(backend: Backend) {
     );
 }
 
+/// `seatgate demo` prints where to start, including a working invitation
+/// link (no mail server in the demo); the server is stopped once it has.
+async fn the_demo_prints_the_start_page_and_an_invitation_link(backend: Backend) {
+    use std::io::{BufRead, BufReader};
+    let db = TestDb::fresh(backend);
+    let url = db.url_text();
+    let certs = db.dir().join("certs");
+    let mut demo = std::process::Command::new(env!("CARGO_BIN_EXE_seatgate"))
+        .env("SEATGATE_LOG", "warn")
+        .args([
+            "--database-url",
+            &url,
+            "--bind",
+            "127.0.0.1:0",
+            "--certs-dir",
+        ])
+        .arg(&certs)
+        .arg("demo")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("start the demo");
+    let mut lines = BufReader::new(demo.stdout.take().expect("stdout")).lines();
+    let mut printed = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.expect("a line");
+        let done = line.starts_with("Administrator console:");
+        printed.push(line);
+        if done {
+            break;
+        }
+    }
+    demo.kill().expect("stop the demo");
+    demo.wait().expect("the demo stopped");
+    let text = printed.join("\n");
+    assert!(
+        text.contains(
+            "Start page:            http://127.0.0.1:8080/ (type any address at demo.example)"
+        ),
+        "{text}"
+    );
+    let link = printed
+        .iter()
+        .find_map(|l| l.strip_prefix("Invitation link:       "))
+        .unwrap_or_else(|| panic!("an invitation link in {text}"));
+    let token = link
+        .strip_prefix("http://127.0.0.1:8080/invitations/")
+        .and_then(|rest| rest.strip_suffix(" (for new.learner@demo.example)"))
+        .unwrap_or_else(|| panic!("{link}"));
+    let store = seatgate::store::Store::connect(&db.url).expect("connect");
+    let mut conn = store.connection().expect("connection");
+    let invitation =
+        seatgate::invitations::open(&mut conn, &seatgate::clock::Clock::system(), token)
+            .expect("the printed link is an open invitation");
+    assert_eq!(invitation.email.as_str(), "new.learner@demo.example");
+}
+
 on_both_databases!(
+    the_demo_prints_the_start_page_and_an_invitation_link,
     org_commands_create_list_show_and_refuse_duplicates,
     migrate_command_is_idempotent,
     admin_create_prints_a_one_time_link_that_works,
