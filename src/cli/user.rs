@@ -119,18 +119,19 @@ pub(super) fn run(
                 (Some(mail), false) => Some(Mailer::new(mail).map_err(anyhow::Error::msg)?),
                 _ => None,
             };
-            let outcomes = invitations::invite_many(
+            let mut outcomes = invitations::invite_many(
                 &mut conn,
                 clock,
                 &Actor::Cli,
                 &settings.base_url,
                 &org,
-                &invitations::Batch {
-                    addresses: &emails,
-                    license_type: license_type.as_ref(),
-                    mailer: mailer.as_ref(),
-                },
+                &emails,
+                license_type.as_ref(),
             )?;
+            if let Some(mailer) = &mailer {
+                invitations::deliver(mailer, &org, &mut outcomes);
+                invitations::record_deliveries(&mut conn, clock, &outcomes)?;
+            }
             for outcome in &outcomes {
                 let done = match &outcome.result {
                     Ok(done) => done,

@@ -220,32 +220,19 @@ impl Outcome {
     }
 }
 
-/// What to invite: the addresses as typed, the seat to give, and the mail
-/// server to send through (`None`: the links are handed over instead).
-#[derive(Clone, Copy)]
-pub struct Batch<'a> {
-    pub addresses: &'a [String],
-    pub license_type: Option<&'a LicenseType>,
-    pub mailer: Option<&'a Mailer>,
-}
-
 /// Invites each address on its own (one refused address changes nothing for
-/// the others): the invitation, a seat of `license_type` when given, and the
-/// email when `mailer` is given. Holds the connection while mailing (at most
-/// the mailer's timeout per address).
+/// the others): the invitation, and a seat of `license_type` when given. No
+/// email yet: [`deliver`] sends it without a database connection, then
+/// [`record_deliveries`] stores what happened.
 pub fn invite_many(
     conn: &mut DbConn,
     clock: &Clock,
     actor: &Actor,
     base_url: &BaseUrl,
     org: &Organization,
-    batch: &Batch,
+    addresses: &[String],
+    license_type: Option<&LicenseType>,
 ) -> Result<Vec<Outcome>, store::Error> {
-    let Batch {
-        addresses,
-        license_type,
-        mailer,
-    } = *batch;
     let mut outcomes = Vec::new();
     for address in addresses {
         let invited = address
@@ -266,24 +253,41 @@ pub fn invite_many(
         let seat = license_type.map(|license_type| {
             assign_seat(conn, clock, actor, org, &invited.invitation, license_type)
         });
-        let email = match mailer {
-            Some(mailer) => {
-                let sent = send(mailer, org, &invited);
-                record_delivery(conn, clock, invited.invitation.id, &sent)?;
-                Some(sent)
-            }
-            None => None,
-        };
         outcomes.push(Outcome {
             address: address.clone(),
             result: Ok(Delivered {
                 invited,
-                email,
+                email: None,
                 seat,
             }),
         });
     }
     Ok(outcomes)
+}
+
+/// Emails each invitation made; blocks for the SMTP conversations, so the
+/// caller runs it on the blocking pool, holding no database connection.
+pub fn deliver(mailer: &Mailer, org: &Organization, outcomes: &mut [Outcome]) {
+    for done in outcomes.iter_mut().filter_map(|o| o.result.as_mut().ok()) {
+        done.email = Some(send(mailer, org, &done.invited));
+    }
+}
+
+/// Stores whether each email went out (`Err` keeps the reason to show).
+pub fn record_deliveries(
+    conn: &mut DbConn,
+    clock: &Clock,
+    outcomes: &[Outcome],
+) -> Result<(), store::Error> {
+    for done in outcomes.iter().filter_map(|o| o.result.as_ref().ok()) {
+        let id = done.invited.invitation.id;
+        match &done.email {
+            None => {}
+            Some(Ok(())) => queries::record_delivery(conn, id, Some(clock.now_naive()), None)?,
+            Some(Err(e)) => queries::record_delivery(conn, id, None, Some(&e.to_string()))?,
+        }
+    }
+    Ok(())
 }
 
 /// Gives the invited learner a seat of `license_type` at once (a separate
@@ -366,10 +370,8 @@ pub fn cancel(
     })
 }
 
-/// Sends the invitation email; blocks for the SMTP conversation, so the
-/// caller runs it on the blocking pool. The outcome is what `record_delivery`
-/// stores.
-pub fn send(mailer: &Mailer, org: &Organization, invited: &Invited) -> Result<(), MailError> {
+/// Sends one invitation email (blocks for the SMTP conversation).
+fn send(mailer: &Mailer, org: &Organization, invited: &Invited) -> Result<(), MailError> {
     let body = format!(
         "Hello,\n\n\
          {org} has invited you to its learning platform.\n\n\
@@ -385,19 +387,6 @@ pub fn send(mailer: &Mailer, org: &Organization, invited: &Invited) -> Result<()
         &format!("{} invites you to learning", org.display_name),
         body,
     )
-}
-
-/// Stores whether the email went out (`Err` keeps the reason to show).
-pub fn record_delivery(
-    conn: &mut DbConn,
-    clock: &Clock,
-    id: InvitationId,
-    outcome: &Result<(), MailError>,
-) -> Result<(), store::Error> {
-    match outcome {
-        Ok(()) => queries::record_delivery(conn, id, Some(clock.now_naive()), None),
-        Err(e) => queries::record_delivery(conn, id, None, Some(&e.to_string())),
-    }
 }
 
 /// The invitation with this id, if it is still open.

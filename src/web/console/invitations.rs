@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::{Chrome, Console, Section, when};
 use crate::ids::InvitationId;
-use crate::invitations::{self, Batch, Invitation, Outcome, Status};
+use crate::invitations::{self, Invitation, Outcome, Status};
 use crate::licensing::{self, LicenseType};
 use crate::web::csrf::{NoFields, Protected};
 use crate::web::pages::{render_with, sentence};
@@ -177,7 +177,7 @@ async fn invite(
         page.problem = Some(problem);
         return render_with(StatusCode::BAD_REQUEST, &page);
     }
-    let (base_url, mailer) = (state.settings.base_url.clone(), state.mailer.clone());
+    let base_url = state.settings.base_url.clone();
     let outcomes = console
         .apply(&state, move |conn, clock, actor, org| {
             invitations::invite_many(
@@ -186,17 +186,42 @@ async fn invite(
                 actor,
                 &base_url,
                 org,
-                &Batch {
-                    addresses: &addresses,
-                    license_type: license_type.as_ref(),
-                    mailer: mailer.as_deref(),
-                },
+                &addresses,
+                license_type.as_ref(),
             )
         })
         .await?;
+    let outcomes = deliver(&state, &console, outcomes).await?;
     let mut page = page(&state, &console).await?;
     page.results = outcomes.into_iter().map(result_line).collect();
     render_with(StatusCode::OK, &page)
+}
+
+/// Emails the invitations made, when a mail server is configured: on the
+/// blocking pool without a database connection, then records the outcome.
+async fn deliver(
+    state: &AppState,
+    console: &Console,
+    mut outcomes: Vec<Outcome>,
+) -> Result<Vec<Outcome>, Error> {
+    let Some(mailer) = state.mailer.clone() else {
+        return Ok(outcomes);
+    };
+    let org = console.org.clone();
+    let outcomes = web::block(move || {
+        invitations::deliver(&mailer, &org, &mut outcomes);
+        outcomes
+    })
+    .await
+    .map_err(|_| Error::Store(crate::store::Error::WorkerGone))?;
+    let clock = state.clock.clone();
+    state
+        .store
+        .run(move |conn| {
+            invitations::record_deliveries(conn, &clock, &outcomes)?;
+            Ok::<_, Error>(outcomes)
+        })
+        .await
 }
 
 async fn resend(
@@ -205,30 +230,23 @@ async fn resend(
     PathId(id): PathId<InvitationId>,
     _posted: Protected<NoFields>,
 ) -> Result<HttpResponse, Error> {
-    let (base_url, mailer) = (state.settings.base_url.clone(), state.mailer.clone());
-    let outcome = console
+    let base_url = state.settings.base_url.clone();
+    let invited = console
         .apply(&state, move |conn, clock, actor, org| {
-            let invited = invitations::resend(conn, clock, actor, &base_url, org, id)?;
-            let email = match mailer.as_deref() {
-                Some(mailer) => {
-                    let sent = invitations::send(mailer, org, &invited);
-                    invitations::record_delivery(conn, clock, invited.invitation.id, &sent)?;
-                    Some(sent)
-                }
-                None => None,
-            };
-            Ok::<_, Error>(Outcome {
-                address: invited.invitation.email.to_string(),
-                result: Ok(invitations::Delivered {
-                    invited,
-                    email,
-                    seat: None,
-                }),
-            })
+            invitations::resend(conn, clock, actor, &base_url, org, id)
         })
         .await?;
+    let outcome = Outcome {
+        address: invited.invitation.email.to_string(),
+        result: Ok(invitations::Delivered {
+            invited,
+            email: None,
+            seat: None,
+        }),
+    };
+    let outcomes = deliver(&state, &console, vec![outcome]).await?;
     let mut page = page(&state, &console).await?;
-    page.results = vec![result_line(outcome)];
+    page.results = outcomes.into_iter().map(result_line).collect();
     render_with(StatusCode::OK, &page)
 }
 
