@@ -355,6 +355,7 @@ pub async fn begin_connect(
 }
 
 /// LinkedIn's answer at the callback, as the browser brings it.
+#[derive(Clone)]
 pub struct Callback {
     pub code: Option<String>,
     pub state: Option<String>,

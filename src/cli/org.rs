@@ -190,14 +190,13 @@ fn show_org(
         org.learner_session.minutes()
     )?;
     writeln!(out, "clock_skew_seconds: {}", org.clock_skew.seconds())?;
-    let domains: Vec<&str> = domains.iter().map(EmailDomain::as_str).collect();
     writeln!(
         out,
         "email_domains: {}",
         if domains.is_empty() {
             "none".to_owned()
         } else {
-            domains.join(", ")
+            orgs::listed_domains(domains)
         }
     )
 }

@@ -117,11 +117,7 @@ pub fn invite(
         if !domains.is_empty() && !domains.iter().any(|d| d.as_str() == email.domain()) {
             return Err(Error::OutsideDomains {
                 email: email.clone(),
-                domains: domains
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                domains: orgs::listed_domains(&domains),
             });
         }
         let learner = match learners::by_email(conn, org.id, email)? {
@@ -322,11 +318,7 @@ pub fn resend(
     id: InvitationId,
 ) -> Result<Invited, Error> {
     store::write_transaction(conn, |conn| {
-        let old = queries::by_id(conn, org.id, id)?.ok_or(Error::NotFound)?;
-        match old.status(clock.now_naive()) {
-            Status::Pending | Status::Expired => {}
-            ended => return Err(Error::Ended(ended)),
-        }
+        let old = unanswered(conn, clock, org, id)?;
         let learner = learners::find_by_id(conn, old.learner)?.ok_or(Error::NotFound)?;
         let invited = issue(conn, clock, actor, base_url, org, &learner)?;
         audit::record(
@@ -343,6 +335,21 @@ pub fn resend(
     })
 }
 
+/// An invitation of `org` nobody has answered: pending, or expired (which
+/// an administrator may still resend or cancel).
+fn unanswered(
+    conn: &mut DbConn,
+    clock: &Clock,
+    org: &Organization,
+    id: InvitationId,
+) -> Result<Invitation, Error> {
+    let invitation = queries::by_id(conn, org.id, id)?.ok_or(Error::NotFound)?;
+    match invitation.status(clock.now_naive()) {
+        Status::Pending | Status::Expired => Ok(invitation),
+        ended => Err(Error::Ended(ended)),
+    }
+}
+
 /// Ends an open invitation; its link stops working. The learner account
 /// stays (with any seat), as after any other change of mind.
 pub fn cancel(
@@ -353,11 +360,7 @@ pub fn cancel(
     id: InvitationId,
 ) -> Result<(), Error> {
     store::write_transaction(conn, |conn| {
-        let invitation = queries::by_id(conn, org.id, id)?.ok_or(Error::NotFound)?;
-        match invitation.status(clock.now_naive()) {
-            Status::Pending | Status::Expired => {}
-            ended => return Err(Error::Ended(ended)),
-        }
+        let invitation = unanswered(conn, clock, org, id)?;
         queries::end_open(conn, invitation.learner, clock.now_naive(), false)?;
         audit::record(
             conn,

@@ -121,7 +121,8 @@ pub fn set_email_domains(
     })
 }
 
-fn listed(domains: &[EmailDomain]) -> String {
+/// The domains as one line: `a.example, b.example`.
+pub fn listed(domains: &[EmailDomain]) -> String {
     domains
         .iter()
         .map(ToString::to_string)

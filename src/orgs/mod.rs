@@ -5,8 +5,8 @@ mod domains;
 mod queries;
 
 pub use domains::{
-    EmailDomain, InvalidDomain, by_email_domain, email_domains, parse_list as parse_email_domains,
-    set_email_domains,
+    EmailDomain, InvalidDomain, by_email_domain, email_domains, listed as listed_domains,
+    parse_list as parse_email_domains, set_email_domains,
 };
 
 use std::str::FromStr;

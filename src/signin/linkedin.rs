@@ -131,18 +131,6 @@ pub async fn begin(
     })
 }
 
-/// Whether the callback's `state` names a sign-in attempt (else it is a
-/// signed-in learner connecting a profile).
-pub async fn is_sign_in(store: &Store, state: Option<&str>) -> Result<bool, store::Error> {
-    let Some(token) = state.and_then(SecretToken::from_presented) else {
-        return Ok(false);
-    };
-    let hash = token.hash();
-    store
-        .run(move |conn| queries::is_linkedin_attempt(conn, &hash))
-        .await
-}
-
 /// LinkedIn's answer as the browser brings it, with the browser's token.
 pub struct Answer {
     pub callback: Callback,
@@ -158,27 +146,34 @@ pub struct SignedIn {
     pub activated: bool,
 }
 
-/// Finishes a LinkedIn sign-in: the attempt must be this browser's (used
-/// once either way); the member is verified at LinkedIn, then bound to the
-/// invited learner or looked up by member id; a session starts.
+/// Finishes a LinkedIn sign-in, or answers `None` when the callback's
+/// `state` names no sign-in attempt (then it is a signed-in learner
+/// connecting a profile: the one redirect URI serves both). The attempt must
+/// be this browser's (used once either way); the member is verified at
+/// LinkedIn, then bound to the invited learner or looked up by member id; a
+/// session starts.
 pub async fn finish(
     store: &Store,
     clock: &Clock,
     linkedin: Option<&LinkedIn>,
     answer: Answer,
-) -> Result<SignedIn, Error> {
-    let linkedin = linkedin.ok_or(Error::NotSetUp)?;
+) -> Result<Option<SignedIn>, Error> {
     let Answer { callback, browser } = answer;
-    let state = callback
+    let Some(state) = callback
         .state
         .as_deref()
         .and_then(SecretToken::from_presented)
-        .ok_or(Error::UnknownAttempt)?;
+    else {
+        return Ok(None);
+    };
     let now = clock.now_naive();
-    let attempt = store
+    let Some(attempt) = store
         .run(move |conn| queries::take_linkedin_attempt(conn, &state.hash(), now))
         .await?
-        .ok_or(Error::UnknownAttempt)?;
+    else {
+        return Ok(None);
+    };
+    let linkedin = linkedin.ok_or(Error::NotSetUp)?;
     let browser = browser
         .as_deref()
         .and_then(SecretToken::from_presented)
@@ -202,6 +197,7 @@ pub async fn finish(
             })
         })
         .await
+        .map(Some)
 }
 
 /// Binds the member to the invited learner and signs them in.

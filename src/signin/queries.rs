@@ -198,16 +198,6 @@ pub(super) fn take_linkedin_attempt(
     }))
 }
 
-/// Whether an attempt with this `state` is under way (the callback's
-/// dispatch between signing in and connecting a profile).
-pub(super) fn is_linkedin_attempt(conn: &mut DbConn, state: &TokenHash) -> Result<bool, Error> {
-    Ok(linkedin_sign_ins::table
-        .find(state.as_str())
-        .count()
-        .get_result::<i64>(conn)?
-        > 0)
-}
-
 fn purge_linkedin_attempts(conn: &mut DbConn, now: NaiveDateTime) -> Result<usize, Error> {
     Ok(
         diesel::delete(linkedin_sign_ins::table.filter(linkedin_sign_ins::expires_at.le(now)))

@@ -79,17 +79,24 @@ impl From<crate::invitations::Error> for Error {
     }
 }
 
+impl Error {
+    /// An invitation link that no longer leads anywhere gets the learner's
+    /// page for it; other invitation errors map as usual.
+    pub fn from_invitation_link(e: crate::invitations::Error) -> Self {
+        match e {
+            crate::invitations::Error::NotFound => Error::InvitationUnusable(None),
+            crate::invitations::Error::Ended(status) => Error::InvitationUnusable(Some(status)),
+            other => other.into(),
+        }
+    }
+}
+
 impl From<crate::signin::linkedin::Error> for Error {
     fn from(e: crate::signin::linkedin::Error) -> Self {
         use crate::signin::linkedin::Error as E;
         let says = match e {
             E::Store(e) => return Error::Store(e),
-            E::Invitation(crate::invitations::Error::NotFound) => {
-                return Error::InvitationUnusable(None);
-            }
-            E::Invitation(crate::invitations::Error::Ended(status)) => {
-                return Error::InvitationUnusable(Some(status));
-            }
+            E::Invitation(e) => return Error::from_invitation_link(e),
             E::UnknownMember => {
                 "This LinkedIn profile is not connected to a learner here. If your organization \
                  invited you, open the link in your invitation email; otherwise ask your learning \

@@ -37,11 +37,8 @@ async fn open(state: web::Data<AppState>, token: web::Path<String>) -> Result<Ht
     let (invitation, org, sso) = state
         .store
         .run(move |conn| {
-            let invitation = invitations::open(conn, &clock, &token).map_err(|e| match e {
-                invitations::Error::NotFound => Error::InvitationUnusable(None),
-                invitations::Error::Ended(status) => Error::InvitationUnusable(Some(status)),
-                other => other.into(),
-            })?;
+            let invitation =
+                invitations::open(conn, &clock, &token).map_err(Error::from_invitation_link)?;
             let org = orgs::find_by_id(conn, invitation.org)?;
             let sso = connections::list(conn, org.id)?.iter().any(|c| c.enabled);
             Ok::<_, Error>((invitation, org, sso))

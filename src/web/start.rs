@@ -31,6 +31,16 @@ struct StartPage {
     linkedin: bool,
 }
 
+impl StartPage {
+    /// The empty start page of this server.
+    fn on(state: &AppState) -> Self {
+        Self {
+            linkedin: state.linkedin.is_some(),
+            ..Self::default()
+        }
+    }
+}
+
 /// The learner home for a signed-in learner, else the start page.
 async fn start_page(
     state: web::Data<AppState>,
@@ -38,10 +48,7 @@ async fn start_page(
 ) -> Result<HttpResponse, Error> {
     match super::learner::learner_home(&state, session).await? {
         Some(home) => Ok(home),
-        None => render(&StartPage {
-            linkedin: state.linkedin.is_some(),
-            ..StartPage::default()
-        }),
+        None => render(&StartPage::on(&state)),
     }
 }
 
@@ -94,7 +101,7 @@ async fn find_sign_in(
         &StartPage {
             email,
             problem: Some(problem.to_owned()),
-            linkedin: state.linkedin.is_some(),
+            ..StartPage::on(&state)
         },
     )
 }

@@ -275,21 +275,22 @@ async fn callback(
         state: token,
         error,
     } = query.into_inner();
-    if signin::linkedin::is_sign_in(&state.store, token.as_deref()).await? {
-        let signed_in = signin::linkedin::finish(
-            &state.store,
-            &state.clock,
-            state.linkedin.as_deref(),
-            signin::linkedin::Answer {
-                callback: Callback {
-                    code,
-                    state: token,
-                    error,
-                },
-                browser: linkedin_attempt_token(&state.settings, &request),
-            },
-        )
-        .await?;
+    let callback = Callback {
+        code,
+        state: token,
+        error,
+    };
+    let signed_in = signin::linkedin::finish(
+        &state.store,
+        &state.clock,
+        state.linkedin.as_deref(),
+        signin::linkedin::Answer {
+            callback: callback.clone(),
+            browser: linkedin_attempt_token(&state.settings, &request),
+        },
+    )
+    .await?;
+    if let Some(signed_in) = signed_in {
         tracing::info!(
             activated = signed_in.activated,
             "learner signed in with LinkedIn"
@@ -306,11 +307,7 @@ async fn callback(
         &state.clock,
         state.linkedin.as_deref(),
         who.connecting(),
-        Callback {
-            code,
-            state: token,
-            error,
-        },
+        callback,
     )
     .await;
     match finished {
