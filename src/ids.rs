@@ -64,6 +64,10 @@ uuid_id!(
     /// An invitation of a learner by email.
     InvitationId
 );
+uuid_id!(
+    /// A SCIM configuration: one IdP's provisioning client of an organization.
+    ScimConfigId
+);
 
 /// The short name in URLs and commands (`/sso/acme/...`): lower-case letters,
 /// digits and inner hyphens, 2 to 63 characters.

@@ -14,6 +14,7 @@ pub mod licensing; // license pools, seats and the seat invariant
 pub mod mail; // outgoing email over SMTP
 pub mod orgs; // organizations and their settings
 pub mod saml; // SAML: metadata, AuthnRequests, response validation (pure)
+pub mod scim; // SCIM 2.0 provisioning: IdPs push learners and manage their licenses
 pub mod secret; // tokens, token hashes, passwords
 pub mod sessions; // server-side sessions
 pub mod signin; // the SSO sign-in use case: validate, match, audit, session

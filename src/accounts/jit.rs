@@ -1,6 +1,8 @@
 //! Just-in-time provisioning: the one way a learner is matched or created
-//! from an identity an IdP vouches for. SAML sign-in calls it today; SCIM and
-//! CSV import are to call it too, so that every source matches alike.
+//! from an identity an IdP vouches for. SAML sign-in and SCIM call it (CSV
+//! import is to call it too), so that every source matches alike: a learner
+//! created by a sign-in and later pushed over SCIM, or the reverse, is one
+//! account.
 
 use serde_json::json;
 
@@ -116,6 +118,7 @@ pub fn provision(
         department: claim.department.clone(),
         employee_id: claim.employee_id.clone(),
         last_sign_in_at: Some(now),
+        updated_at: now,
         ..learner
     };
     let email_taken = |e: store::Error| match e {
@@ -134,10 +137,63 @@ pub fn provision(
         link_identity(conn, clock, claim, &learner, Action::IdentityLinked)?;
         return Ok((learner, false));
     }
+    // A learner pushed over SCIM before their first sign-in, whose IdP sends
+    // another email than the mail attribute SCIM had (the UPN as NameID).
+    if let Some(pushed) = queries::by_user_name(conn, org, &claim.subject)? {
+        let learner = refresh(pushed);
+        queries::update(conn, &learner).map_err(email_taken)?;
+        link_identity(conn, clock, claim, &learner, Action::IdentityLinked)?;
+        return Ok((learner, false));
+    }
     let learner = refresh(Learner::new(org, claim.email.clone(), String::new(), now));
     queries::insert(conn, &learner).map_err(email_taken)?;
     link_identity(conn, clock, claim, &learner, Action::UserCreated)?;
     Ok((learner, true))
+}
+
+/// What a SCIM client names a person by.
+pub struct PushedKeys<'a> {
+    pub external_id: Option<&'a str>,
+    pub user_name: &'a str,
+    pub email: &'a Email,
+}
+
+/// The learner of `org` a SCIM push names: by externalId, then userName,
+/// then email (userName and email in any case); never across organizations.
+pub fn match_pushed(
+    conn: &mut DbConn,
+    org: OrgId,
+    keys: &PushedKeys,
+) -> Result<Option<Learner>, store::Error> {
+    if let Some(external_id) = keys.external_id
+        && let Some(found) = queries::by_external_id(conn, org, external_id)?
+    {
+        return Ok(Some(found));
+    }
+    if let Some(found) = queries::by_user_name(conn, org, keys.user_name)? {
+        return Ok(Some(found));
+    }
+    queries::by_email(conn, org, keys.email)
+}
+
+/// The learner of `org` with this externalId or userName (any case), for
+/// SCIM filters on those attributes.
+pub fn by_scim_key(
+    conn: &mut DbConn,
+    org: OrgId,
+    key: ScimKey,
+) -> Result<Option<Learner>, store::Error> {
+    match key {
+        ScimKey::UserName(name) => queries::by_user_name(conn, org, name),
+        ScimKey::ExternalId(id) => queries::by_external_id(conn, org, id),
+    }
+}
+
+/// An attribute a SCIM client looks learners up by.
+#[derive(Clone, Copy, Debug)]
+pub enum ScimKey<'a> {
+    UserName(&'a str),
+    ExternalId(&'a str),
 }
 
 /// Records that the claim's subject signs in as `learner`, and audits why.

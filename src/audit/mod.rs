@@ -9,7 +9,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use serde_json::Value;
 
 use crate::clock::Clock;
-use crate::ids::{AdminId, EventId, OrgId, UserId};
+use crate::ids::{AdminId, EventId, OrgId, ScimConfigId, UserId};
 use crate::store::{self, DbConn};
 
 /// Who caused an event.
@@ -21,6 +21,8 @@ pub enum Actor {
     Learner(UserId),
     /// Seatgate itself (expiry, clean-up).
     System,
+    /// The organization's IdP, through this SCIM configuration.
+    Scim(ScimConfigId),
 }
 
 impl fmt::Display for Actor {
@@ -30,6 +32,7 @@ impl fmt::Display for Actor {
             Actor::Admin(id) => write!(f, "admin:{id}"),
             Actor::Learner(id) => write!(f, "user:{id}"),
             Actor::System => f.write_str("system"),
+            Actor::Scim(id) => write!(f, "scim:{id}"),
         }
     }
 }
@@ -43,6 +46,7 @@ impl FromStr for Actor {
             None if text == "system" => Ok(Actor::System),
             Some(("admin", id)) => id.parse().map(Actor::Admin).map_err(drop),
             Some(("user", id)) => id.parse().map(Actor::Learner).map_err(drop),
+            Some(("scim", id)) => id.parse().map(Actor::Scim).map_err(drop),
             _ => Err(()),
         }
     }
@@ -79,9 +83,16 @@ pub enum Action {
     LearnerInvited,
     InvitationCancelled,
     InvitationAccepted,
+    ScimConfigCreated,
+    ScimTokenRotated,
+    ScimConfigRemoved,
+    LearnerUpdated,
+    LearnerDeactivated,
+    LearnerReactivated,
+    LearnerDeleted,
 }
 
-pub const ACTIONS: [Action; 28] = [
+pub const ACTIONS: [Action; 35] = [
     Action::OrgCreated,
     Action::AdminCreated,
     Action::AdminSignInLinkIssued,
@@ -110,6 +121,13 @@ pub const ACTIONS: [Action; 28] = [
     Action::LearnerInvited,
     Action::InvitationCancelled,
     Action::InvitationAccepted,
+    Action::ScimConfigCreated,
+    Action::ScimTokenRotated,
+    Action::ScimConfigRemoved,
+    Action::LearnerUpdated,
+    Action::LearnerDeactivated,
+    Action::LearnerReactivated,
+    Action::LearnerDeleted,
 ];
 
 impl Action {
@@ -143,6 +161,13 @@ impl Action {
             Action::LearnerInvited => "learner_invited",
             Action::InvitationCancelled => "invitation_cancelled",
             Action::InvitationAccepted => "invitation_accepted",
+            Action::ScimConfigCreated => "scim_config_created",
+            Action::ScimTokenRotated => "scim_token_rotated",
+            Action::ScimConfigRemoved => "scim_config_removed",
+            Action::LearnerUpdated => "learner_updated",
+            Action::LearnerDeactivated => "learner_deactivated",
+            Action::LearnerReactivated => "learner_reactivated",
+            Action::LearnerDeleted => "learner_deleted",
         }
     }
 }
@@ -305,6 +330,7 @@ mod tests {
             Actor::System,
             Actor::Admin(AdminId::generate()),
             Actor::Learner(UserId::generate()),
+            Actor::Scim(ScimConfigId::generate()),
         ] {
             assert_eq!(actor.to_string().parse(), Ok(actor));
         }

@@ -6,6 +6,7 @@ mod certs;
 mod idp;
 mod license;
 mod org;
+mod scim;
 mod server;
 mod user;
 
@@ -96,6 +97,9 @@ enum Command {
     /// Manage license pools and seats
     #[command(subcommand)]
     License(license::LicenseCommand),
+    /// Manage SCIM provisioning configurations and their tokens
+    #[command(subcommand)]
+    Scim(scim::ScimCommand),
 }
 
 /// An on/off command-line value.
@@ -202,6 +206,10 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::License(command) => {
             let settings = settings(&cli.global)?;
             license::run(command, &open_store(&settings)?, &clock)
+        }
+        Command::Scim(command) => {
+            let settings = settings(&cli.global)?;
+            scim::run(command, &settings, &open_store(&settings)?, &clock)
         }
         Command::Certs(command) => certs::run(command, &settings(&cli.global)?, &clock),
         Command::Admin(command) => {

@@ -75,6 +75,15 @@ pub(super) fn run(
                 learner.created_at.and_utc().to_rfc3339()
             )?;
             writeln!(out, "last_sign_in: {}", when(learner.last_sign_in_at))?;
+            match learner.scim.managed_by {
+                Some(id) => {
+                    let name = crate::scim::config_by_id(&mut conn, id)?
+                        .map_or_else(|| id.to_string(), |c| c.name);
+                    writeln!(out, "source: scim ({name})")?;
+                }
+                None => writeln!(out, "source: local")?,
+            }
+            writeln!(out, "active: {}", if learner.active { "yes" } else { "no" })?;
             writeln!(
                 out,
                 "console_admin: {}",

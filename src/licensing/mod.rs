@@ -27,6 +27,8 @@ pub enum LicenseCause {
     Admin,
     Cli,
     Reclaim,
+    /// The organization's IdP, over SCIM.
+    Scim,
 }
 
 impl LicenseCause {
@@ -36,6 +38,7 @@ impl LicenseCause {
             Self::Admin => "admin",
             Self::Cli => "cli",
             Self::Reclaim => "reclaim",
+            Self::Scim => "scim",
         }
     }
 
@@ -49,10 +52,16 @@ impl FromStr for LicenseCause {
     type Err = ();
 
     fn from_str(text: &str) -> Result<Self, ()> {
-        [Self::SsoAutoAssign, Self::Admin, Self::Cli, Self::Reclaim]
-            .into_iter()
-            .find(|c| c.as_str() == text)
-            .ok_or(())
+        [
+            Self::SsoAutoAssign,
+            Self::Admin,
+            Self::Cli,
+            Self::Reclaim,
+            Self::Scim,
+        ]
+        .into_iter()
+        .find(|c| c.as_str() == text)
+        .ok_or(())
     }
 }
 
@@ -99,6 +108,10 @@ pub enum Error {
         assigned: u32,
         seats: u32,
     },
+    #[error(
+        "the licenses of {email} are managed by your identity provider over SCIM: assign or revoke them there"
+    )]
+    ManagedByIdp { email: String },
     #[error(transparent)]
     Store(#[from] store::Error),
 }
@@ -218,10 +231,22 @@ pub fn assign(
     learner: &Learner,
     license_type: &LicenseType,
 ) -> Result<(), Error> {
+    refuse_if_managed(learner)?;
     store::write_transaction(conn, |conn| {
         let pool = pool(conn, org, license_type)?;
         take_seat(conn, clock, actor, cause, org, learner, &pool)
     })
+}
+
+/// Learners a SCIM client manages have their licenses from the IdP, the
+/// source of truth: a change by hand would be undone or contradicted.
+fn refuse_if_managed(learner: &Learner) -> Result<(), Error> {
+    match learner.scim.managed_by {
+        Some(_) => Err(Error::ManagedByIdp {
+            email: learner.email.to_string(),
+        }),
+        None => Ok(()),
+    }
 }
 
 /// Revokes the learner's seat of `license_type` and frees it.
@@ -234,25 +259,88 @@ pub fn revoke(
     learner: &Learner,
     license_type: &LicenseType,
 ) -> Result<(), Error> {
+    refuse_if_managed(learner)?;
     store::write_transaction(conn, |conn| {
         let pool = pool(conn, org, license_type)?;
-        if !queries::revoke_assignment(conn, pool.id, learner.id, cause, clock.now_naive())? {
-            return Err(Error::NotHeld {
-                email: learner.email.to_string(),
-                license_type: license_type.to_string(),
-            });
-        }
-        queries::release_seat(conn, pool.id)?;
-        queries::clear_exhausted_if_free(conn, pool.id)?;
-        audit::record(
-            conn,
-            clock,
-            audit::NewEvent::new(Some(org.id), actor, Action::LicenseRevoked)
-                .target(learner.email.as_str())
-                .details(json!({ "license_type": license_type.as_str(), "cause": cause.as_str() })),
-        )?;
-        Ok(())
+        give_back(conn, clock, actor, cause, org, learner, &pool)
     })
+}
+
+/// Ends the learner's seat of `pool` and frees it; inside the caller's transaction.
+fn give_back(
+    conn: &mut DbConn,
+    clock: &Clock,
+    actor: &Actor,
+    cause: LicenseCause,
+    org: &Organization,
+    learner: &Learner,
+    pool: &Pool,
+) -> Result<(), Error> {
+    if !queries::revoke_assignment(conn, pool.id, learner.id, cause, clock.now_naive())? {
+        return Err(Error::NotHeld {
+            email: learner.email.to_string(),
+            license_type: pool.license_type.to_string(),
+        });
+    }
+    queries::release_seat(conn, pool.id)?;
+    queries::clear_exhausted_if_free(conn, pool.id)?;
+    audit::record(
+        conn,
+        clock,
+        audit::NewEvent::new(Some(org.id), actor, Action::LicenseRevoked)
+            .target(learner.email.as_str())
+            .details(
+                json!({ "license_type": pool.license_type.as_str(), "cause": cause.as_str() }),
+            ),
+    )?;
+    Ok(())
+}
+
+/// Revokes every seat the learner holds (SCIM deactivation or deletion);
+/// inside the caller's transaction. Returns the license types given back.
+pub fn revoke_all(
+    conn: &mut DbConn,
+    clock: &Clock,
+    actor: &Actor,
+    cause: LicenseCause,
+    org: &Organization,
+    learner: &Learner,
+) -> Result<Vec<LicenseType>, Error> {
+    let mut freed = Vec::new();
+    for pool in queries::pools(conn, org.id)? {
+        if queries::active_assignment(conn, pool.id, learner.id)? {
+            give_back(conn, clock, actor, cause, org, learner, &pool)?;
+            freed.push(pool.license_type);
+        }
+    }
+    Ok(freed)
+}
+
+/// What giving a seat on the IdP's behalf came to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Seat {
+    /// The learner holds a seat of the type (newly or from before).
+    Held,
+    /// The pool is full: the learner exists without a seat.
+    NoneFree,
+}
+
+/// Gives a SCIM-managed learner a seat of `license_type` when one is free,
+/// first come first served; inside the caller's transaction.
+pub fn ensure_seat(
+    conn: &mut DbConn,
+    clock: &Clock,
+    actor: &Actor,
+    org: &Organization,
+    learner: &Learner,
+    license_type: &LicenseType,
+) -> Result<Seat, Error> {
+    let pool = pool(conn, org, license_type)?;
+    match take_seat(conn, clock, actor, LicenseCause::Scim, org, learner, &pool) {
+        Ok(()) | Err(Error::AlreadyHolds { .. }) => Ok(Seat::Held),
+        Err(Error::NoSeatFree { .. }) => Ok(Seat::NoneFree),
+        Err(other) => Err(other),
+    }
 }
 
 /// What automatic assignment did at a sign-in.
@@ -265,6 +353,8 @@ pub enum AutoAssign {
     /// Automatic assignment is off, has no pool, or an admin revoked this
     /// learner's seat: an administrator assigns the license.
     ByAdministrator,
+    /// A SCIM client manages the learner: their IdP assigns the license.
+    ByIdp,
 }
 
 /// What a learner without a seat can expect, or their license.
@@ -275,6 +365,8 @@ pub enum Standing {
     WaitingForSeat(Pool),
     /// Only an administrator assigns this learner's license.
     ByAdministrator,
+    /// The organization's IdP assigns this learner's license over SCIM.
+    ByIdp,
 }
 
 /// The learner's license standing, by the same rules as [`auto_assign`].
@@ -285,6 +377,9 @@ pub fn standing(
 ) -> Result<Standing, store::Error> {
     if let Some(license) = queries::active_license(conn, learner.id)? {
         return Ok(Standing::Licensed(license));
+    }
+    if learner.scim.managed_by.is_some() {
+        return Ok(Standing::ByIdp);
     }
     let Some(license_type) = org
         .auto_assign_license_type
@@ -315,6 +410,7 @@ pub fn auto_assign(
     let pool = match standing(conn, org, learner)? {
         Standing::Licensed(license) => return Ok(AutoAssign::Licensed(license.license_type)),
         Standing::ByAdministrator => return Ok(AutoAssign::ByAdministrator),
+        Standing::ByIdp => return Ok(AutoAssign::ByIdp),
         Standing::WaitingForSeat(pool) => pool,
     };
     match take_seat(
@@ -425,7 +521,8 @@ fn held_at(spans: &[(NaiveDateTime, Option<NaiveDateTime>)], instant: NaiveDateT
 
 /// Revokes the seats of learners who have not signed in for `inactive_days`
 /// (cause `reclaim`, not sticky: they get a seat again at a later sign-in if
-/// one is free). With `dry_run` nothing changes. Returns `(email, license type)`.
+/// one is free). Learners managed over SCIM are left to their IdP. With
+/// `dry_run` nothing changes. Returns `(email, license type)`.
 pub fn reclaim(
     conn: &mut DbConn,
     clock: &Clock,

@@ -281,6 +281,7 @@ pub(super) fn inactive_holders(
         .inner_join(users::table.on(users::id.eq(license_assignments::user_id)))
         .filter(license_pools::org_id.eq(org.to_string()))
         .filter(license_assignments::revoked_at.is_null())
+        .filter(users::scim_config_id.is_null())
         .filter(
             users::last_sign_in_at.lt(before).or(users::last_sign_in_at
                 .is_null()

@@ -113,6 +113,11 @@ pub fn end(conn: &mut DbConn, session: &Session) -> Result<(), store::Error> {
     queries::delete(conn, &session.id)
 }
 
+/// Ends every session of the learner (their IdP deactivated them); returns how many.
+pub fn end_all_of(conn: &mut DbConn, learner: crate::ids::UserId) -> Result<usize, store::Error> {
+    queries::delete_of_user(conn, learner)
+}
+
 /// Leaves a message for the session's next page.
 pub fn flash(conn: &mut DbConn, session: &Session, message: &str) -> Result<(), store::Error> {
     queries::set_flash(conn, &session.id, Some(message))

@@ -92,6 +92,13 @@ pub(super) fn delete(conn: &mut DbConn, id: &TokenHash) -> Result<(), Error> {
     Ok(())
 }
 
+pub(super) fn delete_of_user(conn: &mut DbConn, user: crate::ids::UserId) -> Result<usize, Error> {
+    Ok(
+        diesel::delete(sessions::table.filter(sessions::user_id.eq(user.to_string())))
+            .execute(conn)?,
+    )
+}
+
 pub(super) fn delete_expired(conn: &mut DbConn, now: NaiveDateTime) -> Result<usize, Error> {
     Ok(diesel::delete(sessions::table.filter(sessions::expires_at.le(now))).execute(conn)?)
 }

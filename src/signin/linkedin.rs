@@ -55,6 +55,8 @@ pub enum Error {
     UnknownMember,
     #[error("this LinkedIn profile is connected to learners of several organizations")]
     SeveralOrganizations,
+    #[error("the learner was deactivated by the organization's IdP (SCIM)")]
+    Deactivated,
     #[error(transparent)]
     Binding(binding::Error),
     #[error(transparent)]
@@ -249,6 +251,9 @@ fn started(
     learner: &Learner,
     activated: bool,
 ) -> Result<SignedIn, Error> {
+    if !learner.active {
+        return Err(Error::Deactivated);
+    }
     let learner = learners::record_sign_in(conn, clock, learner)?;
     audit::record(
         conn,

@@ -199,6 +199,8 @@ pub enum Failure {
     NoEmail { tried: String },
     #[error("the email {0:?} sent by the IdP belongs to another learner of this organization")]
     EmailTaken(String),
+    #[error("the learner {0} was deactivated by the organization's IdP (SCIM)")]
+    Deactivated(Email),
     #[error("license assignment failed: {0}")]
     Licensing(#[from] crate::licensing::Error),
     #[error(transparent)]
@@ -376,6 +378,10 @@ fn attempt(
         }
         let (mut learner, created) =
             jit::provision(conn, ctx.clock, org.id, &claim(&connection, &verified)?)?;
+        // The transaction rolls back: a refused sign-in changes nothing.
+        if !learner.active {
+            return Err(Failure::Deactivated(learner.email));
+        }
         crate::invitations::accept(conn, ctx.clock, &learner)?;
         if let Some(role) = &connection.admin_role {
             let granted = role.granted_by(verified.attributes());

@@ -46,12 +46,13 @@ pub enum Reason {
     Replay,
     NoEmail,
     EmailTaken,
+    Deactivated,
     Licensing,
     Storage,
 }
 
 impl Reason {
-    pub const ALL: [Self; 36] = [
+    pub const ALL: [Self; 37] = [
         Self::TooLarge,
         Self::NotBase64,
         Self::NotUtf8,
@@ -86,6 +87,7 @@ impl Reason {
         Self::Replay,
         Self::NoEmail,
         Self::EmailTaken,
+        Self::Deactivated,
         Self::Licensing,
         Self::Storage,
     ];
@@ -127,6 +129,7 @@ impl Reason {
             Self::Replay => "replay",
             Self::NoEmail => "no_email",
             Self::EmailTaken => "email_taken",
+            Self::Deactivated => "deactivated",
             Self::Licensing => "licensing",
             Self::Storage => "storage",
         }
@@ -183,6 +186,9 @@ impl Reason {
             }
             Self::EmailTaken => {
                 "Another learner already has this email address. Check the two accounts on the Users page."
+            }
+            Self::Deactivated => {
+                "Your IdP deactivated this learner over SCIM (active: false, or the user was removed from the application). Assign them to the application again in the IdP to restore access."
             }
             Self::NoBearerConfirmation
             | Self::NoAuthnStatement
@@ -271,6 +277,7 @@ impl From<&Failure> for Reason {
             Failure::Replay(_) => Self::Replay,
             Failure::NoEmail { .. } => Self::NoEmail,
             Failure::EmailTaken(_) => Self::EmailTaken,
+            Failure::Deactivated(_) => Self::Deactivated,
             Failure::Licensing(_) => Self::Licensing,
             Failure::Store(_) => Self::Storage,
         }

@@ -40,6 +40,27 @@ diesel::table! {
         employee_id -> Nullable<Text>,
         is_admin -> Bool,
         linkedin_prompt_dismissed_at -> Nullable<Timestamp>,
+        scim_config_id -> Nullable<Text>,
+        user_name -> Nullable<Text>,
+        user_name_key -> Nullable<Text>,
+        external_id -> Nullable<Text>,
+        manager_id -> Nullable<Text>,
+        active -> Bool,
+        version -> Integer,
+        updated_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    scim_configs (id) {
+        id -> Text,
+        org_id -> Text,
+        name -> Text,
+        token_hash -> Text,
+        auto_assign -> Bool,
+        license_type -> Nullable<Text>,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
     }
 }
 
@@ -242,6 +263,8 @@ diesel::table! {
 diesel::joinable!(invitations -> users (user_id));
 diesel::joinable!(org_email_domains -> organizations (org_id));
 diesel::joinable!(users -> organizations (org_id));
+diesel::joinable!(users -> scim_configs (scim_config_id));
+diesel::joinable!(scim_configs -> organizations (org_id));
 diesel::joinable!(idp_connections -> organizations (org_id));
 diesel::joinable!(idp_certificates -> idp_connections (connection_id));
 diesel::joinable!(identities -> users (user_id));
@@ -271,4 +294,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     org_email_domains,
     invitations,
     linkedin_sign_ins,
+    scim_configs,
 );

@@ -121,6 +121,10 @@ impl From<crate::signin::linkedin::Error> for Error {
                  organization's invitation or sign-in link instead."
             }
             E::NotSetUp => "Signing in with LinkedIn is not set up on this server.",
+            E::Deactivated => {
+                "Your account has been deactivated by your company. If you still need access to \
+                 learning, ask your learning administrator."
+            }
             other => {
                 tracing::warn!(reason = %other, "LinkedIn sign-in failed");
                 "LinkedIn could not complete the sign-in. Please try again."
@@ -260,6 +264,10 @@ fn sign_in_refused_page(status: StatusCode, refusal: &crate::signin::Refusal) ->
             "Your company's identity provider did not send your email address. Your IT administrator \
              needs to send it as one of these attributes: {tried} (or as the NameID)."
         ),
+        crate::signin::Failure::Deactivated(_) => "Your account has been deactivated by your \
+             company. If you still need access to learning, ask your IT helpdesk to assign you \
+             to the application again; give them the reference below."
+            .to_owned(),
         _ => "Please go back and sign in again. If it keeps failing, give your IT helpdesk the reference below."
             .to_owned(),
     };

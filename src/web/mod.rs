@@ -11,6 +11,7 @@ mod learner;
 mod pages;
 pub mod path;
 mod rate_limit;
+mod scim;
 mod session;
 mod sso;
 mod start;
@@ -154,6 +155,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
     admin::routes(cfg);
     console::routes(cfg);
     sso::routes(cfg);
+    scim::routes(cfg);
     learner::routes(cfg);
     demo_idp::routes(cfg);
 }

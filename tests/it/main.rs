@@ -18,6 +18,7 @@ mod linkedin_sign_in;
 mod metadata_url;
 mod profile;
 mod profile_browser;
+mod scim;
 mod sso;
 mod sso_attacks;
 mod start;

@@ -7,7 +7,7 @@ use chrono::NaiveDateTime;
 use super::Email;
 use crate::audit::{self, Action, Actor};
 use crate::clock::Clock;
-use crate::ids::{ConnectionId, OrgId, UserId};
+use crate::ids::{ConnectionId, OrgId, ScimConfigId, UserId};
 use crate::store::{self, DbConn};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -24,6 +24,27 @@ pub struct Learner {
     pub last_sign_in_at: Option<NaiveDateTime>,
     /// An SSO admin: an administrator promoted this learner to open the console.
     pub is_admin: bool,
+    /// Whether the learner may sign in (SCIM's `active`). An inactive
+    /// learner holds no seat and keeps their history.
+    pub active: bool,
+    /// What a SCIM client knows the learner by.
+    pub scim: ScimProfile,
+    /// Counts the changes to the account (SCIM's ETag).
+    pub version: u32,
+    pub updated_at: NaiveDateTime,
+}
+
+/// A learner as a SCIM client pushed them; empty for learners no client pushed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ScimProfile {
+    /// The configuration that manages the learner: the IdP is then the source
+    /// of truth for their licenses.
+    pub managed_by: Option<ScimConfigId>,
+    /// SCIM's `userName` as sent (unique per organization, any case).
+    pub user_name: Option<String>,
+    pub external_id: Option<String>,
+    /// The enterprise extension's `manager.value`.
+    pub manager_id: Option<String>,
 }
 
 impl Learner {
@@ -41,7 +62,20 @@ impl Learner {
             created_at: now,
             last_sign_in_at: None,
             is_admin: false,
+            active: true,
+            scim: ScimProfile::default(),
+            version: 1,
+            updated_at: now,
         }
+    }
+}
+
+impl Learner {
+    /// Whether a SCIM client deleted the learner: kept, with their history,
+    /// but inactive, handed back to the administrators and no longer shown
+    /// to SCIM clients (RFC 7644, 3.6: a deleted resource is not found).
+    pub fn removed_by_idp(&self) -> bool {
+        !self.active && self.scim.managed_by.is_none()
     }
 }
 
@@ -88,6 +122,24 @@ pub fn by_email(
 /// imports add people; sign-in goes through [`super::jit`]).
 pub fn insert(conn: &mut DbConn, learner: &Learner) -> Result<(), store::Error> {
     queries::insert(conn, learner)
+}
+
+/// Writes the learner's new state (the use cases that change a learner
+/// outside sign-in: SCIM); [`store::Error::Duplicate`] when the email,
+/// userName or externalId is another learner's.
+pub fn save(conn: &mut DbConn, learner: &Learner) -> Result<(), store::Error> {
+    queries::update(conn, learner)
+}
+
+/// `limit` of the organization's learners from `offset`, oldest first, and
+/// how many there are in all.
+pub fn page(
+    conn: &mut DbConn,
+    org: OrgId,
+    offset: i64,
+    limit: i64,
+) -> Result<(Vec<Learner>, i64), store::Error> {
+    queries::page(conn, org, offset, limit)
 }
 
 /// Records that the learner signed in now (sign-ins other than SAML's, which

@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::accounts::Email;
-use crate::accounts::learners::{Identity, Learner, LearnerFilter, LicenseFilter};
+use crate::accounts::learners::{Identity, Learner, LearnerFilter, LicenseFilter, ScimProfile};
 use crate::ids::{ConnectionId, OrgId, UserId};
 use crate::store::schema::{identities, idp_connections, users};
 use crate::store::{DbConn, Error, decode, unique};
@@ -23,6 +23,17 @@ struct LearnerRow {
     created_at: NaiveDateTime,
     last_sign_in_at: Option<NaiveDateTime>,
     is_admin: bool,
+    scim_config_id: Option<String>,
+    user_name: Option<String>,
+    /// `user_name` lower-cased: the unique index makes userName unique in any case.
+    user_name_key: Option<String>,
+    external_id: Option<String>,
+    manager_id: Option<String>,
+    active: bool,
+    /// Bumped by the database on every update (see [`update`]).
+    #[diesel(skip_update)]
+    version: i32,
+    updated_at: Option<NaiveDateTime>,
 }
 
 impl From<&Learner> for LearnerRow {
@@ -39,6 +50,14 @@ impl From<&Learner> for LearnerRow {
             created_at: l.created_at,
             last_sign_in_at: l.last_sign_in_at,
             is_admin: l.is_admin,
+            scim_config_id: l.scim.managed_by.map(|id| id.to_string()),
+            user_name: l.scim.user_name.clone(),
+            user_name_key: l.scim.user_name.as_deref().map(str::to_lowercase),
+            external_id: l.scim.external_id.clone(),
+            manager_id: l.scim.manager_id.clone(),
+            active: l.active,
+            version: i32::try_from(l.version).unwrap_or(i32::MAX),
+            updated_at: Some(l.updated_at),
         }
     }
 }
@@ -59,6 +78,22 @@ impl TryFrom<LearnerRow> for Learner {
             created_at: row.created_at,
             last_sign_in_at: row.last_sign_in_at,
             is_admin: row.is_admin,
+            active: row.active,
+            scim: ScimProfile {
+                managed_by: row
+                    .scim_config_id
+                    .map(|id| decode("SCIM configuration id", id))
+                    .transpose()?,
+                user_name: row.user_name,
+                external_id: row.external_id,
+                manager_id: row.manager_id,
+            },
+            version: u32::try_from(row.version).map_err(|_| Error::Corrupt {
+                what: "version",
+                value: row.version.to_string(),
+            })?,
+            // Rows from before SCIM were last changed when created, as far as anyone knows.
+            updated_at: row.updated_at.unwrap_or(row.created_at),
         })
     }
 }
@@ -76,10 +111,14 @@ pub(in crate::accounts) fn insert(conn: &mut DbConn, learner: &Learner) -> Resul
     Ok(())
 }
 
-/// Writes every field; [`Error::Duplicate`] when the new email is another learner's.
+/// Writes every field and counts the change in `version`; [`Error::Duplicate`]
+/// when the new email, userName or externalId is another learner's.
 pub(in crate::accounts) fn update(conn: &mut DbConn, learner: &Learner) -> Result<(), Error> {
     diesel::update(users::table.find(learner.id.to_string()))
-        .set(LearnerRow::from(learner))
+        .set((
+            LearnerRow::from(learner),
+            users::version.eq(users::version + 1),
+        ))
         .execute(conn)
         .map_err(unique)?;
     Ok(())
@@ -102,6 +141,56 @@ pub(in crate::accounts) fn by_email(
         .filter(users::email.eq(email.as_str()))
         .select(LearnerRow::as_select())
         .load(conn)?)
+}
+
+/// The learner whose SCIM userName is `user_name`, in any case.
+pub(in crate::accounts) fn by_user_name(
+    conn: &mut DbConn,
+    org: OrgId,
+    user_name: &str,
+) -> Result<Option<Learner>, Error> {
+    one(users::table
+        .filter(users::org_id.eq(org.to_string()))
+        .filter(users::user_name_key.eq(user_name.to_lowercase()))
+        .select(LearnerRow::as_select())
+        .load(conn)?)
+}
+
+pub(in crate::accounts) fn by_external_id(
+    conn: &mut DbConn,
+    org: OrgId,
+    external_id: &str,
+) -> Result<Option<Learner>, Error> {
+    one(users::table
+        .filter(users::org_id.eq(org.to_string()))
+        .filter(users::external_id.eq(external_id))
+        .select(LearnerRow::as_select())
+        .load(conn)?)
+}
+
+/// `limit` of the organization's learners from `offset`, oldest first (a
+/// stable order for paging), and how many there are in all.
+pub(in crate::accounts) fn page(
+    conn: &mut DbConn,
+    org: OrgId,
+    offset: i64,
+    limit: i64,
+) -> Result<(Vec<Learner>, i64), Error> {
+    let total = users::table
+        .filter(users::org_id.eq(org.to_string()))
+        .count()
+        .get_result::<i64>(conn)?;
+    let page = users::table
+        .filter(users::org_id.eq(org.to_string()))
+        .order((users::created_at, users::id))
+        .offset(offset)
+        .limit(limit)
+        .select(LearnerRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(Learner::try_from)
+        .collect::<Result<_, _>>()?;
+    Ok((page, total))
 }
 
 pub(in crate::accounts) fn by_identity(

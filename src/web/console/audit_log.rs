@@ -55,6 +55,9 @@ pub fn lines(conn: &mut DbConn, org: OrgId, events: Vec<Event>) -> Result<Vec<Ev
                 let name = match &event.actor {
                     Actor::Cli => "command line".to_owned(),
                     Actor::System => "Seatgate".to_owned(),
+                    Actor::Scim(id) => crate::scim::config_by_id(conn, *id)?
+                        .map(|c| format!("{} (SCIM)", c.name))
+                        .unwrap_or_else(|| "removed SCIM configuration".to_owned()),
                     Actor::Learner(id) => learners::find_by_id(conn, *id)?
                         .map(|l| l.email.to_string())
                         .unwrap_or_else(|| "deleted learner".to_owned()),

@@ -171,6 +171,7 @@ impl UserPage {
             LicenseCause::Admin => "by an administrator",
             LicenseCause::Cli => "by the command line",
             LicenseCause::Reclaim => "reclaimed",
+            LicenseCause::Scim => "by the identity provider (SCIM)",
         }
     }
 }
@@ -296,6 +297,7 @@ async fn change_license(
         // A refusal the admin can act on is the flash message, not an error page.
         Err(
             e @ (licensing::Error::NoSeatFree { .. }
+            | licensing::Error::ManagedByIdp { .. }
             | licensing::Error::AlreadyHolds { .. }
             | licensing::Error::NotHeld { .. }),
         ) => {

@@ -58,6 +58,10 @@ pub async fn learner_home(
         Standing::ByAdministrator => {
             "Your account is ready; an administrator will assign your license.".to_owned()
         }
+        Standing::ByIdp => {
+            "Your account is ready; your company assigns licenses through its identity provider."
+                .to_owned()
+        }
     };
     render(&LearnerHome {
         csrf_token: session.csrf.expose(),

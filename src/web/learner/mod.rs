@@ -63,7 +63,9 @@ pub async fn learner_session(
     state
         .store
         .run(move |conn| {
-            let Some(learner) = learners::find_by_id(conn, id)? else {
+            // Deactivation ends the learner's sessions; a session that
+            // outlived that (a write lost to a crash) still opens nothing.
+            let Some(learner) = learners::find_by_id(conn, id)?.filter(|l| l.active) else {
                 return Ok(None);
             };
             let org = orgs::find_by_id(conn, learner.org)?;

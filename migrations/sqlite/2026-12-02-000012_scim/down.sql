@@ -1,0 +1,11 @@
+DROP INDEX users_org_external_id;
+DROP INDEX users_org_user_name_key;
+ALTER TABLE users DROP COLUMN updated_at;
+ALTER TABLE users DROP COLUMN version;
+ALTER TABLE users DROP COLUMN active;
+ALTER TABLE users DROP COLUMN manager_id;
+ALTER TABLE users DROP COLUMN external_id;
+ALTER TABLE users DROP COLUMN user_name_key;
+ALTER TABLE users DROP COLUMN user_name;
+ALTER TABLE users DROP COLUMN scim_config_id;
+DROP TABLE scim_configs;

@@ -1,0 +1,461 @@
+//! `/scim/v2`: the SCIM 2.0 endpoints IdPs provision learners through.
+//! Handlers authenticate the bearer token, read a bounded JSON body, call
+//! one `scim` use case and render `application/scim+json`. Not a browser
+//! surface: no cookies, no CSRF (a bearer token in a header is not sent by
+//! browsers on their own).
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+
+use super::AppState;
+use crate::orgs::Organization;
+use crate::scim::filter::Filter;
+use crate::scim::{self, ERROR_SCHEMA, LIST_SCHEMA, ScimConfig, discovery, users};
+
+const MEDIA_TYPE: &str = "application/scim+json";
+/// Largest request body read (issue 15: 1 MiB); IdPs send a few KiB.
+const BODY_LIMIT: usize = 1024 * 1024;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/scim/v2")
+            .route(
+                "/ServiceProviderConfig",
+                web::get().to(service_provider_config),
+            )
+            .route("/ResourceTypes", web::get().to(resource_types))
+            .route("/ResourceTypes/{id}", web::get().to(resource_type))
+            .route("/Schemas", web::get().to(schemas))
+            .route("/Schemas/{id}", web::get().to(schema))
+            .route("/Users", web::get().to(list_users))
+            .route("/Users", web::post().to(create_user))
+            .route("/Users/{id}", web::get().to(get_user))
+            .route("/Users/{id}", web::put().to(replace_user))
+            .route("/Users/{id}", web::patch().to(patch_user))
+            .route("/Users/{id}", web::delete().to(delete_user))
+            .default_service(web::to(not_found)),
+    );
+}
+
+/// A refused SCIM request, rendered in the SCIM Error schema (RFC 7644, 3.12).
+#[derive(Debug, thiserror::Error)]
+enum ScimError {
+    #[error("missing, malformed, wrong or revoked bearer token")]
+    Unauthorized,
+    #[error("the request body is larger than {BODY_LIMIT} bytes")]
+    TooLarge,
+    #[error("no such endpoint")]
+    NoEndpoint,
+    #[error(transparent)]
+    Scim(#[from] scim::Error),
+}
+
+impl From<crate::store::Error> for ScimError {
+    fn from(e: crate::store::Error) -> Self {
+        ScimError::Scim(e.into())
+    }
+}
+
+impl ScimError {
+    fn scim_type(&self) -> Option<&'static str> {
+        use scim::Error as E;
+        match self {
+            ScimError::Scim(E::InvalidFilter(_)) => Some("invalidFilter"),
+            ScimError::Scim(E::InvalidPath(_)) => Some("invalidPath"),
+            ScimError::Scim(E::InvalidValue(_)) => Some("invalidValue"),
+            ScimError::Scim(E::InvalidSyntax(_)) => Some("invalidSyntax"),
+            ScimError::Scim(E::Mutability(_)) => Some("mutability"),
+            ScimError::Scim(E::NoTarget(_)) => Some("noTarget"),
+            ScimError::Scim(E::Uniqueness(_)) => Some("uniqueness"),
+            _ => None,
+        }
+    }
+}
+
+impl ResponseError for ScimError {
+    fn status_code(&self) -> StatusCode {
+        use scim::Error as E;
+        match self {
+            ScimError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ScimError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ScimError::NoEndpoint | ScimError::Scim(E::NotFound(_)) => StatusCode::NOT_FOUND,
+            ScimError::Scim(E::Uniqueness(_)) => StatusCode::CONFLICT,
+            ScimError::Scim(E::VersionMismatch(_)) => StatusCode::PRECONDITION_FAILED,
+            ScimError::Scim(E::Store(_)) => StatusCode::INTERNAL_SERVER_ERROR,
+            ScimError::Scim(_) => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = self.status_code();
+        let reference = super::telemetry::reference();
+        // The precise reason is logged; a storage failure's text stays there.
+        let detail = if status.is_server_error() {
+            tracing::error!(reason = %self, "SCIM request failed");
+            format!("Something went wrong on our side; reference {reference}.")
+        } else {
+            tracing::warn!(reason = %self, scim_type = self.scim_type(), "SCIM request refused");
+            self.to_string()
+        };
+        let mut body = json!({
+            "schemas": [ERROR_SCHEMA],
+            "status": status.as_u16().to_string(),
+            "detail": detail,
+        });
+        if let Some(scim_type) = self.scim_type() {
+            body["scimType"] = json!(scim_type);
+        }
+        let mut response = scim_json(status, &body);
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"scim\""),
+            );
+        }
+        response
+    }
+}
+
+fn scim_json(status: StatusCode, body: &Value) -> HttpResponse {
+    HttpResponse::build(status)
+        .insert_header((header::CONTENT_TYPE, MEDIA_TYPE))
+        .body(body.to_string())
+}
+
+/// The configuration and organization the request's bearer token names.
+async fn authenticated(
+    state: &AppState,
+    req: &HttpRequest,
+) -> Result<(ScimConfig, Organization), ScimError> {
+    let presented = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            let (scheme, token) = v.split_once(' ')?;
+            scheme
+                .eq_ignore_ascii_case("bearer")
+                .then(|| token.trim().to_owned())
+        })
+        .ok_or(ScimError::Unauthorized)?;
+    let clock = state.clock.clone();
+    state
+        .store
+        .run(move |conn| scim::authenticate(conn, &clock, &presented))
+        .await?
+        .ok_or(ScimError::Unauthorized)
+}
+
+/// Reads the body up to [`BODY_LIMIT`] (before anything is parsed) as JSON.
+async fn json_body(mut payload: web::Payload) -> Result<Value, ScimError> {
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| scim::Error::InvalidSyntax(format!("body: {e}")))?;
+        if body.len() + chunk.len() > BODY_LIMIT {
+            return Err(ScimError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    // serde_json stops at 128 levels of nesting, so no body can exhaust the stack.
+    serde_json::from_slice(&body)
+        .map_err(|e| scim::Error::InvalidSyntax(format!("the body is not JSON: {e}")).into())
+}
+
+async fn service_provider_config(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ScimError> {
+    authenticated(&state, &req).await?;
+    Ok(scim_json(
+        StatusCode::OK,
+        &discovery::service_provider_config(&state.settings.base_url),
+    ))
+}
+
+async fn resource_types(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ScimError> {
+    authenticated(&state, &req).await?;
+    discovered(discovery::resource_types(&state.settings.base_url, None))
+}
+
+async fn resource_type(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ScimError> {
+    authenticated(&state, &req).await?;
+    discovered(discovery::resource_types(
+        &state.settings.base_url,
+        Some(&id),
+    ))
+}
+
+async fn schemas(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ScimError> {
+    authenticated(&state, &req).await?;
+    discovered(discovery::schemas(&state.settings.base_url, None))
+}
+
+async fn schema(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ScimError> {
+    authenticated(&state, &req).await?;
+    discovered(discovery::schemas(&state.settings.base_url, Some(&id)))
+}
+
+fn discovered(found: Option<Value>) -> Result<HttpResponse, ScimError> {
+    found
+        .map(|body| scim_json(StatusCode::OK, &body))
+        .ok_or(ScimError::NoEndpoint)
+}
+
+async fn not_found(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ScimError> {
+    authenticated(&state, &req).await?;
+    Err(ScimError::NoEndpoint)
+}
+
+/// `attributes` / `excludedAttributes` (RFC 7644, 3.9), as sent.
+#[derive(Default)]
+struct Projection {
+    attributes: Option<String>,
+    excluded_attributes: Option<String>,
+}
+
+/// What a GET may ask for; parameter names in any case.
+#[derive(Default)]
+struct ListQuery {
+    filter: Option<String>,
+    start_index: Option<i64>,
+    count: Option<i64>,
+    projection: Projection,
+}
+
+impl ListQuery {
+    /// Parsed by hand so that a malformed number is a SCIM error, not actix's page.
+    fn of(req: &HttpRequest) -> Result<Self, ScimError> {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(req.query_string())
+            .map_err(|e| scim::Error::InvalidSyntax(format!("query string: {e}")))?;
+        let mut query = Self::default();
+        for (name, value) in pairs {
+            let number = |value: &str| {
+                value.trim().parse::<i64>().map_err(|_| {
+                    ScimError::from(scim::Error::InvalidValue(format!(
+                        "{name} must be a whole number, not {value:?}"
+                    )))
+                })
+            };
+            match name.to_ascii_lowercase().as_str() {
+                "filter" => query.filter = Some(value),
+                "startindex" => query.start_index = Some(number(&value)?),
+                "count" => query.count = Some(number(&value)?),
+                "attributes" => query.projection.attributes = Some(value),
+                "excludedattributes" => query.projection.excluded_attributes = Some(value),
+                _ => {}
+            }
+        }
+        Ok(query)
+    }
+}
+
+/// Runs a SCIM use case on the blocking pool, in the token's scope.
+async fn in_scope<R: Send + 'static>(
+    state: &AppState,
+    (config, org): (ScimConfig, Organization),
+    work: impl FnOnce(&mut crate::store::DbConn, &users::Scope) -> Result<R, scim::Error>
+    + Send
+    + 'static,
+) -> Result<R, ScimError> {
+    let (clock, base_url) = (state.clock.clone(), state.settings.base_url.clone());
+    Ok(state
+        .store
+        .run(move |conn| {
+            let scope = users::Scope {
+                clock: &clock,
+                config: &config,
+                org: &org,
+                base_url: &base_url,
+            };
+            work(conn, &scope)
+        })
+        .await?)
+}
+
+/// One learner as the response body, with its ETag.
+fn user_response(
+    status: StatusCode,
+    state: &AppState,
+    learner: &crate::accounts::learners::Learner,
+    projection: &Projection,
+) -> HttpResponse {
+    let body = scim::project(
+        users::resource(learner, &state.settings.base_url),
+        projection.attributes.as_deref(),
+        projection.excluded_attributes.as_deref(),
+    );
+    let mut response = scim_json(status, &body);
+    if let Ok(etag) = HeaderValue::from_str(&users::version(learner)) {
+        response.headers_mut().insert(header::ETAG, etag);
+    }
+    if status == StatusCode::CREATED
+        && let Ok(location) =
+            HeaderValue::from_str(&users::location(&state.settings.base_url, learner.id))
+    {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    response
+}
+
+async fn list_users(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ScimError> {
+    let scope = authenticated(&state, &req).await?;
+    let query = ListQuery::of(&req)?;
+    let filter = query
+        .filter
+        .as_deref()
+        .map(str::parse::<Filter>)
+        .transpose()
+        .map_err(|e| scim::Error::InvalidFilter(format!("filter: {e}")))?;
+    // RFC 7644, 3.4.2.4: startIndex below 1 is 1; a negative count is 0.
+    let start_index = usize::try_from(query.start_index.unwrap_or(1).max(1)).unwrap_or(1);
+    let count = usize::try_from(
+        query
+            .count
+            .unwrap_or(i64::from(scim::MAX_RESULTS))
+            .clamp(0, i64::from(scim::MAX_RESULTS)),
+    )
+    .unwrap_or(0);
+    let listed = in_scope(&state, scope, move |conn, scope| {
+        users::list(conn, scope, filter.as_ref(), start_index, count)
+    })
+    .await?;
+    let resources: Vec<Value> = listed
+        .learners
+        .iter()
+        .map(|learner| {
+            scim::project(
+                users::resource(learner, &state.settings.base_url),
+                query.projection.attributes.as_deref(),
+                query.projection.excluded_attributes.as_deref(),
+            )
+        })
+        .collect();
+    Ok(scim_json(
+        StatusCode::OK,
+        &json!({
+            "schemas": [LIST_SCHEMA],
+            "totalResults": listed.total,
+            "startIndex": start_index,
+            "itemsPerPage": resources.len(),
+            "Resources": resources,
+        }),
+    ))
+}
+
+async fn get_user(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ScimError> {
+    let scope = authenticated(&state, &req).await?;
+    let projection = ListQuery::of(&req)?.projection;
+    let id = id.into_inner();
+    let learner = in_scope(&state, scope, move |conn, scope| {
+        users::get(conn, scope, &id)
+    })
+    .await?;
+    Ok(user_response(StatusCode::OK, &state, &learner, &projection))
+}
+
+async fn create_user(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ScimError> {
+    let scope = authenticated(&state, &req).await?;
+    let body = json_body(payload).await?;
+    let learner = in_scope(&state, scope, move |conn, scope| {
+        users::create(conn, scope, &body)
+    })
+    .await?;
+    Ok(user_response(
+        StatusCode::CREATED,
+        &state,
+        &learner,
+        &Projection::default(),
+    ))
+}
+
+fn if_match(req: &HttpRequest) -> Option<String> {
+    req.headers()
+        .get(header::IF_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+async fn replace_user(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ScimError> {
+    let scope = authenticated(&state, &req).await?;
+    let body = json_body(payload).await?;
+    let (id, wanted) = (id.into_inner(), if_match(&req));
+    let learner = in_scope(&state, scope, move |conn, scope| {
+        users::replace(conn, scope, &id, &body, wanted.as_deref())
+    })
+    .await?;
+    Ok(user_response(
+        StatusCode::OK,
+        &state,
+        &learner,
+        &Projection::default(),
+    ))
+}
+
+async fn patch_user(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ScimError> {
+    let scope = authenticated(&state, &req).await?;
+    let request = serde_json::from_value(json_body(payload).await?)
+        .map_err(|e| scim::Error::InvalidSyntax(format!("not a PatchOp with Operations: {e}")))?;
+    let (id, wanted) = (id.into_inner(), if_match(&req));
+    let learner = in_scope(&state, scope, move |conn, scope| {
+        users::patch(conn, scope, &id, request, wanted.as_deref())
+    })
+    .await?;
+    Ok(user_response(
+        StatusCode::OK,
+        &state,
+        &learner,
+        &Projection::default(),
+    ))
+}
+
+async fn delete_user(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ScimError> {
+    let scope = authenticated(&state, &req).await?;
+    let id = id.into_inner();
+    in_scope(&state, scope, move |conn, scope| {
+        users::delete(conn, scope, &id)
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
