@@ -132,7 +132,9 @@ pub fn set_pool(
             Some(pool) => {
                 queries::resize(conn, pool.id, seats)?;
                 queries::clear_exhausted_if_free(conn, pool.id)?;
-                Pool { seats, ..pool }
+                let pool = Pool { seats, ..pool };
+                serve_waiting_list(conn, clock, org, &pool)?;
+                pool
             }
             None => {
                 let pool = Pool {
@@ -209,6 +211,7 @@ fn take_seat(
         });
     }
     queries::insert_assignment(conn, pool.id, learner.id, cause, clock.now_naive())?;
+    queries::remove_wait(conn, pool.id, learner.id)?;
     audit::record(
         conn,
         clock,
@@ -293,7 +296,98 @@ fn give_back(
                 json!({ "license_type": pool.license_type.as_str(), "cause": cause.as_str() }),
             ),
     )?;
-    Ok(())
+    serve_waiting_list(conn, clock, org, pool)
+}
+
+/// How many waiters are read at a time while seats are handed out.
+const WAITERS_AT_ONCE: usize = 100;
+
+/// Hands the free seats of `pool` to the learners waiting for one, first
+/// arrival first, in the caller's transaction (the one that freed the seat
+/// or grew the pool). Waiters who no longer qualify (deactivated, licensed
+/// meanwhile, auto-assign switched off, revoked by hand) leave the list.
+/// On PostgreSQL the caller's `UPDATE` of the pool row holds its lock, so
+/// two transactions freeing seats of one pool serve the list one at a time.
+fn serve_waiting_list(
+    conn: &mut DbConn,
+    clock: &Clock,
+    org: &Organization,
+    pool: &Pool,
+) -> Result<(), Error> {
+    loop {
+        let waiters = queries::waiters(conn, pool.id, WAITERS_AT_ONCE)?;
+        let batch = waiters.len();
+        for (user, cause, _) in waiters {
+            let learner = crate::accounts::learners::find_by_id(conn, user)?;
+            let qualifies = match &learner {
+                Some(learner) => still_waits(conn, org, learner, pool, cause)?,
+                None => false,
+            };
+            let Some(learner) = learner.filter(|_| qualifies) else {
+                queries::remove_wait(conn, pool.id, user)?;
+                continue;
+            };
+            match take_seat(conn, clock, &Actor::System, cause, org, &learner, pool) {
+                Ok(()) => {}
+                Err(Error::NoSeatFree { .. }) => return Ok(()),
+                Err(Error::AlreadyHolds { .. }) => queries::remove_wait(conn, pool.id, user)?,
+                Err(other) => return Err(other),
+            }
+        }
+        if batch < WAITERS_AT_ONCE {
+            return Ok(());
+        }
+    }
+}
+
+/// Whether a waiter still wants the seat the cause of their wait would give.
+fn still_waits(
+    conn: &mut DbConn,
+    org: &Organization,
+    learner: &Learner,
+    pool: &Pool,
+    cause: LicenseCause,
+) -> Result<bool, store::Error> {
+    if !learner.active {
+        return Ok(false);
+    }
+    Ok(match cause {
+        // The IdP's rules decide; SCIM takes a learner off the list when they change.
+        LicenseCause::Scim => learner.scim.managed_by.is_some(),
+        _ => {
+            matches!(standing(conn, org, learner)?, Standing::WaitingForSeat(p) if p.id == pool.id)
+        }
+    })
+}
+
+/// A learner on a pool's waiting list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Waiter {
+    pub learner: Learner,
+    pub since: NaiveDateTime,
+}
+
+/// The pool's waiting list, first arrival first (for the console).
+pub fn waiting_list(conn: &mut DbConn, pool: &Pool) -> Result<Vec<Waiter>, store::Error> {
+    let mut list = Vec::new();
+    for (user, _, since) in queries::waiters(conn, pool.id, usize::MAX)? {
+        if let Some(learner) = crate::accounts::learners::find_by_id(conn, user)? {
+            list.push(Waiter { learner, since });
+        }
+    }
+    Ok(list)
+}
+
+/// Takes the learner off the pool of `license_type`'s waiting list (they no
+/// longer want that seat); inside the caller's transaction.
+pub fn leave_waiting_list(
+    conn: &mut DbConn,
+    org: &Organization,
+    learner: &Learner,
+    license_type: &LicenseType,
+) -> Result<(), Error> {
+    let pool = pool(conn, org, license_type)?;
+    Ok(queries::remove_wait(conn, pool.id, learner.id)?)
 }
 
 /// Revokes every seat the learner holds (SCIM deactivation or deletion);
@@ -306,6 +400,8 @@ pub fn revoke_all(
     org: &Organization,
     learner: &Learner,
 ) -> Result<Vec<LicenseType>, Error> {
+    // Off the waiting lists first, so no seat freed below comes straight back.
+    queries::remove_waits_of(conn, learner.id)?;
     let mut freed = Vec::new();
     for pool in queries::pools(conn, org.id)? {
         if queries::active_assignment(conn, pool.id, learner.id)? {
@@ -321,7 +417,7 @@ pub fn revoke_all(
 pub enum Seat {
     /// The learner holds a seat of the type (newly or from before).
     Held,
-    /// The pool is full: the learner exists without a seat.
+    /// The pool is full: the learner exists without a seat, on its waiting list.
     NoneFree,
 }
 
@@ -338,7 +434,16 @@ pub fn ensure_seat(
     let pool = pool(conn, org, license_type)?;
     match take_seat(conn, clock, actor, LicenseCause::Scim, org, learner, &pool) {
         Ok(()) | Err(Error::AlreadyHolds { .. }) => Ok(Seat::Held),
-        Err(Error::NoSeatFree { .. }) => Ok(Seat::NoneFree),
+        Err(Error::NoSeatFree { .. }) => {
+            queries::add_wait(
+                conn,
+                pool.id,
+                learner.id,
+                LicenseCause::Scim,
+                clock.now_naive(),
+            )?;
+            Ok(Seat::NoneFree)
+        }
         Err(other) => Err(other),
     }
 }
@@ -424,6 +529,13 @@ pub fn auto_assign(
     ) {
         Ok(()) => Ok(AutoAssign::Licensed(pool.license_type.clone())),
         Err(Error::NoSeatFree { .. }) => {
+            queries::add_wait(
+                conn,
+                pool.id,
+                learner.id,
+                LicenseCause::SsoAutoAssign,
+                clock.now_naive(),
+            )?;
             // One alert per exhaustion episode, not one per learner turned away.
             if queries::mark_exhausted(conn, pool.id, clock.now_naive())? {
                 audit::record(
@@ -470,6 +582,16 @@ pub fn set_auto_assign(
             pool(conn, org, license_type)?;
         }
         crate::orgs::save_auto_assign(conn, org.id, on, license_type.as_ref())?;
+        // Switched back on: those who waited before come first.
+        if on && let Some(license_type) = &license_type {
+            let org = Organization {
+                auto_assign_licenses: true,
+                auto_assign_license_type: Some(license_type.clone()),
+                ..org.clone()
+            };
+            let pool = pool(conn, &org, license_type)?;
+            serve_waiting_list(conn, clock, &org, &pool)?;
+        }
         audit::record(
             conn,
             clock,

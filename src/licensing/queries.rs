@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use crate::ids::{OrgId, PoolId, UserId};
 use crate::licensing::{License, LicenseCause, LicenseType, Pool};
-use crate::store::schema::{license_assignments, license_pools};
+use crate::store::schema::{license_assignments, license_pools, seat_waits};
 use crate::store::{DbConn, Error, decode, unique};
 
 #[derive(Queryable, Selectable)]
@@ -311,4 +311,86 @@ pub(super) fn assignment_spans(
             license_assignments::revoked_at,
         ))
         .load(conn)?)
+}
+
+/// Puts the learner on the pool's waiting list (once; a second call keeps
+/// the first arrival).
+pub(super) fn add_wait(
+    conn: &mut DbConn,
+    pool: PoolId,
+    user: UserId,
+    cause: LicenseCause,
+    since: NaiveDateTime,
+) -> Result<(), Error> {
+    let waiting: i64 = seat_waits::table
+        .filter(seat_waits::pool_id.eq(pool.to_string()))
+        .filter(seat_waits::user_id.eq(user.to_string()))
+        .count()
+        .get_result(conn)?;
+    if waiting > 0 {
+        return Ok(());
+    }
+    // The UPDATE locks the pool row until the transaction ends (PostgreSQL;
+    // SQLite has one writer anyway), so no other arrival draws this number.
+    diesel::update(license_pools::table.find(pool.to_string()))
+        .set(license_pools::wait_seq.eq(license_pools::wait_seq + 1))
+        .execute(conn)?;
+    let position: i32 = license_pools::table
+        .find(pool.to_string())
+        .select(license_pools::wait_seq)
+        .first(conn)?;
+    match diesel::insert_into(seat_waits::table)
+        .values((
+            seat_waits::pool_id.eq(pool.to_string()),
+            seat_waits::user_id.eq(user.to_string()),
+            seat_waits::cause.eq(cause.as_str()),
+            seat_waits::position.eq(position),
+            seat_waits::since.eq(since),
+        ))
+        .execute(conn)
+        .map_err(unique)
+    {
+        // Another transaction put them there first: their arrival stands.
+        Ok(_) | Err(Error::Duplicate) => Ok(()),
+        Err(other) => Err(other),
+    }
+}
+
+pub(super) fn remove_wait(conn: &mut DbConn, pool: PoolId, user: UserId) -> Result<(), Error> {
+    diesel::delete(
+        seat_waits::table
+            .filter(seat_waits::pool_id.eq(pool.to_string()))
+            .filter(seat_waits::user_id.eq(user.to_string())),
+    )
+    .execute(conn)?;
+    Ok(())
+}
+
+pub(super) fn remove_waits_of(conn: &mut DbConn, user: UserId) -> Result<(), Error> {
+    diesel::delete(seat_waits::table.filter(seat_waits::user_id.eq(user.to_string())))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The first `limit` of the pool's waiting list, first arrival first: `(learner, cause, since)`.
+pub(super) fn waiters(
+    conn: &mut DbConn,
+    pool: PoolId,
+    limit: usize,
+) -> Result<Vec<(UserId, LicenseCause, NaiveDateTime)>, Error> {
+    seat_waits::table
+        .filter(seat_waits::pool_id.eq(pool.to_string()))
+        .order(seat_waits::position)
+        .limit(i64::try_from(limit).unwrap_or(i64::MAX))
+        .select((seat_waits::user_id, seat_waits::cause, seat_waits::since))
+        .load::<(String, String, NaiveDateTime)>(conn)?
+        .into_iter()
+        .map(|(user, cause, since)| {
+            Ok((
+                decode("user id", user)?,
+                decode("license cause", cause)?,
+                since,
+            ))
+        })
+        .collect()
 }

@@ -197,6 +197,7 @@ diesel::table! {
         assigned -> Integer,
         created_at -> Timestamp,
         exhausted_since -> Nullable<Timestamp>,
+        wait_seq -> Integer,
     }
 }
 
@@ -236,7 +237,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    seat_waits (pool_id, user_id) {
+        pool_id -> Text,
+        user_id -> Text,
+        cause -> Text,
+        position -> Integer,
+        since -> Timestamp,
+    }
+}
+
 diesel::joinable!(license_assignments -> license_pools (pool_id));
+diesel::joinable!(seat_waits -> license_pools (pool_id));
+diesel::joinable!(seat_waits -> users (user_id));
 diesel::table! {
     org_email_domains (domain) {
         domain -> Text,
@@ -295,4 +308,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     invitations,
     linkedin_sign_ins,
     scim_configs,
+    seat_waits,
 );

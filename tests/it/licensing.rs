@@ -484,3 +484,58 @@ async fn two_processes_on_one_postgres_never_take_more_seats_than_the_pool_holds
     );
     drop(servers);
 }
+
+/// The waiting list: learners refused a seat wait in arrival order, and a
+/// freed seat (revocation, a larger pool) goes to the longest waiting at
+/// once, before anybody who signs in later.
+async fn a_freed_seat_goes_to_the_longest_waiting_learner(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let idp = auto_assigned_pool(&app, 1);
+    sign_in(&app, &idp, "first@acme.example").await;
+    for later in ["second@acme.example", "third@acme.example"] {
+        app.clock.advance(chrono::TimeDelta::seconds(1));
+        let home = sign_in(&app, &idp, later).await;
+        assert!(home.contains("No license is available yet"), "{home}");
+    }
+    let show = |email: &str| stdout(&with_db(&app.db, &["user", "show", "acme", email]));
+    with_db(
+        &app.db,
+        &["license", "revoke", "acme", "first@acme.example"],
+    );
+    assert!(
+        show("second@acme.example").contains("license: Learning"),
+        "the first to wait"
+    );
+    assert!(show("third@acme.example").contains("license: none"));
+    assert_eq!(pool_line(&app), "Learning 1/1\n");
+    let newcomer = sign_in(&app, &idp, "fourth@acme.example").await;
+    assert!(
+        newcomer.contains("No license is available yet"),
+        "{newcomer}"
+    );
+    with_db(
+        &app.db,
+        &[
+            "license", "set", "acme", "--type", "Learning", "--seats", "2",
+        ],
+    );
+    assert!(
+        show("third@acme.example").contains("license: Learning"),
+        "before fourth"
+    );
+    assert!(show("fourth@acme.example").contains("license: none"));
+    let mut admin = app.admin_visitor("acme", "admin@acme.example", false);
+    let licenses = admin.get("/admin/orgs/acme/licenses").await;
+    assert!(
+        licenses.body.contains("Waiting for a seat"),
+        "{}",
+        licenses.body
+    );
+    assert!(
+        licenses.body.contains("fourth@acme.example"),
+        "{}",
+        licenses.body
+    );
+}
+
+on_both_databases!(a_freed_seat_goes_to_the_longest_waiting_learner);

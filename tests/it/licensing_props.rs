@@ -127,6 +127,20 @@ fn check(backend: Backend) {
                     holders,
                     "the counter matches the active assignments"
                 );
+                // The waiting list is served whenever a seat frees: a free seat
+                // and a learner still waiting for it never stand side by side.
+                if pool.assigned < pool.seats {
+                    let org = orgs::find(&mut conn, org.slug.as_str()).unwrap();
+                    for waiter in licensing::waiting_list(&mut conn, &pool).unwrap() {
+                        let standing = licensing::standing(&mut conn, &org, &waiter.learner).unwrap();
+                        prop_assert!(
+                            !matches!(standing, licensing::Standing::WaitingForSeat(ref p) if p.id == pool.id),
+                            "{} waits beside a free seat: {:?}",
+                            waiter.learner.email,
+                            pool
+                        );
+                    }
+                }
                 if took_seat {
                     prop_assert!(
                         holders <= pool.seats,

@@ -675,7 +675,8 @@ async fn deactivated_learner_loses_seat_sessions_and_sign_in(backend: Backend) {
 }
 
 /// Auto-assign hands out seats first come first served until the pool is
-/// full; the learner beyond it exists without a seat.
+/// full; the learner beyond it exists without a seat, waits, and gets the
+/// seat a deactivation frees.
 async fn auto_assign_stops_at_the_pool_size(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     pool(&app, 2);
@@ -684,8 +685,11 @@ async fn auto_assign_stops_at_the_pool_size(backend: Backend) {
         "Okta",
         &["--auto-assign", "on", "--license-type", "Learning"],
     );
+    let mut ids = Vec::new();
     for login in ["a@acme.example", "b@acme.example", "c@acme.example"] {
-        assert_eq!(okta.post("/Users", &okta_user(login)).await.status, 201);
+        let created = okta.post("/Users", &okta_user(login)).await;
+        assert_eq!(created.status, 201);
+        ids.push(created.body["id"].as_str().expect("id").to_owned());
     }
     assert!(pool_line(&app).contains("2/2"), "{}", pool_line(&app));
     assert!(user_show(&app, "a@acme.example").contains("license: Learning"));
@@ -698,6 +702,20 @@ async fn auto_assign_stops_at_the_pool_size(backend: Backend) {
             assert_eq!(standing, seatgate::licensing::Standing::ByIdp);
         }
     }
+    drop(conn);
+    // c waits; a leaves the company: c gets the seat in the same request.
+    let off = okta
+        .patch(
+            &format!("/Users/{}", ids[0]),
+            json!([{"op": "replace", "value": {"active": false}}]),
+        )
+        .await;
+    assert_eq!(off.status, 200);
+    assert!(
+        user_show(&app, "c@acme.example").contains("license: Learning"),
+        "from the waiting list"
+    );
+    assert!(pool_line(&app).contains("2/2"), "{}", pool_line(&app));
 }
 
 on_both_databases!(

@@ -33,6 +33,8 @@ struct PoolCard {
     first_day: String,
     last_day: String,
     peak: u32,
+    /// Who waits for a seat, first arrival first: (email, since).
+    waiting: Vec<(String, String)>,
 }
 
 #[derive(Template)]
@@ -73,14 +75,15 @@ async fn page(state: &AppState, console: &Console) -> Result<LicensesPage, Error
                 .into_iter()
                 .map(|pool| {
                     let series = licensing::usage_by_day(conn, &clock, &pool, CHART_DAYS)?;
-                    Ok((pool, series))
+                    let waiting = licensing::waiting_list(conn, &pool)?;
+                    Ok((pool, series, waiting))
                 })
                 .collect::<Result<Vec<_>, crate::store::Error>>()
         })
         .await?;
     let cards = pools
         .into_iter()
-        .map(|(pool, series)| {
+        .map(|(pool, series, waiting)| {
             let (held_points, seats_y, peak) = chart(&series, pool.seats);
             let day = |i: Option<&(chrono::NaiveDate, u32)>| {
                 i.map(|(d, _)| d.format("%b %-d").to_string())
@@ -93,6 +96,10 @@ async fn page(state: &AppState, console: &Console) -> Result<LicensesPage, Error
                 held_points,
                 seats_y,
                 peak,
+                waiting: waiting
+                    .into_iter()
+                    .map(|w| (w.learner.email.to_string(), when(w.since)))
+                    .collect(),
                 pool,
             }
         })
