@@ -65,6 +65,10 @@ uuid_id!(
     InvitationId
 );
 uuid_id!(
+    /// A group of learners.
+    GroupId
+);
+uuid_id!(
     /// A SCIM configuration: one IdP's provisioning client of an organization.
     ScimConfigId
 );
@@ -113,7 +117,7 @@ impl OrgSlug {
 }
 
 /// The name of a kind of license, e.g. "Learning": 1 to 64 characters.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct LicenseType(String);
 
 /// A text that is not a [`LicenseType`].

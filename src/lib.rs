@@ -8,6 +8,7 @@ pub mod cli; // the command line: clap definitions and dispatch
 pub mod clock; // the only place that reads the time
 pub mod config; // settings from file, environment and flags
 pub mod demo_idp; // the built-in development IdP (demo only)
+pub mod groups; // groups of learners, whatever their source, and their license mapping
 pub mod ids; // newtype identifiers
 pub mod invitations; // learners invited by email, their single-use links
 pub mod licensing; // license pools, seats and the seat invariant

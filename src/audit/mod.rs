@@ -90,9 +90,13 @@ pub enum Action {
     LearnerDeactivated,
     LearnerReactivated,
     LearnerDeleted,
+    GroupCreated,
+    GroupUpdated,
+    GroupDeleted,
+    GroupLicenseMapped,
 }
 
-pub const ACTIONS: [Action; 35] = [
+pub const ACTIONS: [Action; 39] = [
     Action::OrgCreated,
     Action::AdminCreated,
     Action::AdminSignInLinkIssued,
@@ -128,6 +132,10 @@ pub const ACTIONS: [Action; 35] = [
     Action::LearnerDeactivated,
     Action::LearnerReactivated,
     Action::LearnerDeleted,
+    Action::GroupCreated,
+    Action::GroupUpdated,
+    Action::GroupDeleted,
+    Action::GroupLicenseMapped,
 ];
 
 impl Action {
@@ -168,6 +176,10 @@ impl Action {
             Action::LearnerDeactivated => "learner_deactivated",
             Action::LearnerReactivated => "learner_reactivated",
             Action::LearnerDeleted => "learner_deleted",
+            Action::GroupCreated => "group_created",
+            Action::GroupUpdated => "group_updated",
+            Action::GroupDeleted => "group_deleted",
+            Action::GroupLicenseMapped => "group_license_mapped",
         }
     }
 }

@@ -412,6 +412,26 @@ pub fn revoke_all(
     Ok(freed)
 }
 
+/// The license types the learner holds a seat of.
+pub fn held_types(conn: &mut DbConn, learner: &Learner) -> Result<Vec<LicenseType>, store::Error> {
+    queries::held_types(conn, learner.id)
+}
+
+/// Takes back the learner's seat of `license_type` on the IdP's behalf (it
+/// is the source of truth for SCIM-managed learners); inside the caller's
+/// transaction.
+pub fn give_back_for_idp(
+    conn: &mut DbConn,
+    clock: &Clock,
+    actor: &Actor,
+    org: &Organization,
+    learner: &Learner,
+    license_type: &LicenseType,
+) -> Result<(), Error> {
+    let pool = pool(conn, org, license_type)?;
+    give_back(conn, clock, actor, LicenseCause::Scim, org, learner, &pool)
+}
+
 /// What giving a seat on the IdP's behalf came to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Seat {

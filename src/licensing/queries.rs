@@ -394,3 +394,16 @@ pub(super) fn waiters(
         })
         .collect()
 }
+
+pub(super) fn held_types(conn: &mut DbConn, user: UserId) -> Result<Vec<LicenseType>, Error> {
+    license_assignments::table
+        .inner_join(license_pools::table)
+        .filter(license_assignments::user_id.eq(user.to_string()))
+        .filter(license_assignments::revoked_at.is_null())
+        .order(license_pools::license_type)
+        .select(license_pools::license_type)
+        .load::<String>(conn)?
+        .into_iter()
+        .map(|t| decode("license type", t))
+        .collect()
+}

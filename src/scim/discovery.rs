@@ -5,7 +5,7 @@
 use chrono::NaiveDateTime;
 use serde_json::{Value, json};
 
-use super::{ENTERPRISE_SCHEMA, LIST_SCHEMA, MAX_RESULTS, USER_SCHEMA};
+use super::{ENTERPRISE_SCHEMA, GROUP_SCHEMA, LIST_SCHEMA, MAX_RESULTS, USER_SCHEMA};
 use crate::config::BaseUrl;
 
 /// A stored instant as SCIM writes it (RFC 3339, UTC).
@@ -52,9 +52,24 @@ fn user_resource_type(base_url: &BaseUrl) -> Value {
     })
 }
 
+fn group_resource_type(base_url: &BaseUrl) -> Value {
+    json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ResourceType"],
+        "id": "Group",
+        "name": "Group",
+        "endpoint": "/Groups",
+        "description": "A group of learners",
+        "schema": GROUP_SCHEMA,
+        "meta": {
+            "resourceType": "ResourceType",
+            "location": base_url.join("/scim/v2/ResourceTypes/Group"),
+        },
+    })
+}
+
 /// `/ResourceTypes`, or the one named `id`.
 pub fn resource_types(base_url: &BaseUrl, id: Option<&str>) -> Option<Value> {
-    let all = [user_resource_type(base_url)];
+    let all = [user_resource_type(base_url), group_resource_type(base_url)];
     match id {
         None => Some(list(all.to_vec())),
         Some(id) => all.into_iter().find(|t| t["id"] == id),
@@ -124,7 +139,24 @@ fn schemas_known(base_url: &BaseUrl) -> Vec<Value> {
             "location": base_url.join(&format!("/scim/v2/Schemas/{ENTERPRISE_SCHEMA}")),
         },
     });
-    vec![user, enterprise]
+    let group = json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Schema"],
+        "id": GROUP_SCHEMA,
+        "name": "Group",
+        "description": "A group of learners",
+        "attributes": [
+            attribute("displayName", "string", true, "readWrite", "none"),
+            complex("members", true, vec![
+                attribute("value", "string", false, "immutable", "none"),
+                attribute("display", "string", false, "readOnly", "none"),
+            ]),
+        ],
+        "meta": {
+            "resourceType": "Schema",
+            "location": base_url.join(&format!("/scim/v2/Schemas/{GROUP_SCHEMA}")),
+        },
+    });
+    vec![user, enterprise, group]
 }
 
 /// `/Schemas`, or the one named `id`.

@@ -9,6 +9,8 @@
 
 pub mod discovery;
 pub mod filter;
+pub mod groups;
+pub mod licenses;
 mod patch;
 mod queries;
 pub mod users;
@@ -27,6 +29,7 @@ use crate::store::{self, DbConn};
 
 /// The core and enterprise User schemas, and the message schemas.
 pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+pub const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 pub const ENTERPRISE_SCHEMA: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 pub const LIST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 pub const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";

@@ -137,6 +137,18 @@ fn apply_at(
     value: Option<Value>,
 ) -> Result<(), Error> {
     if read_only(&path.attr) {
+        // Okta's group rename repeats the id in the value
+        // ({"op":"replace","value":{"id":"...","displayName":"..."}}, Okta's
+        // "SCIM 2.0 Protocol Reference", Update a specific Group name): the
+        // same value changes nothing and is no error.
+        let unchanged = op != Op::Remove
+            && path.filter.is_none()
+            && path.attr.sub.is_none()
+            && value.is_some()
+            && member(resource, &path.attr.name) == value.as_ref();
+        if unchanged {
+            return Ok(());
+        }
         return Err(Error::Mutability(format!(
             "{} is read-only",
             path.attr.name
@@ -425,6 +437,17 @@ mod tests {
         )
         .expect("applies");
         assert_eq!(after["members"], json!([{"value": "c"}, {"value": "d"}]));
+    }
+
+    #[test]
+    fn okta_rename_repeats_the_unchanged_id() {
+        let group = json!({"id": "g-1", "displayName": "Sales"});
+        let after = patched(
+            group,
+            json!([{"op": "replace", "value": {"id": "g-1", "displayName": "Sales EMEA"}}]),
+        )
+        .expect("the same id is no change");
+        assert_eq!(after["displayName"], "Sales EMEA");
     }
 
     #[test]

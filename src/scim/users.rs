@@ -38,7 +38,7 @@ struct Fields {
     manager_id: Option<String>,
 }
 
-fn text(value: Option<&Value>, name: &str) -> Result<Option<String>, Error> {
+pub(super) fn text(value: Option<&Value>, name: &str) -> Result<Option<String>, Error> {
     match value {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
@@ -243,8 +243,8 @@ pub fn get(conn: &mut DbConn, scope: &Scope, id: &str) -> Result<Learner, Error>
 }
 
 /// One page of a list request.
-pub struct Listed {
-    pub learners: Vec<Learner>,
+pub struct Listed<T> {
+    pub items: Vec<T>,
     /// All that match, not only this page's (RFC 7644, 3.4.2.4).
     pub total: usize,
 }
@@ -257,7 +257,7 @@ pub fn list(
     filter: Option<&Filter>,
     start_index: usize,
     count: usize,
-) -> Result<Listed, Error> {
+) -> Result<Listed<Learner>, Error> {
     let (config, base_url) = (scope.config, scope.base_url);
     // `userName eq` and `externalId eq` are how IdPs find a learner before
     // creating one: answered from the unique indexes.
@@ -280,12 +280,12 @@ pub fn list(
     };
     matching.sort_by_key(|l| (l.created_at, l.id));
     let total = matching.len();
-    let learners = matching
+    let items = matching
         .into_iter()
         .skip(start_index.saturating_sub(1))
         .take(count)
         .collect();
-    Ok(Listed { learners, total })
+    Ok(Listed { items, total })
 }
 
 /// The visible learner an indexed key names. A learner who never came
@@ -478,18 +478,10 @@ fn save(
         (false, false, true) => Action::LearnerReactivated,
         _ => Action::LearnerUpdated,
     };
-    if !learner.active {
+    if learner.active {
+        super::licenses::reconcile(conn, clock, org, &learner)?;
+    } else {
         end_access(conn, clock, config, org, &learner)?;
-    } else if let Some(license_type) = config.assigns() {
-        let seat =
-            licensing::ensure_seat(conn, clock, &config.actor(), org, &learner, license_type)?;
-        if seat == licensing::Seat::NoneFree {
-            tracing::info!(
-                org = org.slug.as_str(),
-                license_type = license_type.as_str(),
-                "SCIM learner waits: no seat free"
-            );
-        }
     }
     audit::record(
         conn,

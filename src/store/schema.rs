@@ -247,6 +247,29 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    learner_groups (id) {
+        id -> Text,
+        org_id -> Text,
+        display_name -> Text,
+        external_id -> Nullable<Text>,
+        scim_config_id -> Nullable<Text>,
+        license_type -> Nullable<Text>,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    group_members (group_id, user_id) {
+        group_id -> Text,
+        user_id -> Text,
+    }
+}
+
+diesel::joinable!(group_members -> learner_groups (group_id));
+diesel::joinable!(group_members -> users (user_id));
 diesel::joinable!(license_assignments -> license_pools (pool_id));
 diesel::joinable!(seat_waits -> license_pools (pool_id));
 diesel::joinable!(seat_waits -> users (user_id));
@@ -309,4 +332,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     linkedin_sign_ins,
     scim_configs,
     seat_waits,
+    learner_groups,
+    group_members,
 );

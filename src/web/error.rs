@@ -144,6 +144,26 @@ impl From<crate::licensing::Error> for Error {
     }
 }
 
+impl From<crate::scim::Error> for Error {
+    fn from(e: crate::scim::Error) -> Self {
+        match e {
+            crate::scim::Error::NotFound(_) => Error::NotFound,
+            crate::scim::Error::Store(e) => Error::Store(e),
+            other => Error::BadRequest(super::pages::sentence(&other.to_string())),
+        }
+    }
+}
+
+impl From<crate::scim::ConfigError> for Error {
+    fn from(e: crate::scim::ConfigError) -> Self {
+        match e {
+            crate::scim::ConfigError::NotFound(_) => Error::NotFound,
+            crate::scim::ConfigError::Store(e) => Error::Store(e),
+            other => Error::BadRequest(super::pages::sentence(&other.to_string())),
+        }
+    }
+}
+
 impl From<crate::orgs::connections::Error> for Error {
     fn from(e: crate::orgs::connections::Error) -> Self {
         match e {

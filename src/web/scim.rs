@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use super::AppState;
 use crate::orgs::Organization;
 use crate::scim::filter::Filter;
-use crate::scim::{self, ERROR_SCHEMA, LIST_SCHEMA, ScimConfig, discovery, users};
+use crate::scim::{self, ERROR_SCHEMA, LIST_SCHEMA, ScimConfig, discovery, groups, users};
 
 const MEDIA_TYPE: &str = "application/scim+json";
 /// Largest request body read (issue 15: 1 MiB); IdPs send a few KiB.
@@ -36,6 +36,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/Users/{id}", web::put().to(replace_user))
             .route("/Users/{id}", web::patch().to(patch_user))
             .route("/Users/{id}", web::delete().to(delete_user))
+            .route("/Groups", web::get().to(list_groups))
+            .route("/Groups", web::post().to(create_group))
+            .route("/Groups/{id}", web::get().to(get_group))
+            .route("/Groups/{id}", web::put().to(replace_group))
+            .route("/Groups/{id}", web::patch().to(patch_group))
+            .route("/Groups/{id}", web::delete().to(delete_group))
             .default_service(web::to(not_found)),
     );
 }
@@ -239,7 +245,32 @@ struct ListQuery {
     projection: Projection,
 }
 
+impl Projection {
+    fn apply(&self, resource: Value) -> Value {
+        scim::project(
+            resource,
+            self.attributes.as_deref(),
+            self.excluded_attributes.as_deref(),
+        )
+    }
+}
+
 impl ListQuery {
+    /// The filter and the page asked for. RFC 7644, 3.4.2.4: a startIndex
+    /// below 1 is 1; a negative count is 0; we cap it at `MAX_RESULTS`.
+    fn page(&self) -> Result<(Option<Filter>, usize, usize), ScimError> {
+        let filter = self
+            .filter
+            .as_deref()
+            .map(str::parse::<Filter>)
+            .transpose()
+            .map_err(|e| scim::Error::InvalidFilter(format!("filter: {e}")))?;
+        let start_index = usize::try_from(self.start_index.unwrap_or(1).max(1)).unwrap_or(1);
+        let max = i64::from(scim::MAX_RESULTS);
+        let count = usize::try_from(self.count.unwrap_or(max).clamp(0, max)).unwrap_or(0);
+        Ok((filter, start_index, count))
+    }
+
     /// Parsed by hand so that a malformed number is a SCIM error, not actix's page.
     fn of(req: &HttpRequest) -> Result<Self, ScimError> {
         let pairs: Vec<(String, String)> = serde_urlencoded::from_str(req.query_string())
@@ -296,18 +327,23 @@ fn user_response(
     learner: &crate::accounts::learners::Learner,
     projection: &Projection,
 ) -> HttpResponse {
-    let body = scim::project(
-        users::resource(learner, &state.settings.base_url),
-        projection.attributes.as_deref(),
-        projection.excluded_attributes.as_deref(),
-    );
+    let body = projection.apply(users::resource(learner, &state.settings.base_url));
+    resource_response(status, body)
+}
+
+/// One resource, with its `ETag` (and `Location` when created) from its `meta`.
+fn resource_response(status: StatusCode, body: Value) -> HttpResponse {
     let mut response = scim_json(status, &body);
-    if let Ok(etag) = HeaderValue::from_str(&users::version(learner)) {
+    let meta = |name: &str| {
+        body["meta"][name]
+            .as_str()
+            .and_then(|v| HeaderValue::from_str(v).ok())
+    };
+    if let Some(etag) = meta("version") {
         response.headers_mut().insert(header::ETAG, etag);
     }
     if status == StatusCode::CREATED
-        && let Ok(location) =
-            HeaderValue::from_str(&users::location(&state.settings.base_url, learner.id))
+        && let Some(location) = meta("location")
     {
         response.headers_mut().insert(header::LOCATION, location);
     }
@@ -320,46 +356,35 @@ async fn list_users(
 ) -> Result<HttpResponse, ScimError> {
     let scope = authenticated(&state, &req).await?;
     let query = ListQuery::of(&req)?;
-    let filter = query
-        .filter
-        .as_deref()
-        .map(str::parse::<Filter>)
-        .transpose()
-        .map_err(|e| scim::Error::InvalidFilter(format!("filter: {e}")))?;
-    // RFC 7644, 3.4.2.4: startIndex below 1 is 1; a negative count is 0.
-    let start_index = usize::try_from(query.start_index.unwrap_or(1).max(1)).unwrap_or(1);
-    let count = usize::try_from(
-        query
-            .count
-            .unwrap_or(i64::from(scim::MAX_RESULTS))
-            .clamp(0, i64::from(scim::MAX_RESULTS)),
-    )
-    .unwrap_or(0);
+    let (filter, start_index, count) = query.page()?;
     let listed = in_scope(&state, scope, move |conn, scope| {
         users::list(conn, scope, filter.as_ref(), start_index, count)
     })
     .await?;
     let resources: Vec<Value> = listed
-        .learners
+        .items
         .iter()
         .map(|learner| {
-            scim::project(
-                users::resource(learner, &state.settings.base_url),
-                query.projection.attributes.as_deref(),
-                query.projection.excluded_attributes.as_deref(),
-            )
+            query
+                .projection
+                .apply(users::resource(learner, &state.settings.base_url))
         })
         .collect();
-    Ok(scim_json(
+    Ok(list_response(listed.total, start_index, resources))
+}
+
+/// A ListResponse (RFC 7644, 3.4.2).
+fn list_response(total: usize, start_index: usize, resources: Vec<Value>) -> HttpResponse {
+    scim_json(
         StatusCode::OK,
         &json!({
             "schemas": [LIST_SCHEMA],
-            "totalResults": listed.total,
+            "totalResults": total,
             "startIndex": start_index,
             "itemsPerPage": resources.len(),
             "Resources": resources,
         }),
-    ))
+    )
 }
 
 async fn get_user(
@@ -455,6 +480,112 @@ async fn delete_user(
     let id = id.into_inner();
     in_scope(&state, scope, move |conn, scope| {
         users::delete(conn, scope, &id)
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// A PatchOp body.
+async fn patch_request(payload: web::Payload) -> Result<scim::PatchRequest, ScimError> {
+    serde_json::from_value(json_body(payload).await?).map_err(|e| {
+        scim::Error::InvalidSyntax(format!("not a PatchOp with Operations: {e}")).into()
+    })
+}
+
+async fn list_groups(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ScimError> {
+    let scope = authenticated(&state, &req).await?;
+    let query = ListQuery::of(&req)?;
+    let (filter, start_index, count) = query.page()?;
+    let (total, resources) = in_scope(&state, scope, move |conn, scope| {
+        let listed = groups::list(conn, scope, filter.as_ref(), start_index, count)?;
+        let resources = listed
+            .items
+            .iter()
+            .map(|g| Ok(query.projection.apply(groups::resource(conn, scope, g)?)))
+            .collect::<Result<Vec<_>, scim::Error>>()?;
+        Ok((listed.total, resources))
+    })
+    .await?;
+    Ok(list_response(total, start_index, resources))
+}
+
+async fn get_group(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ScimError> {
+    let scope = authenticated(&state, &req).await?;
+    let projection = ListQuery::of(&req)?.projection;
+    let id = id.into_inner();
+    let body = in_scope(&state, scope, move |conn, scope| {
+        let group = groups::get(conn, scope, &id)?;
+        Ok(projection.apply(groups::resource(conn, scope, &group)?))
+    })
+    .await?;
+    Ok(resource_response(StatusCode::OK, body))
+}
+
+async fn create_group(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ScimError> {
+    let scope = authenticated(&state, &req).await?;
+    let body = json_body(payload).await?;
+    let created = in_scope(&state, scope, move |conn, scope| {
+        let group = groups::create(conn, scope, &body)?;
+        groups::resource(conn, scope, &group)
+    })
+    .await?;
+    Ok(resource_response(StatusCode::CREATED, created))
+}
+
+async fn replace_group(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ScimError> {
+    let scope = authenticated(&state, &req).await?;
+    let body = json_body(payload).await?;
+    let (id, wanted) = (id.into_inner(), if_match(&req));
+    let replaced = in_scope(&state, scope, move |conn, scope| {
+        let group = groups::replace(conn, scope, &id, &body, wanted.as_deref())?;
+        groups::resource(conn, scope, &group)
+    })
+    .await?;
+    Ok(resource_response(StatusCode::OK, replaced))
+}
+
+async fn patch_group(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ScimError> {
+    let scope = authenticated(&state, &req).await?;
+    let request = patch_request(payload).await?;
+    let (id, wanted) = (id.into_inner(), if_match(&req));
+    let patched = in_scope(&state, scope, move |conn, scope| {
+        let group = groups::patch(conn, scope, &id, request, wanted.as_deref())?;
+        groups::resource(conn, scope, &group)
+    })
+    .await?;
+    Ok(resource_response(StatusCode::OK, patched))
+}
+
+async fn delete_group(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ScimError> {
+    let scope = authenticated(&state, &req).await?;
+    let id = id.into_inner();
+    in_scope(&state, scope, move |conn, scope| {
+        groups::delete(conn, scope, &id)
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())

@@ -24,7 +24,7 @@ use seatgate::saml::attributes::Preset;
 
 const IDP: &str = "https://idp.acme.example/saml";
 
-fn entra_user(user_name: &str, mail: &str, external_id: &str) -> Value {
+pub(crate) fn entra_user(user_name: &str, mail: &str, external_id: &str) -> Value {
     json!({
         "schemas": [
             "urn:ietf:params:scim:schemas:core:2.0:User",
@@ -43,7 +43,7 @@ fn entra_user(user_name: &str, mail: &str, external_id: &str) -> Value {
     })
 }
 
-fn okta_user(login: &str) -> Value {
+pub(crate) fn okta_user(login: &str) -> Value {
     json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
         "userName": login,
@@ -59,25 +59,36 @@ fn okta_user(login: &str) -> Value {
     })
 }
 
-fn user_show(app: &TestApp, email: &str) -> String {
+pub(crate) fn user_show(app: &TestApp, email: &str) -> String {
     let output = with_db(&app.db, &["user", "show", "acme", email]);
     assert!(output.status.success(), "{}", stderr(&output));
     stdout(&output)
 }
 
 fn pool(app: &TestApp, seats: u32) {
+    pool_of(app, "Learning", seats);
+}
+
+/// A pool of `license_type` in organization acme (created if needed).
+pub(crate) fn pool_of(app: &TestApp, license_type: &str, seats: u32) {
     app.org("acme");
     let seats = seats.to_string();
     let output = with_db(
         &app.db,
         &[
-            "license", "set", "acme", "--type", "Learning", "--seats", &seats,
+            "license",
+            "set",
+            "acme",
+            "--type",
+            license_type,
+            "--seats",
+            &seats,
         ],
     );
     assert!(output.status.success(), "{}", stderr(&output));
 }
 
-fn pool_line(app: &TestApp) -> String {
+pub(crate) fn pool_line(app: &TestApp) -> String {
     stdout(&with_db(&app.db, &["license", "show", "acme"]))
 }
 

@@ -10,6 +10,7 @@
 mod audit_log;
 mod invitations;
 mod licenses;
+mod provisioning;
 mod settings;
 mod sso;
 mod users;
@@ -41,6 +42,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     users::routes(cfg);
     invitations::routes(cfg);
     licenses::routes(cfg);
+    provisioning::routes(cfg);
     audit_log::routes(cfg);
 }
 
@@ -171,17 +173,19 @@ pub enum Section {
     Users,
     Invitations,
     Licenses,
+    Provisioning,
     AuditLog,
 }
 
 impl Section {
-    const ALL: [Section; 7] = [
+    const ALL: [Section; 8] = [
         Section::Overview,
         Section::Settings,
         Section::SingleSignOn,
         Section::Users,
         Section::Invitations,
         Section::Licenses,
+        Section::Provisioning,
         Section::AuditLog,
     ];
 
@@ -193,6 +197,7 @@ impl Section {
             Section::Users => "/users",
             Section::Invitations => "/invitations",
             Section::Licenses => "/licenses",
+            Section::Provisioning => "/provisioning",
             Section::AuditLog => "/audit",
         }
     }
@@ -205,6 +210,7 @@ impl Section {
             Section::Users => "Users",
             Section::Invitations => "Invitations",
             Section::Licenses => "Licenses",
+            Section::Provisioning => "Provisioning",
             Section::AuditLog => "Audit log",
         }
     }

@@ -34,7 +34,7 @@ fn field(page: &Page, name: &str) -> String {
 }
 
 /// Posts a console form with the page's CSRF token.
-async fn submit(visitor: &mut Visitor, path: &str, form: &[(&str, &str)]) -> Page {
+pub(crate) async fn submit(visitor: &mut Visitor, path: &str, form: &[(&str, &str)]) -> Page {
     let csrf = visitor.get("/admin").await;
     let token = visitor
         .get(csrf.location.as_deref().expect("console start"))
