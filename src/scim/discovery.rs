@@ -113,11 +113,21 @@ fn schemas_known(base_url: &BaseUrl) -> Vec<Value> {
             rw("displayName"),
             attribute("active", "boolean", false, "readWrite", "none"),
             complex("name", false, vec![rw("givenName"), rw("familyName"), rw("formatted")]),
-            complex("emails", true, vec![
-                rw("value"),
-                rw("type"),
-                attribute("primary", "boolean", false, "readWrite", "none"),
-            ]),
+            // Required here because a learner needs an address: the emails,
+            // or a userName that is one.
+            json!({
+                "name": "emails",
+                "type": "complex",
+                "multiValued": true,
+                "required": true,
+                "mutability": "readWrite",
+                "returned": "default",
+                "subAttributes": [
+                    attribute("value", "string", true, "readWrite", "none"),
+                    rw("type"),
+                    attribute("primary", "boolean", false, "readWrite", "none"),
+                ],
+            }),
         ],
         "meta": {
             "resourceType": "Schema",
@@ -146,9 +156,21 @@ fn schemas_known(base_url: &BaseUrl) -> Vec<Value> {
         "description": "A group of learners",
         "attributes": [
             attribute("displayName", "string", true, "readWrite", "none"),
+            // Members are users (no nested groups).
             complex("members", true, vec![
                 attribute("value", "string", false, "immutable", "none"),
                 attribute("display", "string", false, "readOnly", "none"),
+                json!({
+                    "name": "$ref",
+                    "type": "reference",
+                    "referenceTypes": ["User"],
+                    "multiValued": false,
+                    "required": false,
+                    "caseExact": true,
+                    "mutability": "immutable",
+                    "returned": "default",
+                    "uniqueness": "none",
+                }),
             ]),
         ],
         "meta": {

@@ -31,6 +31,17 @@ impl AttrPath {
             .is_some_and(|p| p.eq_ignore_ascii_case("urn:"))
         {
             let (schema, rest) = text.rsplit_once(':')?;
+            // `urn:...:enterprise:2.0:User` names the extension itself (its
+            // resource name follows the version): the whole object, which
+            // resources keep under that URN.
+            let version = schema.rsplit(':').next().unwrap_or_default();
+            if !version.is_empty() && version.chars().all(|c| c.is_ascii_digit() || c == '.') {
+                return Some(Self {
+                    schema: None,
+                    name: text.to_owned(),
+                    sub: None,
+                });
+            }
             (Some(schema.to_owned()), rest)
         } else {
             (None, text)
@@ -654,6 +665,17 @@ mod tests {
             .unwrap();
         assert_eq!(ext.attr.name, "manager");
         assert!(r#"emails[type eq "work"]."#.parse::<PatchPath>().is_err());
+        let whole: PatchPath = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+            .parse()
+            .unwrap();
+        assert_eq!(
+            (whole.attr.schema, whole.attr.name.as_str()),
+            (
+                None,
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+            ),
+            "the extension itself, not an attribute named User"
+        );
     }
 
     proptest::proptest! {

@@ -440,6 +440,19 @@ mod tests {
     }
 
     #[test]
+    fn a_path_naming_the_extension_reaches_the_whole_object() {
+        let ext = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+        let added = patched(
+            ann(),
+            json!([{"op": "add", "path": ext, "value": {"department": "D"}}]),
+        )
+        .expect("applies");
+        assert_eq!(added[ext], json!({"department": "D"}));
+        let removed = patched(added, json!([{"op": "remove", "path": ext}])).expect("applies");
+        assert!(removed.get(ext).is_none(), "{removed}");
+    }
+
+    #[test]
     fn okta_rename_repeats_the_unchanged_id() {
         let group = json!({"id": "g-1", "displayName": "Sales"});
         let after = patched(

@@ -182,14 +182,12 @@ pub fn resource(learner: &Learner, base_url: &BaseUrl) -> Value {
         enterprise.insert("manager".into(), json!({ "value": manager }));
     }
     let mut user = json!({
-        "schemas": [USER_SCHEMA, ENTERPRISE_SCHEMA],
+        "schemas": [USER_SCHEMA],
         "id": learner.id.to_string(),
         "userName": learner.scim.user_name.as_deref().unwrap_or(learner.email.as_str()),
         "displayName": learner.display_name,
-        "name": name,
         "emails": [{ "value": learner.email.as_str(), "type": "work", "primary": true }],
         "active": learner.active,
-        ENTERPRISE_SCHEMA: enterprise,
         "meta": {
             "resourceType": "User",
             "created": super::discovery::instant(learner.created_at),
@@ -200,6 +198,15 @@ pub fn resource(learner: &Learner, base_url: &BaseUrl) -> Value {
     });
     if let Some(external_id) = &learner.scim.external_id {
         user["externalId"] = json!(external_id);
+    }
+    // Empty complex attributes are left out (RFC 7643, 2.5: unassigned
+    // attributes are not returned), and so is an extension with no values.
+    if !name.is_empty() {
+        user["name"] = Value::Object(name);
+    }
+    if !enterprise.is_empty() {
+        user["schemas"] = json!([USER_SCHEMA, ENTERPRISE_SCHEMA]);
+        user[ENTERPRISE_SCHEMA] = Value::Object(enterprise);
     }
     user
 }

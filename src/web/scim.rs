@@ -20,28 +20,33 @@ const MEDIA_TYPE: &str = "application/scim+json";
 const BODY_LIMIT: usize = 1024 * 1024;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
+    let resource = |path: &str| web::resource(path).default_service(web::to(method_not_allowed));
     cfg.service(
         web::scope("/scim/v2")
-            .route(
-                "/ServiceProviderConfig",
-                web::get().to(service_provider_config),
+            .service(resource("/ServiceProviderConfig").get(service_provider_config))
+            .service(resource("/ResourceTypes").get(resource_types))
+            .service(resource("/ResourceTypes/{id}").get(resource_type))
+            .service(resource("/Schemas").get(schemas))
+            .service(resource("/Schemas/{id}").get(schema))
+            .service(resource("/Users").get(list_users).post(create_user))
+            .service(resource("/Users/.search").post(search_users))
+            .service(
+                resource("/Users/{id}")
+                    .get(get_user)
+                    .put(replace_user)
+                    .patch(patch_user)
+                    .delete(delete_user),
             )
-            .route("/ResourceTypes", web::get().to(resource_types))
-            .route("/ResourceTypes/{id}", web::get().to(resource_type))
-            .route("/Schemas", web::get().to(schemas))
-            .route("/Schemas/{id}", web::get().to(schema))
-            .route("/Users", web::get().to(list_users))
-            .route("/Users", web::post().to(create_user))
-            .route("/Users/{id}", web::get().to(get_user))
-            .route("/Users/{id}", web::put().to(replace_user))
-            .route("/Users/{id}", web::patch().to(patch_user))
-            .route("/Users/{id}", web::delete().to(delete_user))
-            .route("/Groups", web::get().to(list_groups))
-            .route("/Groups", web::post().to(create_group))
-            .route("/Groups/{id}", web::get().to(get_group))
-            .route("/Groups/{id}", web::put().to(replace_group))
-            .route("/Groups/{id}", web::patch().to(patch_group))
-            .route("/Groups/{id}", web::delete().to(delete_group))
+            .service(resource("/Groups").get(list_groups).post(create_group))
+            .service(resource("/Groups/.search").post(search_groups))
+            .service(
+                resource("/Groups/{id}")
+                    .get(get_group)
+                    .put(replace_group)
+                    .patch(patch_group)
+                    .delete(delete_group),
+            )
+            .service(resource("/.search").post(search_everything))
             .default_service(web::to(not_found)),
     );
 }
@@ -55,6 +60,12 @@ enum ScimError {
     TooLarge,
     #[error("no such endpoint")]
     NoEndpoint,
+    #[error("this endpoint does not answer that method")]
+    MethodNotAllowed,
+    #[error(
+        "searching several resource types at once is not supported: POST /Users/.search or /Groups/.search"
+    )]
+    NotImplemented,
     #[error(transparent)]
     Scim(#[from] scim::Error),
 }
@@ -88,6 +99,8 @@ impl ResponseError for ScimError {
             ScimError::Unauthorized => StatusCode::UNAUTHORIZED,
             ScimError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ScimError::NoEndpoint | ScimError::Scim(E::NotFound(_)) => StatusCode::NOT_FOUND,
+            ScimError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ScimError::NotImplemented => StatusCode::NOT_IMPLEMENTED,
             ScimError::Scim(E::Uniqueness(_)) => StatusCode::CONFLICT,
             ScimError::Scim(E::VersionMismatch(_)) => StatusCode::PRECONDITION_FAILED,
             ScimError::Scim(E::Store(_)) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -229,6 +242,23 @@ async fn not_found(
     Err(ScimError::NoEndpoint)
 }
 
+async fn method_not_allowed(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ScimError> {
+    authenticated(&state, &req).await?;
+    Err(ScimError::MethodNotAllowed)
+}
+
+/// RFC 7644, 3.4.3: a server that does not search across resource types answers 501.
+async fn search_everything(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ScimError> {
+    authenticated(&state, &req).await?;
+    Err(ScimError::NotImplemented)
+}
+
 /// `attributes` / `excludedAttributes` (RFC 7644, 3.9), as sent.
 #[derive(Default)]
 struct Projection {
@@ -256,6 +286,49 @@ impl Projection {
 }
 
 impl ListQuery {
+    /// A SearchRequest body (RFC 7644, 3.4.3): the same parameters as a
+    /// query string, with `attributes` and `excludedAttributes` as lists.
+    fn of_search(body: &Value) -> Result<Self, ScimError> {
+        let list = |name: &str| -> Result<Option<String>, ScimError> {
+            match scim::filter::member(body, name) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::Array(items)) => Ok(Some(
+                    items
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .collect::<Vec<_>>()
+                        .join(","),
+                )),
+                Some(Value::String(text)) => Ok(Some(text.clone())),
+                Some(_) => Err(scim::Error::InvalidValue(format!("{name} must be a list")).into()),
+            }
+        };
+        let number = |name: &str| -> Result<Option<i64>, ScimError> {
+            match scim::filter::member(body, name) {
+                None | Some(Value::Null) => Ok(None),
+                Some(value) => value.as_i64().map(Some).ok_or_else(|| {
+                    scim::Error::InvalidValue(format!("{name} must be a whole number")).into()
+                }),
+            }
+        };
+        let filter = match scim::filter::member(body, "filter") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(text)) => Some(text.clone()),
+            Some(_) => {
+                return Err(scim::Error::InvalidFilter("filter must be a string".into()).into());
+            }
+        };
+        Ok(Self {
+            filter,
+            start_index: number("startIndex")?,
+            count: number("count")?,
+            projection: Projection {
+                attributes: list("attributes")?,
+                excluded_attributes: list("excludedAttributes")?,
+            },
+        })
+    }
+
     /// The filter and the page asked for. RFC 7644, 3.4.2.4: a startIndex
     /// below 1 is 1; a negative count is 0; we cap it at `MAX_RESULTS`.
     fn page(&self) -> Result<(Option<Filter>, usize, usize), ScimError> {
@@ -355,9 +428,26 @@ async fn list_users(
     req: HttpRequest,
 ) -> Result<HttpResponse, ScimError> {
     let scope = authenticated(&state, &req).await?;
-    let query = ListQuery::of(&req)?;
+    users_matching(&state, scope, ListQuery::of(&req)?).await
+}
+
+async fn search_users(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ScimError> {
+    let scope = authenticated(&state, &req).await?;
+    let query = ListQuery::of_search(&json_body(payload).await?)?;
+    users_matching(&state, scope, query).await
+}
+
+async fn users_matching(
+    state: &AppState,
+    scope: (ScimConfig, Organization),
+    query: ListQuery,
+) -> Result<HttpResponse, ScimError> {
     let (filter, start_index, count) = query.page()?;
-    let listed = in_scope(&state, scope, move |conn, scope| {
+    let listed = in_scope(state, scope, move |conn, scope| {
         users::list(conn, scope, filter.as_ref(), start_index, count)
     })
     .await?;
@@ -497,9 +587,26 @@ async fn list_groups(
     req: HttpRequest,
 ) -> Result<HttpResponse, ScimError> {
     let scope = authenticated(&state, &req).await?;
-    let query = ListQuery::of(&req)?;
+    groups_matching(&state, scope, ListQuery::of(&req)?).await
+}
+
+async fn search_groups(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ScimError> {
+    let scope = authenticated(&state, &req).await?;
+    let query = ListQuery::of_search(&json_body(payload).await?)?;
+    groups_matching(&state, scope, query).await
+}
+
+async fn groups_matching(
+    state: &AppState,
+    scope: (ScimConfig, Organization),
+    query: ListQuery,
+) -> Result<HttpResponse, ScimError> {
     let (filter, start_index, count) = query.page()?;
-    let (total, resources) = in_scope(&state, scope, move |conn, scope| {
+    let (total, resources) = in_scope(state, scope, move |conn, scope| {
         let listed = groups::list(conn, scope, filter.as_ref(), start_index, count)?;
         let resources = listed
             .items
