@@ -17,6 +17,10 @@ const DEFAULT_LINKEDIN_ISSUER: &str = "https://www.linkedin.com/oauth";
 /// Ten a second from one address: a company's NAT at nine in the morning
 /// stays well below, one attacker's address gets about 1 % of a core.
 const DEFAULT_ACS_RATE_LIMIT: &str = "600";
+/// 100 requests a second per token: far above what Entra ID and Okta send
+/// in a provisioning cycle, low enough that one leaked token cannot keep the
+/// database busy for everyone; raise it for a big initial import.
+const DEFAULT_SCIM_RATE_LIMIT: &str = "6000";
 
 /// Validated settings of one Seatgate process.
 #[derive(Clone, Debug)]
@@ -30,6 +34,9 @@ pub struct Settings {
     /// Sign-in responses (`POST /sso/{org}/acs`) one client address may post
     /// per minute; `None` for no limit.
     pub acs_rate_limit: Option<NonZeroU32>,
+    /// SCIM requests one configuration's token may make per minute; `None`
+    /// for no limit.
+    pub scim_rate_limit: Option<NonZeroU32>,
     /// "Sign In with LinkedIn using OpenID Connect"; `None` without a client ID:
     /// learners cannot connect a profile then, and pages say so.
     pub linkedin: Option<LinkedIn>,
@@ -98,6 +105,8 @@ pub struct Layer {
     pub linkedin_pkce: Option<String>,
     #[serde(default, deserialize_with = "number_as_text")]
     pub acs_rate_limit: Option<String>,
+    #[serde(default, deserialize_with = "number_as_text")]
+    pub scim_rate_limit: Option<String>,
     pub smtp_url: Option<String>,
     pub mail_from: Option<String>,
 }
@@ -236,15 +245,14 @@ impl Settings {
             "--acs-rate-limit",
             DEFAULT_ACS_RATE_LIMIT,
         );
-        let acs_rate_limit = limit
-            .trim()
-            .parse::<u32>()
-            .map(NonZeroU32::new)
-            .map_err(|_| ConfigError::Invalid {
-                key: "acs_rate_limit",
-                origin,
-                problem: format!("{limit:?} is not a number of requests per minute (0: no limit)"),
-            })?;
+        let acs_rate_limit = per_minute("acs_rate_limit", origin, &limit)?;
+        let (limit, origin) = pick(
+            |l| &l.scim_rate_limit,
+            "SEATGATE_SCIM_RATE_LIMIT",
+            "",
+            DEFAULT_SCIM_RATE_LIMIT,
+        );
+        let scim_rate_limit = per_minute("scim_rate_limit", origin, &limit)?;
 
         // No command-line flags for these: a secret on the command line is
         // visible to every user of the machine.
@@ -331,10 +339,27 @@ impl Settings {
             certs_dir: PathBuf::from(certs_dir),
             demo_idp,
             acs_rate_limit,
+            scim_rate_limit,
             linkedin,
             mail,
         })
     }
+}
+
+/// A limit of requests per minute; 0 switches it off.
+fn per_minute(
+    key: &'static str,
+    origin: Origin,
+    text: &str,
+) -> Result<Option<NonZeroU32>, ConfigError> {
+    text.trim()
+        .parse::<u32>()
+        .map(NonZeroU32::new)
+        .map_err(|_| ConfigError::Invalid {
+            key,
+            origin,
+            problem: format!("{text:?} is not a number of requests per minute (0: no limit)"),
+        })
 }
 
 /// An on/off setting.

@@ -293,6 +293,35 @@ pub fn project(resource: Value, attributes: Option<&str>, excluded: Option<&str>
     Value::Object(object)
 }
 
+/// How many refused requests are kept per configuration.
+const REQUEST_ERRORS_KEPT: i64 = 100;
+
+/// A refused SCIM request, kept for the console.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestError {
+    pub config: ScimConfigId,
+    pub method: String,
+    /// The path with its query string (never a body, never the token).
+    pub path: String,
+    pub status: u16,
+    pub detail: String,
+    pub at: NaiveDateTime,
+}
+
+/// Keeps a refused request of a configuration (the newest 100 stay).
+pub fn record_request_error(conn: &mut DbConn, error: &RequestError) -> Result<(), store::Error> {
+    queries::insert_request_error(conn, error, REQUEST_ERRORS_KEPT)
+}
+
+/// The configuration's most recent refused requests, newest first.
+pub fn recent_request_errors(
+    conn: &mut DbConn,
+    config: ScimConfigId,
+    limit: i64,
+) -> Result<Vec<RequestError>, store::Error> {
+    queries::recent_request_errors(conn, config, limit)
+}
+
 /// What a provisioning request could not do, in SCIM's terms (RFC 7644,
 /// 3.12): the web layer maps each to its status and `scimType`.
 #[derive(Debug, thiserror::Error)]

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use super::ScimConfig;
 use crate::ids::{OrgId, ScimConfigId};
 use crate::secret::TokenHash;
-use crate::store::schema::scim_configs;
+use crate::store::schema::{scim_configs, scim_request_errors};
 use crate::store::{DbConn, Error, decode, unique};
 
 #[derive(Queryable, Selectable)]
@@ -116,4 +116,79 @@ pub(super) fn set_last_used(
 pub(super) fn delete(conn: &mut DbConn, id: ScimConfigId) -> Result<(), Error> {
     diesel::delete(scim_configs::table.find(id.to_string())).execute(conn)?;
     Ok(())
+}
+
+/// Keeps a refused request; only the newest `keep` of the configuration stay.
+pub(super) fn insert_request_error(
+    conn: &mut DbConn,
+    error: &super::RequestError,
+    keep: i64,
+) -> Result<(), Error> {
+    diesel::insert_into(scim_request_errors::table)
+        .values((
+            scim_request_errors::id.eq(uuid::Uuid::new_v4().to_string()),
+            scim_request_errors::config_id.eq(error.config.to_string()),
+            scim_request_errors::method.eq(&error.method),
+            scim_request_errors::path.eq(&error.path),
+            scim_request_errors::status.eq(i32::from(error.status)),
+            scim_request_errors::detail.eq(&error.detail),
+            scim_request_errors::at.eq(error.at),
+        ))
+        .execute(conn)?;
+    let newest = scim_request_errors::table
+        .filter(scim_request_errors::config_id.eq(error.config.to_string()))
+        .order((
+            scim_request_errors::at.desc(),
+            scim_request_errors::id.desc(),
+        ))
+        .select(scim_request_errors::at)
+        .offset(keep)
+        .first::<NaiveDateTime>(conn)
+        .optional()?;
+    if let Some(cutoff) = newest {
+        diesel::delete(
+            scim_request_errors::table
+                .filter(scim_request_errors::config_id.eq(error.config.to_string()))
+                .filter(scim_request_errors::at.le(cutoff)),
+        )
+        .execute(conn)?;
+    }
+    Ok(())
+}
+
+pub(super) fn recent_request_errors(
+    conn: &mut DbConn,
+    config: ScimConfigId,
+    limit: i64,
+) -> Result<Vec<super::RequestError>, Error> {
+    scim_request_errors::table
+        .filter(scim_request_errors::config_id.eq(config.to_string()))
+        .order((
+            scim_request_errors::at.desc(),
+            scim_request_errors::id.desc(),
+        ))
+        .limit(limit)
+        .select((
+            scim_request_errors::method,
+            scim_request_errors::path,
+            scim_request_errors::status,
+            scim_request_errors::detail,
+            scim_request_errors::at,
+        ))
+        .load::<(String, String, i32, String, NaiveDateTime)>(conn)?
+        .into_iter()
+        .map(|(method, path, status, detail, at)| {
+            Ok(super::RequestError {
+                config,
+                method,
+                path,
+                status: u16::try_from(status).map_err(|_| Error::Corrupt {
+                    what: "HTTP status",
+                    value: status.to_string(),
+                })?,
+                detail,
+                at,
+            })
+        })
+        .collect()
 }

@@ -248,6 +248,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    scim_request_errors (id) {
+        id -> Text,
+        config_id -> Text,
+        method -> Text,
+        path -> Text,
+        status -> Integer,
+        detail -> Text,
+        at -> Timestamp,
+    }
+}
+
+diesel::table! {
     learner_groups (id) {
         id -> Text,
         org_id -> Text,
@@ -334,4 +346,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     seat_waits,
     learner_groups,
     group_members,
+    scim_request_errors,
 );

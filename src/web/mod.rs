@@ -44,7 +44,9 @@ pub struct AppState {
     /// The LinkedIn OpenID Connect client, when a client ID is configured.
     pub linkedin: Option<Arc<crate::binding::linkedin::LinkedIn>>,
     /// The per-address limit on posts to the ACS, when configured.
-    pub acs_limit: Option<Arc<rate_limit::RateLimit>>,
+    pub acs_limit: Option<Arc<rate_limit::RateLimit<std::net::IpAddr>>>,
+    /// The per-token limit on SCIM requests, when configured.
+    pub scim_limit: Option<Arc<rate_limit::RateLimit<crate::ids::ScimConfigId>>>,
     /// The mail server, when `smtp_url` is configured.
     pub mailer: Option<Arc<crate::mail::Mailer>>,
 }
@@ -83,10 +85,14 @@ impl AppState {
         let acs_limit = settings
             .acs_rate_limit
             .map(|limit| Arc::new(rate_limit::RateLimit::per_minute(limit)));
+        let scim_limit = settings
+            .scim_rate_limit
+            .map(|limit| Arc::new(rate_limit::RateLimit::per_minute(limit)));
         Ok(Self {
             store,
             clock,
             acs_limit,
+            scim_limit,
             mailer,
             settings: Arc::new(settings),
             sp_keys: Arc::new(sp_keys),

@@ -1,29 +1,31 @@
-//! A limit on anonymous POSTs to the ACS per client address (issue 12):
-//! validation is bounded, but not free, and anybody may post. A fixed window
-//! of one minute per address; the map of addresses is bounded too.
+//! Limits on requests per minute and key: anonymous POSTs to the ACS per
+//! client address (issue 12: validation is bounded, but not free, and
+//! anybody may post), SCIM requests per configuration token (issue 15). A
+//! fixed window of one minute per key; the map of keys is bounded too.
+//! Per process: with several processes each counts its own.
 //!
 //! Behind a reverse proxy every request comes from the proxy's address:
-//! raise or switch off the limit there (`acs_rate_limit = 0`) and limit at
-//! the proxy instead.
+//! raise or switch off the ACS limit there (`acs_rate_limit = 0`) and limit
+//! at the proxy instead.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
+use std::hash::Hash;
 use std::num::NonZeroU32;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 const WINDOW: Duration = Duration::from_secs(60);
-/// Addresses remembered at most; past this, finished windows are dropped,
-/// and if every window is still running, all are (an attacker with that
-/// many addresses is not stopped by a per-address limit anyway).
+/// Keys remembered at most; past this, finished windows are dropped, and
+/// if every window is still running, all are (an attacker with that many
+/// addresses is not stopped by a per-address limit anyway).
 const MAX_CLIENTS: usize = 100_000;
 
-pub struct RateLimit {
+pub struct RateLimit<K> {
     per_minute: NonZeroU32,
-    clients: Mutex<HashMap<IpAddr, (Instant, u32)>>,
+    clients: Mutex<HashMap<K, (Instant, u32)>>,
 }
 
-impl RateLimit {
+impl<K: Hash + Eq + Copy> RateLimit<K> {
     pub fn per_minute(per_minute: NonZeroU32) -> Self {
         Self {
             per_minute,
@@ -33,7 +35,7 @@ impl RateLimit {
 
     /// Counts one request from `client` at `now`; `Err` carries how long
     /// until it may post again.
-    pub fn check(&self, client: IpAddr, now: Instant) -> Result<(), Duration> {
+    pub fn check(&self, client: K, now: Instant) -> Result<(), Duration> {
         let mut clients = self.clients.lock().unwrap_or_else(PoisonError::into_inner);
         if clients.len() >= MAX_CLIENTS && !clients.contains_key(&client) {
             clients.retain(|_, (started, _)| now.duration_since(*started) < WINDOW);
@@ -57,6 +59,7 @@ impl RateLimit {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::IpAddr;
 
     #[test]
     fn each_address_gets_its_own_window() {

@@ -4,13 +4,17 @@
 //! surface: no cookies, no CSRF (a bearer token in a header is not sent by
 //! browsers on their own).
 
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+use actix_web::middleware::Next;
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, ResponseError, web};
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 
 use super::AppState;
+use crate::ids::ScimConfigId;
 use crate::orgs::Organization;
 use crate::scim::filter::Filter;
 use crate::scim::{self, ERROR_SCHEMA, LIST_SCHEMA, ScimConfig, discovery, groups, users};
@@ -23,6 +27,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     let resource = |path: &str| web::resource(path).default_service(web::to(method_not_allowed));
     cfg.service(
         web::scope("/scim/v2")
+            .wrap(actix_web::middleware::from_fn(record_refusals))
             .service(resource("/ServiceProviderConfig").get(service_provider_config))
             .service(resource("/ResourceTypes").get(resource_types))
             .service(resource("/ResourceTypes/{id}").get(resource_type))
@@ -51,6 +56,58 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     );
 }
 
+/// Keeps each refused request of an authenticated token (its method, path
+/// and reason; never its body) for the console's Provisioning page. Not
+/// the 429s: a client past its limit would otherwise write a row per
+/// request it is refused.
+async fn record_refusals(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let method = req.method().to_string();
+    let path = req
+        .uri()
+        .path_and_query()
+        .map_or_else(String::new, |p| p.as_str().to_owned());
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let response = next.call(req).await?;
+    let status = response.status();
+    let config = response
+        .request()
+        .extensions()
+        .get::<ScimConfigId>()
+        .copied();
+    if let (Some(config), Some(state)) = (config, state)
+        && (status.is_client_error() || status.is_server_error())
+        && status != StatusCode::TOO_MANY_REQUESTS
+    {
+        let detail = match response
+            .response()
+            .error()
+            .and_then(|e| e.as_error::<ScimError>())
+        {
+            Some(error) if !status.is_server_error() => error.to_string(),
+            _ => "something went wrong on our side (see the server log)".to_owned(),
+        };
+        let error = scim::RequestError {
+            config,
+            method,
+            path,
+            status: status.as_u16(),
+            detail,
+            at: state.clock.now_naive(),
+        };
+        if let Err(e) = state
+            .store
+            .run(move |conn| scim::record_request_error(conn, &error))
+            .await
+        {
+            tracing::warn!(reason = %e, "cannot keep the refused SCIM request");
+        }
+    }
+    Ok(response)
+}
+
 /// A refused SCIM request, rendered in the SCIM Error schema (RFC 7644, 3.12).
 #[derive(Debug, thiserror::Error)]
 enum ScimError {
@@ -58,6 +115,9 @@ enum ScimError {
     Unauthorized,
     #[error("the request body is larger than {BODY_LIMIT} bytes")]
     TooLarge,
+    /// More requests with this token in the last minute than `scim_rate_limit`.
+    #[error("too many requests with this token; try again in {} s", .0.as_secs().max(1))]
+    RateLimited(std::time::Duration),
     #[error("no such endpoint")]
     NoEndpoint,
     #[error("this endpoint does not answer that method")]
@@ -98,6 +158,7 @@ impl ResponseError for ScimError {
         match self {
             ScimError::Unauthorized => StatusCode::UNAUTHORIZED,
             ScimError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ScimError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             ScimError::NoEndpoint | ScimError::Scim(E::NotFound(_)) => StatusCode::NOT_FOUND,
             ScimError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ScimError::NotImplemented => StatusCode::NOT_IMPLEMENTED,
@@ -134,6 +195,12 @@ impl ResponseError for ScimError {
                 HeaderValue::from_static("Bearer realm=\"scim\""),
             );
         }
+        if let ScimError::RateLimited(wait) = self {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(wait.as_secs().max(1)),
+            );
+        }
         response
     }
 }
@@ -161,11 +228,19 @@ async fn authenticated(
         })
         .ok_or(ScimError::Unauthorized)?;
     let clock = state.clock.clone();
-    state
+    let (config, org) = state
         .store
         .run(move |conn| scim::authenticate(conn, &clock, &presented))
         .await?
-        .ok_or(ScimError::Unauthorized)
+        .ok_or(ScimError::Unauthorized)?;
+    // For `record_refusals`: whose request this was.
+    req.extensions_mut().insert(config.id);
+    if let Some(limit) = &state.scim_limit {
+        limit
+            .check(config.id, std::time::Instant::now())
+            .map_err(ScimError::RateLimited)?;
+    }
+    Ok((config, org))
 }
 
 /// Reads the body up to [`BODY_LIMIT`] (before anything is parsed) as JSON.

@@ -729,7 +729,36 @@ async fn auto_assign_stops_at_the_pool_size(backend: Backend) {
     assert!(pool_line(&app).contains("2/2"), "{}", pool_line(&app));
 }
 
+/// Each token has its own budget per minute; past it, 429 with Retry-After
+/// in the SCIM Error schema, and other tokens go on.
+async fn a_token_past_its_rate_limit_waits(backend: Backend) {
+    let app = TestApp::on(crate::common::TestDb::fresh(backend))
+        .scim_rate_limit(std::num::NonZeroU32::new(3).expect("non-zero"))
+        .spawn()
+        .await;
+    let busy = app.scim_config("acme", "Busy", &[]);
+    let calm = app.scim_config("acme", "Calm", &[]);
+    for _ in 0..3 {
+        assert_eq!(busy.get("/Users").await.status, 200);
+    }
+    let limited = busy.get("/Users").await;
+    assert_eq!(limited.status, 429);
+    assert_eq!(limited.body["status"], "429");
+    let retry: u64 = limited
+        .retry_after
+        .as_deref()
+        .and_then(|s| s.parse().ok())
+        .expect("Retry-After");
+    assert!((1..=60).contains(&retry), "{retry}");
+    assert_eq!(
+        calm.get("/Users").await.status,
+        200,
+        "another token's budget"
+    );
+}
+
 on_both_databases!(
+    a_token_past_its_rate_limit_waits,
     scim_tokens_are_created_listed_rotated_and_removed,
     entra_default_dialect_provisions_updates_and_deactivates,
     entra_aad_opt_scim_062020_dialect,

@@ -301,6 +301,29 @@ async fn the_console_creates_scim_configurations_and_shows_the_token_once(backen
     assert!(!again.body.contains(&token), "shown once");
     assert!(again.body.contains("Yes: Learning"));
 
+    let refused = entra
+        .post("/Users", &json!({"userName": "no-address"}))
+        .await;
+    assert_eq!(refused.status, 400);
+    let listed = admin.get("/admin/orgs/acme/provisioning").await;
+    assert!(
+        listed
+            .body
+            .contains("Recent refused requests from Entra ID"),
+        "{}",
+        listed.body
+    );
+    assert!(
+        listed.body.contains("<code>POST /scim/v2/Users</code>"),
+        "{}",
+        listed.body
+    );
+    assert!(
+        listed.body.contains("a learner needs an email address"),
+        "{}",
+        listed.body
+    );
+
     let blank = submit(
         &mut admin,
         "/admin/orgs/acme/provisioning/scim",

@@ -43,7 +43,12 @@ struct ConfigRow {
     name: String,
     assigns: String,
     last_used: String,
+    /// The most recent refused requests: (when, method and path, status, reason).
+    errors: Vec<(String, String, u16, String)>,
 }
+
+/// Refused requests shown per configuration.
+const RECENT_ERRORS: i64 = 10;
 
 struct GroupRow {
     id: String,
@@ -72,7 +77,13 @@ async fn page(state: &AppState, console: &Console) -> Result<ProvisioningPage, E
     let (configs, groups, pools) = state
         .store
         .run(move |conn| {
-            let configs = scim::list(conn, org)?;
+            let configs = scim::list(conn, org)?
+                .into_iter()
+                .map(|c| {
+                    let errors = scim::recent_request_errors(conn, c.id, RECENT_ERRORS)?;
+                    Ok((c, errors))
+                })
+                .collect::<Result<Vec<_>, crate::store::Error>>()?;
             let mut groups = Vec::new();
             for group in crate::groups::list(conn, org)? {
                 let members = crate::groups::members(conn, group.id)?.len();
@@ -85,6 +96,7 @@ async fn page(state: &AppState, console: &Console) -> Result<ProvisioningPage, E
     let name_of = |id: Option<ScimConfigId>| {
         configs
             .iter()
+            .map(|(c, _)| c)
             .find(|c| Some(c.id) == id)
             .map_or_else(|| "removed configuration".to_owned(), |c| c.name.clone())
     };
@@ -103,7 +115,7 @@ async fn page(state: &AppState, console: &Console) -> Result<ProvisioningPage, E
             .collect(),
         configs: configs
             .iter()
-            .map(|c| ConfigRow {
+            .map(|(c, errors)| ConfigRow {
                 id: c.id.to_string(),
                 name: c.name.clone(),
                 assigns: c
@@ -112,6 +124,17 @@ async fn page(state: &AppState, console: &Console) -> Result<ProvisioningPage, E
                         format!("Yes: {t}")
                     }),
                 last_used: c.last_used_at.map_or("Never".to_owned(), when),
+                errors: errors
+                    .iter()
+                    .map(|e| {
+                        (
+                            when(e.at),
+                            format!("{} {}", e.method, e.path),
+                            e.status,
+                            e.detail.clone(),
+                        )
+                    })
+                    .collect(),
             })
             .collect(),
         pools: pools

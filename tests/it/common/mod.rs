@@ -182,6 +182,7 @@ pub struct TestAppBuilder<'a> {
     base_url: Option<String>,
     linkedin: Option<LinkedInFor<'a>>,
     acs_rate_limit: Option<std::num::NonZeroU32>,
+    scim_rate_limit: Option<std::num::NonZeroU32>,
     smtp_url: Option<String>,
 }
 
@@ -213,6 +214,13 @@ impl<'a> TestAppBuilder<'a> {
         self
     }
 
+    /// At most `limit` SCIM requests per minute and token. Off by default:
+    /// provisioning tests send many.
+    pub fn scim_rate_limit(mut self, limit: std::num::NonZeroU32) -> Self {
+        self.scim_rate_limit = Some(limit);
+        self
+    }
+
     /// Starts the app through [`Application::build`], as `seatgate serve` does,
     /// on its own thread.
     pub async fn spawn(self) -> TestApp {
@@ -229,6 +237,7 @@ impl<'a> TestAppBuilder<'a> {
             certs_dir: self.db.dir().join("certs"),
             demo_idp: true,
             acs_rate_limit: self.acs_rate_limit,
+            scim_rate_limit: self.scim_rate_limit,
             linkedin: self.linkedin.and_then(|linkedin| linkedin(&address)),
             mail: self.smtp_url.map(|url| seatgate::config::Mail {
                 smtp_url: seatgate::config::ClientSecret::new(url),
@@ -274,6 +283,7 @@ impl TestApp {
             base_url: None,
             linkedin: None,
             acs_rate_limit: None,
+            scim_rate_limit: None,
             smtp_url: None,
         }
     }

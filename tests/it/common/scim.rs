@@ -19,6 +19,7 @@ pub struct Reply {
     pub location: Option<String>,
     pub content_type: Option<String>,
     pub www_authenticate: Option<String>,
+    pub retry_after: Option<String>,
 }
 
 impl Reply {
@@ -59,11 +60,12 @@ impl ScimClient {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned)
         };
-        let (etag, location, content_type, www_authenticate) = (
+        let (etag, location, content_type, www_authenticate, retry_after) = (
             header("ETag"),
             header("Location"),
             header("Content-Type"),
             header("WWW-Authenticate"),
+            header("Retry-After"),
         );
         let status = response.status().as_u16();
         let bytes = response.body().limit(64 * 1024 * 1024).await.expect("body");
@@ -81,6 +83,7 @@ impl ScimClient {
             location,
             content_type,
             www_authenticate,
+            retry_after,
         }
     }
 
