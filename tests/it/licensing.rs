@@ -370,9 +370,9 @@ on_both_databases!(
 );
 
 /// A `seatgate serve` process on its own port, killed when dropped.
-struct Server {
+pub(crate) struct Server {
     child: std::process::Child,
-    address: String,
+    pub(crate) address: String,
 }
 
 impl Drop for Server {
@@ -382,7 +382,7 @@ impl Drop for Server {
     }
 }
 
-async fn start_server(db: &crate::common::TestDb, base_url: &str) -> Server {
+pub(crate) async fn start_server(db: &crate::common::TestDb, base_url: &str) -> Server {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()

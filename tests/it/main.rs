@@ -19,6 +19,7 @@ mod metadata_url;
 mod profile;
 mod profile_browser;
 mod scim;
+mod scim_concurrency;
 mod scim_conformance;
 mod scim_groups;
 mod sso;

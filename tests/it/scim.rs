@@ -52,7 +52,11 @@ pub(crate) fn okta_user(login: &str) -> Value {
         "displayName": "Bob Jones",
         "locale": "en-US",
         // Okta sends its own user id; one per person.
-        "externalId": format!("00u{}", login.len() * 7919 + login.as_bytes()[0] as usize),
+        "externalId": format!(
+            "00u{:016x}",
+            login.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b))
+                .wrapping_mul(0x0100_0000_01b3))
+        ),
         "groups": [],
         "password": "1mz050nq",
         "active": true
