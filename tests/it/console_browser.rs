@@ -148,4 +148,89 @@ async fn admin_runs_the_console_in_chromium(backend: Backend) {
     admin.close().await;
 }
 
-on_both_databases!(admin_runs_the_console_in_chromium);
+/// The Provisioning page in Chromium: an admin creates a SCIM configuration,
+/// copies the token shown once, the IdP provisions a learner with it, and
+/// the Users page labels that learner IdP.
+async fn admin_sets_up_scim_provisioning_in_chromium(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let org = app.org("acme");
+    let link = {
+        let mut conn = app.store.connection().expect("connection");
+        seatgate::licensing::set_pool(
+            &mut conn,
+            &app.clock.clock(),
+            &seatgate::audit::Actor::Cli,
+            &org,
+            &"Learning".parse().unwrap(),
+            5,
+        )
+        .expect("pool");
+        admins::create_with_link(
+            &mut conn,
+            &app.clock.clock(),
+            &app.settings.base_url,
+            &org,
+            "ann@acme.example".parse().unwrap(),
+            false,
+        )
+        .expect("admin link")
+        .url
+    };
+    let admin = Browser::start().await;
+    let c = &admin.client;
+    c.goto(&link).await.expect("open the link");
+    fill(c, "password", PASSWORD).await;
+    fill(c, "confirmation", PASSWORD).await;
+    click(c, "button[type=submit]").await;
+    wait_for(c, "Overview").await;
+
+    click(c, "nav.sections a[href='/admin/orgs/acme/provisioning']").await;
+    wait_for(c, "No SCIM configuration yet").await;
+    fill(c, "scim-name", "Entra ID").await;
+    element(c, "#scim-license option[value='Learning']")
+        .await
+        .click()
+        .await
+        .expect("choose the pool");
+    click(
+        c,
+        "form[action='/admin/orgs/acme/provisioning/scim'] button[type=submit]",
+    )
+    .await;
+    wait_for(c, "shown only this once").await;
+    let copy = element(c, "button[data-copy='scim-token']").await;
+    assert!(
+        copy.is_displayed().await.expect("visible?"),
+        "the copy button shows with JavaScript"
+    );
+    let token = element(c, "#scim-token").await.text().await.expect("token");
+    admin.screenshot("console-provisioning-token").await;
+
+    let entra = crate::common::scim::ScimClient::new(&app, &token);
+    let pushed = entra
+        .post(
+            "/Users",
+            &crate::scim::entra_user("lee@acme.example", "lee@acme.example", "e-9"),
+        )
+        .await;
+    assert_eq!(pushed.status, 201, "{}", pushed.body);
+
+    c.goto(&format!("{}/admin/orgs/acme/users", app.address))
+        .await
+        .expect("users page");
+    let users = wait_for(c, "lee@acme.example").await;
+    assert!(users.contains("IdP"), "labelled IdP: {users}");
+    c.goto(&format!("{}/admin/orgs/acme/provisioning", app.address))
+        .await
+        .expect("provisioning page");
+    let again = wait_for(c, "Entra ID").await;
+    assert!(!again.contains(&token), "the token is not shown again");
+    assert!(again.contains("Yes: Learning"), "{again}");
+    admin.screenshot("console-provisioning").await;
+    admin.close().await;
+}
+
+on_both_databases!(
+    admin_runs_the_console_in_chromium,
+    admin_sets_up_scim_provisioning_in_chromium,
+);
