@@ -277,6 +277,16 @@ pub fn list(
             None
         }
     });
+    // No filter: one page from the database, the visibility rule in SQL.
+    if filter.is_none() {
+        let offset = i64::try_from(start_index.saturating_sub(1)).unwrap_or(i64::MAX);
+        let limit = i64::try_from(count).unwrap_or(i64::MAX);
+        let (items, total) = learners::scim_page(conn, config.org, config.id, offset, limit)?;
+        return Ok(Listed {
+            items,
+            total: usize::try_from(total).unwrap_or(usize::MAX),
+        });
+    }
     let mut matching: Vec<Learner> = match keyed {
         Some(key) => by_key(conn, config, key)?.into_iter().collect(),
         None => learners::list(conn, config.org)?

@@ -1,3 +1,4 @@
+DROP INDEX users_org_created;
 DROP INDEX users_org_external_id;
 DROP INDEX users_org_user_name_key;
 ALTER TABLE users DROP COLUMN updated_at;

@@ -29,3 +29,5 @@ ALTER TABLE users ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
 ALTER TABLE users ADD COLUMN updated_at TIMESTAMP;
 CREATE UNIQUE INDEX users_org_user_name_key ON users (org_id, user_name_key);
 CREATE UNIQUE INDEX users_org_external_id ON users (org_id, external_id);
+-- SCIM lists page through an organization oldest first.
+CREATE INDEX users_org_created ON users (org_id, created_at, id);

@@ -131,15 +131,16 @@ pub fn save(conn: &mut DbConn, learner: &Learner) -> Result<(), store::Error> {
     queries::update(conn, learner)
 }
 
-/// `limit` of the organization's learners from `offset`, oldest first, and
-/// how many there are in all.
-pub fn page(
+/// `limit` of the learners a SCIM configuration sees from `offset`, oldest
+/// first, and how many it sees in all (see [`Learner::removed_by_idp`]).
+pub fn scim_page(
     conn: &mut DbConn,
     org: OrgId,
+    config: ScimConfigId,
     offset: i64,
     limit: i64,
 ) -> Result<(Vec<Learner>, i64), store::Error> {
-    queries::page(conn, org, offset, limit)
+    queries::scim_page(conn, org, config, offset, limit)
 }
 
 /// Records that the learner signed in now (sign-ins other than SAML's, which

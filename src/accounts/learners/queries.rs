@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use crate::accounts::Email;
 use crate::accounts::learners::{Identity, Learner, LearnerFilter, LicenseFilter, ScimProfile};
-use crate::ids::{ConnectionId, OrgId, UserId};
+use crate::ids::{ConnectionId, OrgId, ScimConfigId, UserId};
 use crate::store::schema::{identities, idp_connections, users};
 use crate::store::{DbConn, Error, decode, unique};
 
@@ -168,20 +168,29 @@ pub(in crate::accounts) fn by_external_id(
         .load(conn)?)
 }
 
-/// `limit` of the organization's learners from `offset`, oldest first (a
-/// stable order for paging), and how many there are in all.
-pub(in crate::accounts) fn page(
+/// `limit` of the learners a SCIM configuration sees, from `offset`, oldest
+/// first (a stable order for paging), and how many it sees in all: its
+/// organization's, not deleted over SCIM (inactive and unmanaged), and not
+/// managed by another configuration.
+pub(in crate::accounts) fn scim_page(
     conn: &mut DbConn,
     org: OrgId,
+    config: ScimConfigId,
     offset: i64,
     limit: i64,
 ) -> Result<(Vec<Learner>, i64), Error> {
-    let total = users::table
-        .filter(users::org_id.eq(org.to_string()))
-        .count()
-        .get_result::<i64>(conn)?;
-    let page = users::table
-        .filter(users::org_id.eq(org.to_string()))
+    let visible = || {
+        users::table
+            .filter(users::org_id.eq(org.to_string()))
+            .filter(users::active.or(users::scim_config_id.is_not_null()))
+            .filter(
+                users::scim_config_id
+                    .is_null()
+                    .or(users::scim_config_id.eq(config.to_string())),
+            )
+    };
+    let total = visible().count().get_result::<i64>(conn)?;
+    let page = visible()
         .order((users::created_at, users::id))
         .offset(offset)
         .limit(limit)

@@ -1,0 +1,232 @@
+//! Load generator for SCIM provisioning, driven by `scripts/load-scim`: an
+//! initial sync as an IdP runs it (issue 15's benchmark).
+//!
+//! `scim_load BASE_URL TOKEN USERS GROUPS MEMBERS CONCURRENCY`:
+//! 1. users: for each of USERS learners, the lookup an IdP makes first
+//!    (`GET /Users?filter=userName eq "..."`) and then `POST /Users`, with
+//!    CONCURRENCY learners in flight;
+//! 2. groups: GROUPS groups posted with MEMBERS members each;
+//! 3. lists: unfiltered pages (`startIndex`, `count=100`) and `userName eq`
+//!    lookups at the size reached.
+//!
+//! Prints, per phase, the rate, the latency percentiles and the status counts.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+/// One phase's measurements.
+#[derive(Default)]
+struct Tally {
+    latencies: Vec<Duration>,
+    statuses: BTreeMap<u16, usize>,
+}
+
+impl Tally {
+    fn record(&mut self, started: Instant, status: u16) {
+        self.latencies.push(started.elapsed());
+        *self.statuses.entry(status).or_default() += 1;
+    }
+
+    fn report(&mut self, phase: &str, items: usize, what: &str, wall: Duration) {
+        self.latencies.sort();
+        let at = |q: f64| {
+            let i = ((self.latencies.len() as f64 - 1.0) * q).round() as usize;
+            self.latencies.get(i).copied().unwrap_or_default()
+        };
+        println!(
+            "{phase}: {items} {what} in {:.1} s = {:.0} {what}/s, {} requests = {:.0}/s; \
+             latency p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; statuses {:?}",
+            wall.as_secs_f64(),
+            items as f64 / wall.as_secs_f64(),
+            self.latencies.len(),
+            self.latencies.len() as f64 / wall.as_secs_f64(),
+            at(0.5).as_secs_f64() * 1e3,
+            at(0.99).as_secs_f64() * 1e3,
+            at(1.0).as_secs_f64() * 1e3,
+            self.statuses,
+        );
+    }
+}
+
+struct Target {
+    client: awc::Client,
+    base: String,
+    token: String,
+}
+
+impl Target {
+    async fn send(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let method = awc::http::Method::from_bytes(method.as_bytes()).expect("method");
+        let request = self
+            .client
+            .request(method, format!("{}/scim/v2{path}", self.base))
+            .insert_header(("Authorization", format!("Bearer {}", self.token)))
+            .insert_header(("Content-Type", "application/scim+json"));
+        let mut response = match body {
+            Some(body) => request.send_body(body.to_string()).await,
+            None => request.send().await,
+        }
+        .expect("the server answers");
+        let status = response.status().as_u16();
+        let bytes = response.body().limit(64 << 20).await.expect("body");
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+}
+
+fn user(i: usize) -> Value {
+    let login = format!("learner{i}@load.example");
+    json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": login,
+        "externalId": format!("ext-{i}"),
+        "name": {"givenName": "Learner", "familyName": format!("{i}")},
+        "emails": [{"value": login, "type": "work", "primary": true}],
+        "active": true,
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": format!("D{}", i % 50)},
+    })
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let [base, token, users, groups, members, concurrency] = args.as_slice() else {
+        eprintln!("usage: scim_load BASE_URL TOKEN USERS GROUPS MEMBERS CONCURRENCY");
+        std::process::exit(2);
+    };
+    let number = |text: &str| text.parse::<usize>().expect("a whole number");
+    let (users, groups, members, concurrency) = (
+        number(users),
+        number(groups),
+        number(members),
+        number(concurrency),
+    );
+    actix_rt::System::new().block_on(async move {
+        let target = Rc::new(Target {
+            client: awc::Client::builder()
+                .timeout(Duration::from_secs(120))
+                .finish(),
+            base: base.clone(),
+            token: token.clone(),
+        });
+        let ids = Rc::new(RefCell::new(Vec::with_capacity(users)));
+
+        // 1. Users: lookup, then create, CONCURRENCY at a time.
+        let tally = Rc::new(RefCell::new(Tally::default()));
+        let next = Rc::new(RefCell::new(0usize));
+        let started = Instant::now();
+        let workers: Vec<_> = (0..concurrency)
+            .map(|_| {
+                let (target, tally, next, ids) =
+                    (target.clone(), tally.clone(), next.clone(), ids.clone());
+                actix_rt::spawn(async move {
+                    loop {
+                        let i = {
+                            let mut next = next.borrow_mut();
+                            *next += 1;
+                            *next - 1
+                        };
+                        if i >= users {
+                            break;
+                        }
+                        let filter = format!(
+                            "/Users?filter=userName%20eq%20%22learner{i}%40load.example%22"
+                        );
+                        let t = Instant::now();
+                        let (status, _) = target.send("GET", &filter, None).await;
+                        tally.borrow_mut().record(t, status);
+                        let t = Instant::now();
+                        let (status, body) = target.send("POST", "/Users", Some(user(i))).await;
+                        tally.borrow_mut().record(t, status);
+                        if let Some(id) = body["id"].as_str() {
+                            ids.borrow_mut().push(id.to_owned());
+                        }
+                    }
+                })
+            })
+            .collect();
+        for worker in workers {
+            worker.await.expect("worker");
+        }
+        tally
+            .borrow_mut()
+            .report("users", users, "users", started.elapsed());
+
+        // 2. Groups with their members.
+        let ids: Rc<Vec<String>> = Rc::new(ids.borrow().clone());
+        let tally = Rc::new(RefCell::new(Tally::default()));
+        let next = Rc::new(RefCell::new(0usize));
+        let started = Instant::now();
+        let workers: Vec<_> = (0..concurrency)
+            .map(|_| {
+                let (target, tally, next, ids) =
+                    (target.clone(), tally.clone(), next.clone(), ids.clone());
+                actix_rt::spawn(async move {
+                    loop {
+                        let g = {
+                            let mut next = next.borrow_mut();
+                            *next += 1;
+                            *next - 1
+                        };
+                        if g >= groups || ids.is_empty() {
+                            break;
+                        }
+                        let list: Vec<Value> = (0..members)
+                            .map(|m| json!({"value": ids[(g * members + m) % ids.len()]}))
+                            .collect();
+                        let body = json!({"displayName": format!("Group {g}"), "members": list});
+                        let t = Instant::now();
+                        let (status, _) = target.send("POST", "/Groups", Some(body)).await;
+                        tally.borrow_mut().record(t, status);
+                    }
+                })
+            })
+            .collect();
+        for worker in workers {
+            worker.await.expect("worker");
+        }
+        tally
+            .borrow_mut()
+            .report("groups", groups, "groups", started.elapsed());
+
+        // 3. Lists at the size reached, one at a time.
+        for (phase, paths) in [
+            (
+                "list pages",
+                (0..20)
+                    .map(|k| {
+                        format!(
+                            "/Users?startIndex={}&count=100",
+                            1 + (k * 7919) % users.max(1)
+                        )
+                    })
+                    .collect::<Vec<_>>(),
+            ),
+            (
+                "userName lookups",
+                (0..20)
+                    .map(|k| {
+                        format!(
+                            "/Users?filter=userName%20eq%20%22learner{}%40load.example%22",
+                            (k * 7919) % users.max(1)
+                        )
+                    })
+                    .collect(),
+            ),
+        ] {
+            let mut tally = Tally::default();
+            let started = Instant::now();
+            for path in &paths {
+                let t = Instant::now();
+                let (status, _) = target.send("GET", path, None).await;
+                tally.record(t, status);
+            }
+            tally.report(phase, paths.len(), "requests", started.elapsed());
+        }
+    });
+}
