@@ -50,6 +50,10 @@ pub(super) enum OrgCommand {
         /// addresses to this organization's sign-in
         #[arg(long, value_name = "DOMAIN,...")]
         email_domains: Option<String>,
+        /// SAML attributes whose values make groups at each sign-in,
+        /// comma-separated (replaces the list; "" for none), e.g. department
+        #[arg(long, value_name = "ATTRIBUTE,...")]
+        group_attributes: Option<String>,
     },
 }
 
@@ -114,7 +118,12 @@ pub(super) fn run(command: OrgCommand, store: &Store, clock: &Clock) -> anyhow::
         }
         OrgCommand::Show { slug } => {
             let org = orgs::find(&mut conn, &slug)?;
-            show_org(&mut out, &org, &orgs::email_domains(&mut conn, &org)?)?;
+            show_org(
+                &mut out,
+                &org,
+                &orgs::email_domains(&mut conn, &org)?,
+                &crate::groups::attributes(&mut conn, org.id)?,
+            )?;
         }
         OrgCommand::Set {
             slug,
@@ -123,8 +132,13 @@ pub(super) fn run(command: OrgCommand, store: &Store, clock: &Clock) -> anyhow::
             profile_binding,
             learner_sign_in,
             email_domains,
+            group_attributes,
         } => {
             let org = orgs::find(&mut conn, &slug)?;
+            if let Some(list) = group_attributes {
+                let names = crate::groups::parse_attributes(&list)?;
+                crate::groups::set_attributes(&mut conn, clock, &Actor::Cli, org.id, &names)?;
+            }
             if let Some(list) = email_domains {
                 let domains = orgs::parse_email_domains(&list)?;
                 orgs::set_email_domains(&mut conn, clock, &Actor::Cli, &org, &domains)?;
@@ -150,7 +164,12 @@ pub(super) fn run(command: OrgCommand, store: &Store, clock: &Clock) -> anyhow::
                 licensing::set_auto_assign(&mut conn, clock, &Actor::Cli, &org, on, license_type)?;
             }
             let org = orgs::find(&mut conn, &slug)?;
-            show_org(&mut out, &org, &orgs::email_domains(&mut conn, &org)?)?;
+            show_org(
+                &mut out,
+                &org,
+                &orgs::email_domains(&mut conn, &org)?,
+                &crate::groups::attributes(&mut conn, org.id)?,
+            )?;
         }
     }
     Ok(())
@@ -160,6 +179,7 @@ fn show_org(
     out: &mut impl Write,
     org: &Organization,
     domains: &[EmailDomain],
+    group_attributes: &[String],
 ) -> std::io::Result<()> {
     let on_off = |on: bool| if on { "on" } else { "off" };
     writeln!(out, "slug: {}", org.slug)?;
@@ -197,6 +217,15 @@ fn show_org(
             "none".to_owned()
         } else {
             orgs::listed_domains(domains)
+        }
+    )?;
+    writeln!(
+        out,
+        "group_attributes: {}",
+        if group_attributes.is_empty() {
+            "none".to_owned()
+        } else {
+            group_attributes.join(",")
         }
     )
 }

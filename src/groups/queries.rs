@@ -5,8 +5,8 @@ use diesel::prelude::*;
 
 use super::Group;
 use crate::ids::{GroupId, OrgId, UserId};
-use crate::store::schema::{group_members, learner_groups};
-use crate::store::{DbConn, Error, decode};
+use crate::store::schema::{group_attributes, group_members, learner_groups};
+use crate::store::{DbConn, Error, decode, unique};
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = learner_groups, treat_none_as_null = true)]
@@ -22,6 +22,7 @@ struct GroupRow {
     version: i32,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
+    saml_attribute: Option<String>,
 }
 
 impl From<&Group> for GroupRow {
@@ -36,6 +37,7 @@ impl From<&Group> for GroupRow {
             version: i32::try_from(g.version).unwrap_or(i32::MAX),
             created_at: g.created_at,
             updated_at: g.updated_at,
+            saml_attribute: g.from_attribute.clone(),
         }
     }
 }
@@ -63,6 +65,7 @@ impl TryFrom<GroupRow> for Group {
             })?,
             created_at: row.created_at,
             updated_at: row.updated_at,
+            from_attribute: row.saml_attribute,
         })
     }
 }
@@ -71,10 +74,70 @@ fn all(rows: Vec<GroupRow>) -> Result<Vec<Group>, Error> {
     rows.into_iter().map(Group::try_from).collect()
 }
 
+/// [`Error::Duplicate`] when the organization has a group of that
+/// attribute and value already.
 pub(super) fn insert(conn: &mut DbConn, group: &Group) -> Result<(), Error> {
     diesel::insert_into(learner_groups::table)
         .values(GroupRow::from(group))
+        .execute(conn)
+        .map_err(unique)?;
+    Ok(())
+}
+
+/// Inserts a group made from an attribute value, or returns the one a
+/// concurrent sign-in made first. The insert runs in a savepoint: on
+/// PostgreSQL a failed statement would otherwise abort the whole sign-in.
+pub(super) fn insert_or_existing(conn: &mut DbConn, group: &Group) -> Result<(Group, bool), Error> {
+    use diesel::Connection;
+    match conn.transaction::<_, Error, _>(|conn| insert(conn, group)) {
+        Ok(()) => Ok((group.clone(), true)),
+        Err(Error::Duplicate) => {
+            let (attribute, value) = (
+                group.from_attribute.as_deref().unwrap_or_default(),
+                &group.display_name,
+            );
+            by_attribute_value(conn, group.org, attribute, value)?
+                .map(|existing| (existing, false))
+                .ok_or(Error::Duplicate)
+        }
+        Err(other) => Err(other),
+    }
+}
+
+pub(super) fn by_attribute_value(
+    conn: &mut DbConn,
+    org: OrgId,
+    attribute: &str,
+    value: &str,
+) -> Result<Option<Group>, Error> {
+    all(learner_groups::table
+        .filter(learner_groups::org_id.eq(org.to_string()))
+        .filter(learner_groups::saml_attribute.eq(attribute))
+        .filter(learner_groups::display_name.eq(value))
+        .select(GroupRow::as_select())
+        .load(conn)?)
+    .map(|groups| groups.into_iter().next())
+}
+
+pub(super) fn attributes(conn: &mut DbConn, org: OrgId) -> Result<Vec<String>, Error> {
+    Ok(group_attributes::table
+        .filter(group_attributes::org_id.eq(org.to_string()))
+        .order(group_attributes::attribute)
+        .select(group_attributes::attribute)
+        .load(conn)?)
+}
+
+pub(super) fn set_attributes(conn: &mut DbConn, org: OrgId, names: &[String]) -> Result<(), Error> {
+    diesel::delete(group_attributes::table.filter(group_attributes::org_id.eq(org.to_string())))
         .execute(conn)?;
+    for name in names {
+        diesel::insert_into(group_attributes::table)
+            .values((
+                group_attributes::org_id.eq(org.to_string()),
+                group_attributes::attribute.eq(name),
+            ))
+            .execute(conn)?;
+    }
     Ok(())
 }
 

@@ -276,6 +276,12 @@ pub fn map_license(
         let group = groups::by_id(conn, group)?
             .filter(|g| g.org == org.id)
             .ok_or(Error::NotFound("Group"))?;
+        if group.from_attribute.is_some() {
+            return Err(Error::InvalidValue(
+                "licenses follow groups pushed over SCIM; this group comes from a SAML attribute"
+                    .into(),
+            ));
+        }
         if let Some(license_type) = &license_type
             && !crate::licensing::pools(conn, org.id)?
                 .iter()

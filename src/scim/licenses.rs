@@ -7,11 +7,10 @@
 
 use std::collections::BTreeSet;
 
-use super::Error;
 use crate::accounts::learners::Learner;
 use crate::clock::Clock;
 use crate::ids::LicenseType;
-use crate::licensing::{self, Seat};
+use crate::licensing::{self, Error, Seat};
 use crate::orgs::Organization;
 use crate::store::DbConn;
 use crate::{groups, scim};

@@ -396,6 +396,16 @@ fn attempt(
                 learner.is_admin = granted;
             }
         }
+        if crate::groups::sync_from_sign_in(
+            conn,
+            ctx.clock,
+            org.id,
+            learner.id,
+            verified.attributes(),
+        )? {
+            // A learner the IdP also provisions over SCIM holds what mapped groups give.
+            crate::scim::licenses::reconcile(conn, ctx.clock, org, &learner)?;
+        }
         let license = licensing::auto_assign(conn, ctx.clock, org, &learner)?;
         audit::record(
             conn,

@@ -270,6 +270,14 @@ diesel::table! {
         version -> Integer,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        saml_attribute -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    group_attributes (org_id, attribute) {
+        org_id -> Text,
+        attribute -> Text,
     }
 }
 
@@ -347,4 +355,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     learner_groups,
     group_members,
     scim_request_errors,
+    group_attributes,
 );

@@ -379,3 +379,96 @@ on_both_databases!(
     mapped_groups_give_and_take_licenses,
     the_console_creates_scim_configurations_and_shows_the_token_once,
 );
+
+/// Groups made from a SAML attribute's values (issue 15: "automatic groups
+/// from SAML attributes"): each sign-in puts the learner in the groups its
+/// values name and out of those it no longer sends.
+async fn saml_attribute_values_make_groups_at_sign_in(backend: Backend) {
+    use crate::cli::{stderr, stdout, with_db};
+    use crate::common::idp::TestIdp;
+    let app = TestApp::spawn(backend).await;
+    let idp = TestIdp::new("https://idp.acme.example/saml");
+    app.connect("acme", &idp, seatgate::saml::attributes::Preset::Generic);
+    let set = with_db(
+        &app.db,
+        &["org", "set", "acme", "--group-attributes", "department"],
+    );
+    assert!(set.status.success(), "{}", stderr(&set));
+    assert!(
+        stdout(&set).contains("group_attributes: department\n"),
+        "{}",
+        stdout(&set)
+    );
+    let bad = with_db(
+        &app.db,
+        &["org", "set", "acme", "--group-attributes", "has space"],
+    );
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(
+        stderr(&bad).contains("is not an attribute name"),
+        "{}",
+        stderr(&bad)
+    );
+
+    let sign_in = |email: &'static str, department: &'static str| {
+        let mut spec = idp.spec(&app, "acme", email);
+        spec.attributes
+            .push(("department".into(), department.into()));
+        idp.mint(&spec)
+    };
+    for (email, department) in [
+        ("ann@acme.example", "Sales"),
+        ("bob@acme.example", "Sales"),
+        ("ann@acme.example", "Support"),
+    ] {
+        let (page, _) = app
+            .post_response("acme", &sign_in(email, department), None)
+            .await;
+        assert_eq!(page.status.as_u16(), 303, "{:?}", app.sso_errors("acme"));
+    }
+    let mut conn = app.store.connection().expect("connection");
+    let org = app.org("acme");
+    let members = |conn: &mut _, name: &str| -> Vec<String> {
+        let group = seatgate::groups::list(conn, org.id)
+            .unwrap()
+            .into_iter()
+            .find(|g| g.display_name == name)
+            .unwrap_or_else(|| panic!("group {name}"));
+        assert_eq!(group.from_attribute.as_deref(), Some("department"));
+        let mut emails: Vec<String> = seatgate::groups::members(conn, group.id)
+            .unwrap()
+            .into_iter()
+            .map(|id| {
+                seatgate::accounts::learners::find_by_id(conn, id)
+                    .unwrap()
+                    .unwrap()
+                    .email
+                    .to_string()
+            })
+            .collect();
+        emails.sort();
+        emails
+    };
+    assert_eq!(
+        members(&mut conn, "Sales"),
+        vec!["bob@acme.example"],
+        "ann moved on"
+    );
+    assert_eq!(members(&mut conn, "Support"), vec!["ann@acme.example"]);
+    assert_eq!(seatgate::groups::list(&mut conn, org.id).unwrap().len(), 2);
+    drop(conn);
+
+    let mut admin = app.admin_visitor("acme", "admin@acme.example", false);
+    let page = admin.get("/admin/orgs/acme/provisioning").await;
+    assert!(
+        page.body.contains("SAML attribute department"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body
+            .contains("Licenses follow groups pushed over SCIM")
+    );
+}
+
+on_both_databases!(saml_attribute_values_make_groups_at_sign_in);

@@ -54,6 +54,8 @@ struct GroupRow {
     id: String,
     name: String,
     source: String,
+    /// Pushed over SCIM: its license mapping applies (to SCIM-managed members).
+    pushed: bool,
     members: usize,
     license_type: Option<String>,
 }
@@ -107,7 +109,11 @@ async fn page(state: &AppState, console: &Console) -> Result<ProvisioningPage, E
             .into_iter()
             .map(|(g, members)| GroupRow {
                 id: g.id.to_string(),
-                source: format!("IdP · {}", name_of(g.managed_by)),
+                source: match &g.from_attribute {
+                    Some(attribute) => format!("SAML attribute {attribute}"),
+                    None => format!("IdP · {}", name_of(g.managed_by)),
+                },
+                pushed: g.from_attribute.is_none(),
                 name: g.display_name,
                 members,
                 license_type: g.license_type.map(|t| t.to_string()),
