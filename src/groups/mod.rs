@@ -234,6 +234,18 @@ pub fn set_members(
     Ok((joined, left))
 }
 
+/// The license types the organization's groups are mapped to (one query,
+/// however many groups: the licensing rules read it at every SCIM write).
+pub fn mapped_types(
+    conn: &mut DbConn,
+    org: OrgId,
+) -> Result<std::collections::BTreeSet<LicenseType>, store::Error> {
+    queries::mapped_types(conn, org)?
+        .into_iter()
+        .map(|t| store::decode("license type", t))
+        .collect()
+}
+
 /// The groups the learner is in.
 pub fn of_learner(conn: &mut DbConn, learner: UserId) -> Result<Vec<Group>, store::Error> {
     queries::of_user(conn, learner)

@@ -225,3 +225,13 @@ pub(super) fn of_user(conn: &mut DbConn, user: UserId) -> Result<Vec<Group>, Err
         .select(GroupRow::as_select())
         .load(conn)?)
 }
+
+/// The license types the organization's groups are mapped to.
+pub(super) fn mapped_types(conn: &mut DbConn, org: OrgId) -> Result<Vec<String>, Error> {
+    Ok(learner_groups::table
+        .filter(learner_groups::org_id.eq(org.to_string()))
+        .filter(learner_groups::license_type.is_not_null())
+        .select(learner_groups::license_type.assume_not_null())
+        .distinct()
+        .load(conn)?)
+}

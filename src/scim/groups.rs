@@ -37,20 +37,28 @@ impl Fields {
             Some(Value::Array(items)) => items.clone(),
             Some(_) => return Err(Error::InvalidValue("members must be a list".into())),
         };
-        let mut members = Vec::new();
+        let mut wanted: Vec<UserId> = Vec::new();
         for item in &listed {
             let Some(id) = member(item, "value").and_then(Value::as_str) else {
                 return Err(Error::InvalidValue(
                     "each member needs a value (a user id)".into(),
                 ));
             };
-            let learner = super::users::get(conn, scope, id).map_err(|_| {
+            let unknown = || {
                 Error::InvalidValue(format!("member {id:?} is not a user of this configuration"))
-            })?;
-            if !members.contains(&learner.id) {
-                members.push(learner.id);
+            };
+            let id: UserId = id.parse().map_err(|_| unknown())?;
+            if !wanted.contains(&id) {
+                wanted.push(id);
             }
         }
+        let found = super::users::visible_among(conn, scope, &wanted)?;
+        if let Some(missing) = wanted.iter().find(|id| !found.iter().any(|l| l.id == **id)) {
+            return Err(Error::InvalidValue(format!(
+                "member \"{missing}\" is not a user of this configuration"
+            )));
+        }
+        let members = wanted;
         Ok(Self {
             display_name,
             external_id: text(member(body, "externalId"), "externalId")?,
@@ -61,15 +69,21 @@ impl Fields {
 
 /// The group as a SCIM Group, with its members.
 pub fn resource(conn: &mut DbConn, scope: &Scope, group: &Group) -> Result<Value, Error> {
-    let mut members = Vec::new();
-    for id in groups::members(conn, group.id)? {
-        let display = learners::find_by_id(conn, id)?.map(|l| l.email.to_string());
-        members.push(json!({
-            "value": id.to_string(),
-            "display": display,
-            "$ref": super::users::location(scope.base_url, id),
-        }));
-    }
+    let ids = groups::members(conn, group.id)?;
+    let emails: std::collections::HashMap<UserId, String> = learners::by_ids(conn, &ids)?
+        .into_iter()
+        .map(|l| (l.id, l.email.to_string()))
+        .collect();
+    let members: Vec<Value> = ids
+        .iter()
+        .map(|id| {
+            json!({
+                "value": id.to_string(),
+                "display": emails.get(id),
+                "$ref": super::users::location(scope.base_url, *id),
+            })
+        })
+        .collect();
     let mut body = json!({
         "schemas": [GROUP_SCHEMA],
         "id": group.id.to_string(),

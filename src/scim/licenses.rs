@@ -23,17 +23,19 @@ pub fn reconcile(
     org: &Organization,
     learner: &Learner,
 ) -> Result<(), Error> {
-    reconcile_retiring(conn, clock, org, learner, None)
+    let mapped = groups::mapped_types(conn, org.id)?;
+    reconcile_with(conn, clock, org, learner, &mapped, None)
 }
 
-/// [`reconcile`], with `retired` (the type of a group just unmapped or
-/// deleted) still counted as ruled: its seats go back unless another rule
-/// gives them.
-fn reconcile_retiring(
+/// [`reconcile`] given the organization's mapped license types, with
+/// `retired` (the type of a group just unmapped or deleted) still counted
+/// as ruled: its seats go back unless another rule gives them.
+fn reconcile_with(
     conn: &mut DbConn,
     clock: &Clock,
     org: &Organization,
     learner: &Learner,
+    mapped: &BTreeSet<LicenseType>,
     retired: Option<&LicenseType>,
 ) -> Result<(), Error> {
     let Some(config) = learner.scim.managed_by else {
@@ -45,18 +47,22 @@ fn reconcile_retiring(
     let Some(config) = scim::config_by_id(conn, config)? else {
         return Ok(());
     };
-    let actor = config.actor();
-    let mapped: BTreeSet<LicenseType> = groups::list(conn, org.id)?
-        .into_iter()
-        .filter_map(|g| g.license_type)
-        .collect();
-    let mut ruled = mapped;
+    let mut ruled = mapped.clone();
     ruled.extend(config.assigns().cloned());
     ruled.extend(retired.cloned());
-    let mut wanted: BTreeSet<LicenseType> = groups::of_learner(conn, learner.id)?
-        .into_iter()
-        .filter_map(|g| g.license_type)
-        .collect();
+    // No rule names a license: nothing to look up (the common initial sync).
+    if ruled.is_empty() {
+        return Ok(());
+    }
+    let actor = config.actor();
+    let mut wanted: BTreeSet<LicenseType> = if mapped.is_empty() {
+        BTreeSet::new()
+    } else {
+        groups::of_learner(conn, learner.id)?
+            .into_iter()
+            .filter_map(|g| g.license_type)
+            .collect()
+    };
     wanted.extend(config.assigns().cloned());
     let held: BTreeSet<LicenseType> = licensing::held_types(conn, learner)?.into_iter().collect();
     for license_type in ruled.difference(&wanted) {
@@ -79,8 +85,8 @@ fn reconcile_retiring(
     Ok(())
 }
 
-/// [`reconcile_retiring`] for each of `learners` (who joined or left a
-/// group, or were in one whose rule changed).
+/// [`reconcile`] for each of `learners` (who joined or left a group, or
+/// were in one whose rule changed), `retired` as in [`reconcile_with`].
 pub fn reconcile_all(
     conn: &mut DbConn,
     clock: &Clock,
@@ -88,9 +94,14 @@ pub fn reconcile_all(
     learners: &[crate::ids::UserId],
     retired: Option<&LicenseType>,
 ) -> Result<(), Error> {
+    let mapped = groups::mapped_types(conn, org.id)?;
+    if mapped.is_empty() && retired.is_none() {
+        // Membership only matters for seats through mapped groups.
+        return Ok(());
+    }
     for id in learners {
         if let Some(learner) = crate::accounts::learners::find_by_id(conn, *id)? {
-            reconcile_retiring(conn, clock, org, &learner, retired)?;
+            reconcile_with(conn, clock, org, &learner, &mapped, retired)?;
         }
     }
     Ok(())

@@ -237,6 +237,18 @@ fn visible(config: &ScimConfig, learner: &Learner) -> bool {
         && learner.scim.managed_by.is_none_or(|m| m == config.id)
 }
 
+/// The learners with these ids that the configuration sees (others are left out).
+pub(super) fn visible_among(
+    conn: &mut DbConn,
+    scope: &Scope,
+    ids: &[UserId],
+) -> Result<Vec<Learner>, Error> {
+    Ok(learners::by_ids(conn, ids)?
+        .into_iter()
+        .filter(|l| visible(scope.config, l))
+        .collect())
+}
+
 fn find(conn: &mut DbConn, config: &ScimConfig, id: &str) -> Result<Learner, Error> {
     let id: UserId = id.parse().map_err(|_| Error::NotFound("User"))?;
     learners::find_by_id(conn, id)?
@@ -507,8 +519,13 @@ fn save(
             .target(learner.email.as_str())
             .details(json!({ "cause": "scim", "configuration": config.name })),
     )?;
-    // The version the database now holds (it counts updates itself).
-    learners::find_by_id(conn, learner.id)?.ok_or(Error::NotFound("User"))
+    // The version the database now holds: it counts each update itself.
+    let version = if created {
+        learner.version
+    } else {
+        learner.version + 1
+    };
+    Ok(Learner { version, ..learner })
 }
 
 #[cfg(test)]

@@ -158,6 +158,11 @@ pub fn record_sign_in(
     Ok(learner)
 }
 
+/// The learners with these ids (those that exist), in no particular order.
+pub fn by_ids(conn: &mut DbConn, ids: &[UserId]) -> Result<Vec<Learner>, store::Error> {
+    queries::by_ids(conn, ids)
+}
+
 pub fn find_by_id(conn: &mut DbConn, id: UserId) -> Result<Option<Learner>, store::Error> {
     queries::by_id(conn, id)
 }
