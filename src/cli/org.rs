@@ -210,15 +210,7 @@ fn show_org(
         org.learner_session.minutes()
     )?;
     writeln!(out, "clock_skew_seconds: {}", org.clock_skew.seconds())?;
-    writeln!(
-        out,
-        "email_domains: {}",
-        if domains.is_empty() {
-            "none".to_owned()
-        } else {
-            orgs::listed_domains(domains)
-        }
-    )?;
+    // Before email_domains: scripts read the domains from the last line.
     writeln!(
         out,
         "group_attributes: {}",
@@ -226,6 +218,15 @@ fn show_org(
             "none".to_owned()
         } else {
             group_attributes.join(",")
+        }
+    )?;
+    writeln!(
+        out,
+        "email_domains: {}",
+        if domains.is_empty() {
+            "none".to_owned()
+        } else {
+            orgs::listed_domains(domains)
         }
     )
 }
