@@ -212,16 +212,40 @@ fn take_seat(
     }
     queries::insert_assignment(conn, pool.id, learner.id, cause, clock.now_naive())?;
     queries::remove_wait(conn, pool.id, learner.id)?;
+    audited(
+        conn,
+        clock,
+        actor,
+        Action::LicenseAssigned,
+        cause,
+        org,
+        learner,
+        pool,
+    )?;
+    Ok(())
+}
+
+/// Records a seat taken or given back, with its license type and cause.
+#[allow(clippy::too_many_arguments)] // each is one fact of the event
+fn audited(
+    conn: &mut DbConn,
+    clock: &Clock,
+    actor: &Actor,
+    action: Action,
+    cause: LicenseCause,
+    org: &Organization,
+    learner: &Learner,
+    pool: &Pool,
+) -> Result<(), store::Error> {
     audit::record(
         conn,
         clock,
-        audit::NewEvent::new(Some(org.id), actor, Action::LicenseAssigned)
+        audit::NewEvent::new(Some(org.id), actor, action)
             .target(learner.email.as_str())
             .details(
                 json!({ "license_type": pool.license_type.as_str(), "cause": cause.as_str() }),
             ),
-    )?;
-    Ok(())
+    )
 }
 
 /// Assigns a seat by hand (admin or CLI).
@@ -287,14 +311,15 @@ fn give_back(
     }
     queries::release_seat(conn, pool.id)?;
     queries::clear_exhausted_if_free(conn, pool.id)?;
-    audit::record(
+    audited(
         conn,
         clock,
-        audit::NewEvent::new(Some(org.id), actor, Action::LicenseRevoked)
-            .target(learner.email.as_str())
-            .details(
-                json!({ "license_type": pool.license_type.as_str(), "cause": cause.as_str() }),
-            ),
+        actor,
+        Action::LicenseRevoked,
+        cause,
+        org,
+        learner,
+        pool,
     )?;
     serve_waiting_list(conn, clock, org, pool)
 }

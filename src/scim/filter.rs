@@ -393,24 +393,7 @@ pub fn member<'a>(object: &'a Value, name: &str) -> Option<&'a Value> {
 /// attribute; the `value` sub-attribute of complex elements when no
 /// sub-attribute is named.
 fn resolve<'a>(resource: &'a Value, path: &AttrPath) -> Vec<&'a Value> {
-    let container = match &path.schema {
-        // The core schema's attributes are at the top; an extension's under its URN.
-        Some(schema) if !schema.to_ascii_lowercase().contains(":core:") => {
-            match member(resource, schema) {
-                Some(extension) => extension,
-                None => return Vec::new(),
-            }
-        }
-        _ => resource,
-    };
-    let Some(found) = member(container, &path.name) else {
-        return Vec::new();
-    };
-    let elements: Vec<&Value> = match found {
-        Value::Array(items) => items.iter().collect(),
-        other => vec![other],
-    };
-    elements
+    elements(resource, path)
         .into_iter()
         .filter_map(|element| match (&path.sub, element) {
             (Some(sub), _) => member(element, sub),
@@ -506,15 +489,9 @@ impl Filter {
             Filter::And(a, b) => a.matches(resource) && b.matches(resource),
             Filter::Or(a, b) => a.matches(resource) || b.matches(resource),
             Filter::Not(inner) => !inner.matches(resource),
-            Filter::ValuePath { attr, filter } => {
-                let container = AttrPath {
-                    sub: None,
-                    ..attr.clone()
-                };
-                elements(resource, &container)
-                    .iter()
-                    .any(|element| filter.matches(element))
-            }
+            Filter::ValuePath { attr, filter } => elements(resource, attr)
+                .iter()
+                .any(|element| filter.matches(element)),
         }
     }
 
@@ -531,7 +508,9 @@ impl Filter {
     }
 }
 
-/// The elements of a multi-valued attribute (or the one value of a single one).
+/// The elements of a multi-valued attribute (or the one value of a single
+/// one); the core schema's attributes are at the top, an extension's under
+/// its URN. `attr`'s sub-attribute is for the caller.
 fn elements<'a>(resource: &'a Value, attr: &AttrPath) -> Vec<&'a Value> {
     let container = match &attr.schema {
         Some(schema) if !schema.to_ascii_lowercase().contains(":core:") => member(resource, schema),

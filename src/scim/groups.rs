@@ -104,7 +104,7 @@ pub fn resource(conn: &mut DbConn, scope: &Scope, group: &Group) -> Result<Value
 }
 
 pub fn version(group: &Group) -> String {
-    format!("W/\"{}\"", group.version)
+    super::etag(group.version)
 }
 
 pub fn location(scope: &Scope, id: GroupId) -> String {
@@ -224,11 +224,7 @@ fn current(
     if_match: Option<&str>,
 ) -> Result<Group, Error> {
     let group = find(conn, scope, id)?;
-    if let Some(wanted) = if_match.filter(|w| *w != "*")
-        && !wanted.split(',').any(|tag| tag.trim() == version(&group))
-    {
-        return Err(Error::VersionMismatch(wanted.to_owned()));
-    }
+    super::check_if_match(if_match, group.version)?;
     Ok(group)
 }
 

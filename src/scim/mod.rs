@@ -322,6 +322,22 @@ pub fn recent_request_errors(
     queries::recent_request_errors(conn, config, limit)
 }
 
+/// The weak ETag of a resource at `version` (RFC 7644, 3.14).
+pub fn etag(version: u32) -> String {
+    format!("W/\"{version}\"")
+}
+
+/// Whether a change may go ahead: no `If-Match`, `*`, or one of its tags is
+/// the resource's current one.
+fn check_if_match(if_match: Option<&str>, version: u32) -> Result<(), Error> {
+    match if_match.filter(|w| *w != "*") {
+        Some(wanted) if !wanted.split(',').any(|tag| tag.trim() == etag(version)) => {
+            Err(Error::VersionMismatch(wanted.to_owned()))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// What a provisioning request could not do, in SCIM's terms (RFC 7644,
 /// 3.12): the web layer maps each to its status and `scimType`.
 #[derive(Debug, thiserror::Error)]

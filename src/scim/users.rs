@@ -213,7 +213,7 @@ pub fn resource(learner: &Learner, base_url: &BaseUrl) -> Value {
 
 /// The weak ETag of the learner's current version.
 pub fn version(learner: &Learner) -> String {
-    format!("W/\"{}\"", learner.version)
+    super::etag(learner.version)
 }
 
 pub fn location(base_url: &BaseUrl, id: UserId) -> String {
@@ -429,11 +429,7 @@ fn current(
     if_match: Option<&str>,
 ) -> Result<Learner, Error> {
     let learner = find(conn, config, id)?;
-    if let Some(wanted) = if_match.filter(|w| *w != "*")
-        && !wanted.split(',').any(|tag| tag.trim() == version(&learner))
-    {
-        return Err(Error::VersionMismatch(wanted.to_owned()));
-    }
+    super::check_if_match(if_match, learner.version)?;
     Ok(learner)
 }
 
