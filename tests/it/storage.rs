@@ -1,5 +1,8 @@
 //! Migrations and the organization store, on both backends.
 
+use diesel::prelude::*;
+use diesel::sql_types::BigInt;
+use seatgate::accounts::{Email, learners};
 use seatgate::audit::{self, Action, Actor};
 use seatgate::clock::Clock;
 use seatgate::orgs::{self, ProfileBindingPolicy};
@@ -79,3 +82,58 @@ on_both_databases!(
     organization_is_created_with_default_settings_and_audited,
     duplicate_organization_is_refused_and_writes_nothing,
 );
+
+/// PostgreSQL only (SQLite plans each statement from the schema alone): a
+/// learner lookup prepared while `users` was empty still uses the
+/// (org_id, email) index once the organization has thousands of learners.
+/// A cached generic plan made on the empty table filtered every learner of
+/// the organization instead, which made a SCIM initial sync quadratic.
+#[actix_rt::test]
+async fn postgres_lookups_keep_their_index_as_the_table_grows() {
+    let db = TestDb::fresh(Backend::Postgres);
+    let store = Store::connect(&db.url).expect("connect");
+    store.migrate().expect("migrate");
+    let mut conn = store.connection().expect("connection");
+    let org = orgs::create(
+        &mut conn,
+        &Clock::system(),
+        &Actor::Cli,
+        "acme".parse().expect("slug"),
+        "Acme Corp".parse().expect("name"),
+    )
+    .expect("create");
+    let absent: Email = "nobody@acme.example".parse().expect("email");
+    // Tuples fetched through indexes in this transaction, so far.
+    let fetched = |conn: &mut _| -> i64 {
+        diesel::select(diesel::dsl::sql::<BigInt>(
+            "(SELECT coalesce(sum(idx_tup_fetch), 0)::bigint FROM pg_stat_xact_user_tables \
+             WHERE relname = 'users')",
+        ))
+        .get_result(conn)
+        .expect("statistics")
+    };
+    conn.transaction::<_, diesel::result::Error, _>(|conn| {
+        // More than the five executions after which PostgreSQL may switch
+        // a prepared statement to its generic plan.
+        for _ in 0..8 {
+            learners::by_email(conn, org.id, &absent).expect("lookup");
+        }
+        diesel::sql_query(format!(
+            "INSERT INTO users (id, org_id, email, display_name, created_at) \
+             SELECT gen_random_uuid()::text, '{}', 'learner' || n || '@acme.example', 'L', now() \
+             FROM generate_series(1, 2000) AS n",
+            org.id
+        ))
+        .execute(conn)?;
+        let before = fetched(conn);
+        let found = learners::by_email(conn, org.id, &absent).expect("lookup");
+        assert!(found.is_none(), "nobody has that email");
+        let read = fetched(conn) - before;
+        assert!(
+            read < 10,
+            "the lookup of one email fetched {read} learners: it scanned the organization"
+        );
+        Ok(())
+    })
+    .expect("transaction");
+}
