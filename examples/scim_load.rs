@@ -6,8 +6,8 @@
 //!    (`GET /Users?filter=userName eq "..."`) and then `POST /Users`, with
 //!    CONCURRENCY learners in flight;
 //! 2. groups: GROUPS groups posted with MEMBERS members each;
-//! 3. lists: unfiltered pages (`startIndex`, `count=100`) and `userName eq`
-//!    lookups at the size reached.
+//! 3. lists at the size reached: pages, the lookups IdPs make, and filters
+//!    no index answers, each kind reported on its own.
 //!
 //! Prints, per phase, the rate, the latency percentiles and the status counts.
 
@@ -194,31 +194,95 @@ fn main() {
             .borrow_mut()
             .report("groups", groups, "groups", started.elapsed());
 
-        // 3. Lists at the size reached, one at a time.
-        for (phase, paths) in [
+        // 3. Lists at the size reached, one at a time: what IdPs send (the
+        // paging Okta tests its connection with, the lookups before a
+        // create), and filters no index answers.
+        let users = users.max(1);
+        let spread = |k: usize| (k * 7919) % users;
+        let filtered = |filter: &str| format!("/Users?filter={}", encode(filter));
+        let kinds: Vec<(&str, Vec<String>)> = vec![
             (
-                "list pages",
-                (0..20)
+                "first page (count=100)",
+                vec!["/Users?startIndex=1&count=100".into(); 10],
+            ),
+            (
+                "page deep in the list",
+                (0..10)
                     .map(|k| {
                         format!(
                             "/Users?startIndex={}&count=100",
-                            1 + (k * 7919) % users.max(1)
-                        )
-                    })
-                    .collect::<Vec<_>>(),
-            ),
-            (
-                "userName lookups",
-                (0..20)
-                    .map(|k| {
-                        format!(
-                            "/Users?filter=userName%20eq%20%22learner{}%40load.example%22",
-                            (k * 7919) % users.max(1)
+                            users.saturating_sub(99 + k * 1000).max(1)
                         )
                     })
                     .collect(),
             ),
-        ] {
+            (
+                "Okta connection test (count=2)",
+                vec!["/Users?startIndex=1&count=2".into(); 10],
+            ),
+            (
+                "userName eq",
+                (0..20)
+                    .map(|k| {
+                        filtered(&format!(
+                            "userName eq \"learner{}@load.example\"",
+                            spread(k)
+                        ))
+                    })
+                    .collect(),
+            ),
+            (
+                "externalId eq",
+                (0..20)
+                    .map(|k| filtered(&format!("externalId eq \"ext-{}\"", spread(k))))
+                    .collect(),
+            ),
+            (
+                "emails[type eq work and value eq]",
+                (0..10)
+                    .map(|k| {
+                        filtered(&format!(
+                            "emails[type eq \"work\" and value eq \"learner{}@load.example\"]",
+                            spread(k)
+                        ))
+                    })
+                    .collect(),
+            ),
+            (
+                "userName sw (count=100)",
+                (0..10)
+                    .map(|k| {
+                        format!(
+                            "{}&count=100",
+                            filtered(&format!("userName sw \"learner{}\"", k + 1))
+                        )
+                    })
+                    .collect(),
+            ),
+            ("active eq false", vec![filtered("active eq false"); 5]),
+            (
+                "name.familyName eq",
+                (0..5)
+                    .map(|k| filtered(&format!("name.familyName eq \"{}\"", spread(k))))
+                    .collect(),
+            ),
+            (
+                "Groups page, excludedAttributes=members",
+                vec!["/Groups?startIndex=1&count=100&excludedAttributes=members".into(); 10],
+            ),
+            (
+                "Groups displayName eq",
+                (0..10)
+                    .map(|k| {
+                        format!(
+                            "/Groups?filter={}",
+                            encode(&format!("displayName eq \"Group {}\"", k % groups.max(1)))
+                        )
+                    })
+                    .collect(),
+            ),
+        ];
+        for (phase, paths) in kinds {
             let mut tally = Tally::default();
             let started = Instant::now();
             for path in &paths {
@@ -229,4 +293,19 @@ fn main() {
             tally.report(phase, paths.len(), "requests", started.elapsed());
         }
     });
+}
+
+/// A filter as a query parameter value.
+fn encode(filter: &str) -> String {
+    filter
+        .chars()
+        .map(|c| match c {
+            ' ' => "%20".to_owned(),
+            '"' => "%22".to_owned(),
+            '@' => "%40".to_owned(),
+            '[' => "%5B".to_owned(),
+            ']' => "%5D".to_owned(),
+            c => c.to_string(),
+        })
+        .collect()
 }

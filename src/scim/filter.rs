@@ -495,6 +495,18 @@ impl Filter {
         }
     }
 
+    /// Whether the filter looks at the top-level attribute `name` (any case).
+    pub fn names(&self, name: &str) -> bool {
+        match self {
+            Filter::Compare { path, .. } | Filter::Present(path) => {
+                path.name.eq_ignore_ascii_case(name)
+            }
+            Filter::ValuePath { attr, .. } => attr.name.eq_ignore_ascii_case(name),
+            Filter::And(a, b) | Filter::Or(a, b) => a.names(name) || b.names(name),
+            Filter::Not(a) => a.names(name),
+        }
+    }
+
     /// `attr eq "value"` on a string: what IdPs look learners up by, served by an index.
     pub fn equality(&self) -> Option<(&AttrPath, &str)> {
         match self {

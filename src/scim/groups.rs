@@ -68,8 +68,25 @@ impl Fields {
 }
 
 /// The group as a SCIM Group, with its members.
-pub fn resource(conn: &mut DbConn, scope: &Scope, group: &Group) -> Result<Value, Error> {
-    let ids = groups::members(conn, group.id)?;
+/// Whether a group's resource lists its members: reading them is most of
+/// the cost, and a list Entra sends with `excludedAttributes=members` (or a
+/// filter on the name) does not need them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Members {
+    Listed,
+    Omitted,
+}
+
+pub fn resource(
+    conn: &mut DbConn,
+    scope: &Scope,
+    group: &Group,
+    with: Members,
+) -> Result<Value, Error> {
+    let ids = match with {
+        Members::Listed => groups::members(conn, group.id)?,
+        Members::Omitted => Vec::new(),
+    };
     let emails: std::collections::HashMap<UserId, String> = learners::by_ids(conn, &ids)?
         .into_iter()
         .map(|l| (l.id, l.email.to_string()))
@@ -88,7 +105,6 @@ pub fn resource(conn: &mut DbConn, scope: &Scope, group: &Group) -> Result<Value
         "schemas": [GROUP_SCHEMA],
         "id": group.id.to_string(),
         "displayName": group.display_name,
-        "members": members,
         "meta": {
             "resourceType": "Group",
             "created": super::discovery::instant(group.created_at),
@@ -97,6 +113,9 @@ pub fn resource(conn: &mut DbConn, scope: &Scope, group: &Group) -> Result<Value
             "version": version(group),
         },
     });
+    if with == Members::Listed {
+        body["members"] = json!(members);
+    }
     if let Some(external_id) = &group.external_id {
         body["externalId"] = json!(external_id);
     }
@@ -130,13 +149,17 @@ pub fn list(
     start_index: usize,
     count: usize,
 ) -> Result<Listed<Group>, Error> {
+    let members = match filter {
+        Some(filter) if filter.names("members") => Members::Listed,
+        _ => Members::Omitted,
+    };
     let mut matching = Vec::new();
     for group in groups::list(conn, scope.org.id)? {
         if group.managed_by != Some(scope.config.id) {
             continue;
         }
         if let Some(filter) = filter
-            && !filter.matches(&resource(conn, scope, &group)?)
+            && !filter.matches(&resource(conn, scope, &group, members)?)
         {
             continue;
         }
@@ -193,7 +216,7 @@ pub fn patch(
 ) -> Result<Group, Error> {
     store::write_transaction(conn, |conn| {
         let group = current(conn, scope, id, if_match)?;
-        let mut body = resource(conn, scope, &group)?;
+        let mut body = resource(conn, scope, &group, Members::Listed)?;
         patch::apply(&mut body, request)?;
         let fields = Fields::read(conn, scope, &body)?;
         save(conn, scope, group, fields, Action::GroupUpdated)

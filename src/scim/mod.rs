@@ -13,6 +13,7 @@ pub mod groups;
 pub mod licenses;
 mod patch;
 mod queries;
+pub mod user_filter;
 pub mod users;
 
 pub use patch::PatchRequest;

@@ -6,6 +6,7 @@ use serde_json::{Map, Value, json};
 
 use super::filter::{Filter, member};
 use super::patch::{self, PatchRequest};
+use super::user_filter;
 use super::{ENTERPRISE_SCHEMA, Error, ScimConfig, USER_SCHEMA};
 use crate::accounts::Email;
 use crate::accounts::jit::{self, PushedKeys, ScimKey};
@@ -289,11 +290,25 @@ pub fn list(
             None
         }
     });
-    // No filter: one page from the database, the visibility rule in SQL.
-    if filter.is_none() {
+    // A filter the database can evaluate (or none): one page from SQL, the
+    // visibility rule included; otherwise every visible learner's resource
+    // is matched in memory.
+    let in_sql: Option<Option<learners::Condition>> = match filter {
+        None => Some(None),
+        Some(_) if keyed.is_some() => None,
+        Some(filter) => user_filter::condition(filter).map(Some),
+    };
+    if let Some(condition) = in_sql {
         let offset = i64::try_from(start_index.saturating_sub(1)).unwrap_or(i64::MAX);
         let limit = i64::try_from(count).unwrap_or(i64::MAX);
-        let (items, total) = learners::scim_page(conn, config.org, config.id, offset, limit)?;
+        let (items, total) = learners::scim_page(
+            conn,
+            config.org,
+            config.id,
+            condition.as_ref(),
+            offset,
+            limit,
+        )?;
         return Ok(Listed {
             items,
             total: usize::try_from(total).unwrap_or(usize::MAX),

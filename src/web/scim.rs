@@ -358,6 +358,14 @@ impl Projection {
             self.excluded_attributes.as_deref(),
         )
     }
+
+    /// Whether groups' members are returned (by the one projection rule).
+    fn members(&self) -> groups::Members {
+        match self.apply(json!({ "members": {} })).get("members") {
+            Some(_) => groups::Members::Listed,
+            None => groups::Members::Omitted,
+        }
+    }
 }
 
 impl ListQuery {
@@ -686,7 +694,10 @@ async fn groups_matching(
         let resources = listed
             .items
             .iter()
-            .map(|g| Ok(query.projection.apply(groups::resource(conn, scope, g)?)))
+            .map(|g| {
+                let resource = groups::resource(conn, scope, g, query.projection.members())?;
+                Ok(query.projection.apply(resource))
+            })
             .collect::<Result<Vec<_>, scim::Error>>()?;
         Ok((listed.total, resources))
     })
@@ -704,7 +715,8 @@ async fn get_group(
     let id = id.into_inner();
     let body = in_scope(&state, scope, move |conn, scope| {
         let group = groups::get(conn, scope, &id)?;
-        Ok(projection.apply(groups::resource(conn, scope, &group)?))
+        let resource = groups::resource(conn, scope, &group, projection.members())?;
+        Ok(projection.apply(resource))
     })
     .await?;
     Ok(resource_response(StatusCode::OK, body))
@@ -719,7 +731,7 @@ async fn create_group(
     let body = json_body(payload).await?;
     let created = in_scope(&state, scope, move |conn, scope| {
         let group = groups::create(conn, scope, &body)?;
-        groups::resource(conn, scope, &group)
+        groups::resource(conn, scope, &group, groups::Members::Listed)
     })
     .await?;
     Ok(resource_response(StatusCode::CREATED, created))
@@ -736,7 +748,7 @@ async fn replace_group(
     let (id, wanted) = (id.into_inner(), if_match(&req));
     let replaced = in_scope(&state, scope, move |conn, scope| {
         let group = groups::replace(conn, scope, &id, &body, wanted.as_deref())?;
-        groups::resource(conn, scope, &group)
+        groups::resource(conn, scope, &group, groups::Members::Listed)
     })
     .await?;
     Ok(resource_response(StatusCode::OK, replaced))
@@ -753,7 +765,7 @@ async fn patch_group(
     let (id, wanted) = (id.into_inner(), if_match(&req));
     let patched = in_scope(&state, scope, move |conn, scope| {
         let group = groups::patch(conn, scope, &id, request, wanted.as_deref())?;
-        groups::resource(conn, scope, &group)
+        groups::resource(conn, scope, &group, groups::Members::Listed)
     })
     .await?;
     Ok(resource_response(StatusCode::OK, patched))

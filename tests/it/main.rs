@@ -21,6 +21,7 @@ mod profile_browser;
 mod scim;
 mod scim_concurrency;
 mod scim_conformance;
+mod scim_filter_sql;
 mod scim_groups;
 mod sso;
 mod sso_attacks;

@@ -137,3 +137,50 @@ async fn postgres_lookups_keep_their_index_as_the_table_grows() {
     })
     .expect("transaction");
 }
+
+/// SQLite only (PostgreSQL writers wait for row locks instead): a write
+/// transaction that reads first still commits when another connection
+/// writes between its read and its write. A deferred transaction failed
+/// at once with "database is locked"; an immediate one makes the other
+/// writer wait.
+#[actix_rt::test]
+async fn sqlite_write_transaction_survives_a_write_from_another_connection() {
+    let db = TestDb::fresh(Backend::Sqlite);
+    let store = Store::connect(&db.url).expect("connect");
+    store.migrate().expect("migrate");
+    let mut conn = store.connection().expect("connection");
+    orgs::create(
+        &mut conn,
+        &Clock::system(),
+        &Actor::Cli,
+        "acme".parse().expect("slug"),
+        "Acme Corp".parse().expect("name"),
+    )
+    .expect("create");
+    // A real change: SQLite writes nothing for `SET x = x`, and then the
+    // other transaction's snapshot stays current.
+    let touch = "UPDATE organizations SET display_name = display_name || '.'";
+    let (read, other_may_write) = std::sync::mpsc::channel();
+    let other = {
+        let store = store.clone();
+        std::thread::spawn(move || {
+            let mut conn = store.connection().expect("second connection");
+            other_may_write.recv().expect("signal");
+            diesel::sql_query(touch).execute(&mut *conn)
+        })
+    };
+    let outcome = seatgate::store::write_transaction(&mut conn, |conn| {
+        orgs::list(conn).expect("read");
+        read.send(()).expect("signal");
+        // The other connection's write lands here unless it has to wait.
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        diesel::sql_query(touch)
+            .execute(conn)
+            .map_err(seatgate::store::Error::Query)
+    });
+    assert!(outcome.is_ok(), "the transaction failed: {outcome:?}");
+    assert!(
+        other.join().expect("thread").is_ok(),
+        "the other write waited and succeeded"
+    );
+}

@@ -131,16 +131,61 @@ pub fn save(conn: &mut DbConn, learner: &Learner) -> Result<(), store::Error> {
     queries::update(conn, learner)
 }
 
-/// `limit` of the learners a SCIM configuration sees from `offset`, oldest
-/// first, and how many it sees in all (see [`Learner::removed_by_idp`]).
+/// `limit` of the learners a SCIM configuration sees from `offset` that
+/// meet `condition` (all when there is none), oldest first, and how many
+/// it sees in all (see [`Learner::removed_by_idp`]).
 pub fn scim_page(
     conn: &mut DbConn,
     org: OrgId,
     config: ScimConfigId,
+    condition: Option<&Condition>,
     offset: i64,
     limit: i64,
 ) -> Result<(Vec<Learner>, i64), store::Error> {
-    queries::scim_page(conn, org, config, offset, limit)
+    queries::scim_page(conn, org, config, condition, offset, limit)
+}
+
+/// A condition on learners the database evaluates: a SCIM filter, where its
+/// attributes are columns (`scim::user_filter` makes them).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Condition {
+    /// The field has a value that passes the test, compared byte for byte.
+    Text {
+        field: TextField,
+        test: TextTest,
+        value: String,
+    },
+    Active(bool),
+    Always(bool),
+    And(Box<Condition>, Box<Condition>),
+    Or(Box<Condition>, Box<Condition>),
+    Not(Box<Condition>),
+}
+
+/// The text a [`Condition`] looks at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TextField {
+    Id,
+    ExternalId,
+    /// The SCIM userName lower-cased, or (for a learner SCIM never named)
+    /// the email, as the learner's SCIM resource shows it.
+    UserNameKey,
+    /// Stored lower-case.
+    Email,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TextTest {
+    /// Not empty.
+    Present,
+    Eq,
+    Contains,
+    StartsWith,
+    EndsWith,
+    Greater,
+    GreaterOrEqual,
+    Less,
+    LessOrEqual,
 }
 
 /// Records that the learner signed in now (sign-ins other than SAML's, which

@@ -2,9 +2,12 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use diesel::sql_types::{Bool, Text};
 
 use crate::accounts::Email;
-use crate::accounts::learners::{Identity, Learner, LearnerFilter, LicenseFilter, ScimProfile};
+use crate::accounts::learners::{
+    Condition, Identity, Learner, LearnerFilter, LicenseFilter, ScimProfile, TextField, TextTest,
+};
 use crate::ids::{ConnectionId, OrgId, ScimConfigId, UserId};
 use crate::store::schema::{identities, idp_connections, users};
 use crate::store::{DbConn, Error, decode, unique};
@@ -195,11 +198,13 @@ pub(in crate::accounts) fn scim_page(
     conn: &mut DbConn,
     org: OrgId,
     config: ScimConfigId,
+    condition: Option<&Condition>,
     offset: i64,
     limit: i64,
 ) -> Result<(Vec<Learner>, i64), Error> {
+    let dialect = Dialect::of(conn);
     let visible = || {
-        users::table
+        let query = users::table
             .filter(users::org_id.eq(org.to_string()))
             .filter(users::active.or(users::scim_config_id.is_not_null()))
             .filter(
@@ -207,6 +212,11 @@ pub(in crate::accounts) fn scim_page(
                     .is_null()
                     .or(users::scim_config_id.eq(config.to_string())),
             )
+            .into_boxed::<Db>();
+        match condition {
+            Some(condition) => query.filter(predicate(dialect, condition)),
+            None => query,
+        }
     };
     let total = visible().count().get_result::<i64>(conn)?;
     let page = visible()
@@ -219,6 +229,98 @@ pub(in crate::accounts) fn scim_page(
         .map(Learner::try_from)
         .collect::<Result<_, _>>()?;
     Ok((page, total))
+}
+
+/// The SQL a [`Condition`] is written in: the backends spell substring
+/// search and byte-order comparison differently.
+#[derive(Clone, Copy)]
+enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+impl Dialect {
+    fn of(conn: &DbConn) -> Self {
+        match conn {
+            DbConn::Sqlite(_) => Dialect::Sqlite,
+            DbConn::Postgres(_) => Dialect::Postgres,
+        }
+    }
+}
+
+type Predicate = Box<dyn BoxableExpression<users::table, Db, SqlType = Bool>>;
+
+/// `condition` in SQL, with the semantics [`Condition`] documents: text is
+/// compared byte for byte (PostgreSQL's collation would order it by
+/// language), an absent value passes no test, and nothing evaluates to NULL,
+/// so `NOT` holds exactly where the condition does not.
+fn predicate(dialect: Dialect, condition: &Condition) -> Predicate {
+    use diesel::dsl::sql;
+    match condition {
+        Condition::Always(true) => Box::new(sql::<Bool>("1 = 1")),
+        Condition::Always(false) => Box::new(sql::<Bool>("1 = 0")),
+        Condition::Active(active) => Box::new(users::active.eq(*active)),
+        Condition::And(a, b) => Box::new(predicate(dialect, a).and(predicate(dialect, b))),
+        Condition::Or(a, b) => Box::new(predicate(dialect, a).or(predicate(dialect, b))),
+        Condition::Not(a) => Box::new(diesel::dsl::not(predicate(dialect, a))),
+        Condition::Text { field, test, value } => {
+            let c = match field {
+                TextField::Id => "users.id",
+                TextField::ExternalId => "users.external_id",
+                TextField::Email => "users.email",
+                TextField::UserNameKey => "COALESCE(users.user_name_key, users.email)",
+            };
+            let v = || value.clone();
+            let compare = |op: &str| -> Predicate {
+                let collate = match dialect {
+                    Dialect::Sqlite => "",
+                    Dialect::Postgres => " COLLATE \"C\"",
+                };
+                Box::new(
+                    sql::<Bool>(&format!("({c} IS NOT NULL AND {c}{collate} {op} "))
+                        .bind::<Text, _>(v())
+                        .sql(")"),
+                )
+            };
+            match test {
+                TextTest::Present => {
+                    Box::new(sql::<Bool>(&format!("({c} IS NOT NULL AND {c} <> '')")))
+                }
+                TextTest::Eq => compare("="),
+                TextTest::Greater => compare(">"),
+                TextTest::GreaterOrEqual => compare(">="),
+                TextTest::Less => compare("<"),
+                TextTest::LessOrEqual => compare("<="),
+                TextTest::Contains => {
+                    let position = match dialect {
+                        Dialect::Sqlite => "instr",
+                        Dialect::Postgres => "strpos",
+                    };
+                    Box::new(
+                        sql::<Bool>(&format!("({c} IS NOT NULL AND {position}({c}, "))
+                            .bind::<Text, _>(v())
+                            .sql(") > 0)"),
+                    )
+                }
+                TextTest::StartsWith => Box::new(
+                    sql::<Bool>(&format!("({c} IS NOT NULL AND substr({c}, 1, length("))
+                        .bind::<Text, _>(v())
+                        .sql(")) = ")
+                        .bind::<Text, _>(v())
+                        .sql(")"),
+                ),
+                TextTest::EndsWith => Box::new(
+                    sql::<Bool>(&format!("({c} IS NOT NULL AND length({c}) >= length("))
+                        .bind::<Text, _>(v())
+                        .sql(&format!(") AND substr({c}, length({c}) - length("))
+                        .bind::<Text, _>(v())
+                        .sql(") + 1) = ")
+                        .bind::<Text, _>(v())
+                        .sql(")"),
+                ),
+            }
+        }
+    }
 }
 
 pub(in crate::accounts) fn by_identity(
