@@ -1,7 +1,9 @@
 //! Load generator for SCIM provisioning, driven by `scripts/load-scim`: an
 //! initial sync as an IdP runs it (issue 15's benchmark).
 //!
-//! `scim_load BASE_URL TOKEN USERS GROUPS MEMBERS CONCURRENCY`:
+//! `scim_load BASE_URL TOKEN USERS GROUPS MEMBERS CONCURRENCY [PHASES]`
+//! (PHASES `sync`, `lists` or the default `sync,lists`; `lists` alone
+//! measures a server already synced to USERS learners and GROUPS groups):
 //! 1. users: for each of USERS learners, the lookup an IdP makes first
 //!    (`GET /Users?filter=userName eq "..."`) and then `POST /Users`, with
 //!    CONCURRENCY learners in flight;
@@ -95,10 +97,33 @@ fn user(i: usize) -> Value {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let [base, token, users, groups, members, concurrency] = args.as_slice() else {
-        eprintln!("usage: scim_load BASE_URL TOKEN USERS GROUPS MEMBERS CONCURRENCY");
-        std::process::exit(2);
+    let (base, token, users, groups, members, concurrency, phases) = match args.as_slice() {
+        [base, token, users, groups, members, concurrency] => (
+            base,
+            token,
+            users,
+            groups,
+            members,
+            concurrency,
+            "sync,lists",
+        ),
+        [base, token, users, groups, members, concurrency, phases] => (
+            base,
+            token,
+            users,
+            groups,
+            members,
+            concurrency,
+            phases.as_str(),
+        ),
+        _ => {
+            eprintln!(
+                "usage: scim_load BASE_URL TOKEN USERS GROUPS MEMBERS CONCURRENCY [sync|lists|sync,lists]"
+            );
+            std::process::exit(2);
+        }
     };
+    let (sync, lists) = (phases.contains("sync"), phases.contains("lists"));
     let number = |text: &str| text.parse::<usize>().expect("a whole number");
     let (users, groups, members, concurrency) = (
         number(users),
@@ -114,185 +139,203 @@ fn main() {
             base: base.clone(),
             token: token.clone(),
         });
-        let ids = Rc::new(RefCell::new(Vec::with_capacity(users)));
-
-        // 1. Users: lookup, then create, CONCURRENCY at a time.
-        let tally = Rc::new(RefCell::new(Tally::default()));
-        let next = Rc::new(RefCell::new(0usize));
-        let started = Instant::now();
-        let workers: Vec<_> = (0..concurrency)
-            .map(|_| {
-                let (target, tally, next, ids) =
-                    (target.clone(), tally.clone(), next.clone(), ids.clone());
-                actix_rt::spawn(async move {
-                    loop {
-                        let i = {
-                            let mut next = next.borrow_mut();
-                            *next += 1;
-                            *next - 1
-                        };
-                        if i >= users {
-                            break;
-                        }
-                        let filter = format!(
-                            "/Users?filter=userName%20eq%20%22learner{i}%40load.example%22"
-                        );
-                        let t = Instant::now();
-                        let (status, _) = target.send("GET", &filter, None).await;
-                        tally.borrow_mut().record(t, status);
-                        let t = Instant::now();
-                        let (status, body) = target.send("POST", "/Users", Some(user(i))).await;
-                        tally.borrow_mut().record(t, status);
-                        if let Some(id) = body["id"].as_str() {
-                            ids.borrow_mut().push(id.to_owned());
-                        }
-                    }
-                })
-            })
-            .collect();
-        for worker in workers {
-            worker.await.expect("worker");
+        if sync {
+            initial_sync(&target, users, groups, members, concurrency).await;
         }
-        tally
-            .borrow_mut()
-            .report("users", users, "users", started.elapsed());
-
-        // 2. Groups with their members.
-        let ids: Rc<Vec<String>> = Rc::new(ids.borrow().clone());
-        let tally = Rc::new(RefCell::new(Tally::default()));
-        let next = Rc::new(RefCell::new(0usize));
-        let started = Instant::now();
-        let workers: Vec<_> = (0..concurrency)
-            .map(|_| {
-                let (target, tally, next, ids) =
-                    (target.clone(), tally.clone(), next.clone(), ids.clone());
-                actix_rt::spawn(async move {
-                    loop {
-                        let g = {
-                            let mut next = next.borrow_mut();
-                            *next += 1;
-                            *next - 1
-                        };
-                        if g >= groups || ids.is_empty() {
-                            break;
-                        }
-                        let list: Vec<Value> = (0..members)
-                            .map(|m| json!({"value": ids[(g * members + m) % ids.len()]}))
-                            .collect();
-                        let body = json!({"displayName": format!("Group {g}"), "members": list});
-                        let t = Instant::now();
-                        let (status, _) = target.send("POST", "/Groups", Some(body)).await;
-                        tally.borrow_mut().record(t, status);
-                    }
-                })
-            })
-            .collect();
-        for worker in workers {
-            worker.await.expect("worker");
-        }
-        tally
-            .borrow_mut()
-            .report("groups", groups, "groups", started.elapsed());
-
-        // 3. Lists at the size reached, one at a time: what IdPs send (the
-        // paging Okta tests its connection with, the lookups before a
-        // create), and filters no index answers.
-        let users = users.max(1);
-        let spread = |k: usize| (k * 7919) % users;
-        let filtered = |filter: &str| format!("/Users?filter={}", encode(filter));
-        let kinds: Vec<(&str, Vec<String>)> = vec![
-            (
-                "first page (count=100)",
-                vec!["/Users?startIndex=1&count=100".into(); 10],
-            ),
-            (
-                "page deep in the list",
-                (0..10)
-                    .map(|k| {
-                        format!(
-                            "/Users?startIndex={}&count=100",
-                            users.saturating_sub(99 + k * 1000).max(1)
-                        )
-                    })
-                    .collect(),
-            ),
-            (
-                "Okta connection test (count=2)",
-                vec!["/Users?startIndex=1&count=2".into(); 10],
-            ),
-            (
-                "userName eq",
-                (0..20)
-                    .map(|k| {
-                        filtered(&format!(
-                            "userName eq \"learner{}@load.example\"",
-                            spread(k)
-                        ))
-                    })
-                    .collect(),
-            ),
-            (
-                "externalId eq",
-                (0..20)
-                    .map(|k| filtered(&format!("externalId eq \"ext-{}\"", spread(k))))
-                    .collect(),
-            ),
-            (
-                "emails[type eq work and value eq]",
-                (0..10)
-                    .map(|k| {
-                        filtered(&format!(
-                            "emails[type eq \"work\" and value eq \"learner{}@load.example\"]",
-                            spread(k)
-                        ))
-                    })
-                    .collect(),
-            ),
-            (
-                "userName sw (count=100)",
-                (0..10)
-                    .map(|k| {
-                        format!(
-                            "{}&count=100",
-                            filtered(&format!("userName sw \"learner{}\"", k + 1))
-                        )
-                    })
-                    .collect(),
-            ),
-            ("active eq false", vec![filtered("active eq false"); 5]),
-            (
-                "name.familyName eq",
-                (0..5)
-                    .map(|k| filtered(&format!("name.familyName eq \"{}\"", spread(k))))
-                    .collect(),
-            ),
-            (
-                "Groups page, excludedAttributes=members",
-                vec!["/Groups?startIndex=1&count=100&excludedAttributes=members".into(); 10],
-            ),
-            (
-                "Groups displayName eq",
-                (0..10)
-                    .map(|k| {
-                        format!(
-                            "/Groups?filter={}",
-                            encode(&format!("displayName eq \"Group {}\"", k % groups.max(1)))
-                        )
-                    })
-                    .collect(),
-            ),
-        ];
-        for (phase, paths) in kinds {
-            let mut tally = Tally::default();
-            let started = Instant::now();
-            for path in &paths {
-                let t = Instant::now();
-                let (status, _) = target.send("GET", path, None).await;
-                tally.record(t, status);
-            }
-            tally.report(phase, paths.len(), "requests", started.elapsed());
+        if lists {
+            list_requests(&target, users, groups).await;
         }
     });
+}
+
+/// Phases 1 and 2: the learners, then the groups.
+async fn initial_sync(
+    target: &Rc<Target>,
+    users: usize,
+    groups: usize,
+    members: usize,
+    concurrency: usize,
+) {
+    let ids = Rc::new(RefCell::new(Vec::with_capacity(users)));
+
+    // 1. Users: lookup, then create, CONCURRENCY at a time.
+    let tally = Rc::new(RefCell::new(Tally::default()));
+    let next = Rc::new(RefCell::new(0usize));
+    let started = Instant::now();
+    let workers: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let (target, tally, next, ids) =
+                (target.clone(), tally.clone(), next.clone(), ids.clone());
+            actix_rt::spawn(async move {
+                loop {
+                    let i = {
+                        let mut next = next.borrow_mut();
+                        *next += 1;
+                        *next - 1
+                    };
+                    if i >= users {
+                        break;
+                    }
+                    let filter =
+                        format!("/Users?filter=userName%20eq%20%22learner{i}%40load.example%22");
+                    let t = Instant::now();
+                    let (status, _) = target.send("GET", &filter, None).await;
+                    tally.borrow_mut().record(t, status);
+                    let t = Instant::now();
+                    let (status, body) = target.send("POST", "/Users", Some(user(i))).await;
+                    tally.borrow_mut().record(t, status);
+                    if let Some(id) = body["id"].as_str() {
+                        ids.borrow_mut().push(id.to_owned());
+                    }
+                }
+            })
+        })
+        .collect();
+    for worker in workers {
+        worker.await.expect("worker");
+    }
+    tally
+        .borrow_mut()
+        .report("users", users, "users", started.elapsed());
+
+    // 2. Groups with their members.
+    let ids: Rc<Vec<String>> = Rc::new(ids.borrow().clone());
+    let tally = Rc::new(RefCell::new(Tally::default()));
+    let next = Rc::new(RefCell::new(0usize));
+    let started = Instant::now();
+    let workers: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let (target, tally, next, ids) =
+                (target.clone(), tally.clone(), next.clone(), ids.clone());
+            actix_rt::spawn(async move {
+                loop {
+                    let g = {
+                        let mut next = next.borrow_mut();
+                        *next += 1;
+                        *next - 1
+                    };
+                    if g >= groups || ids.is_empty() {
+                        break;
+                    }
+                    let list: Vec<Value> = (0..members)
+                        .map(|m| json!({"value": ids[(g * members + m) % ids.len()]}))
+                        .collect();
+                    let body = json!({"displayName": format!("Group {g}"), "members": list});
+                    let t = Instant::now();
+                    let (status, _) = target.send("POST", "/Groups", Some(body)).await;
+                    tally.borrow_mut().record(t, status);
+                }
+            })
+        })
+        .collect();
+    for worker in workers {
+        worker.await.expect("worker");
+    }
+    tally
+        .borrow_mut()
+        .report("groups", groups, "groups", started.elapsed());
+}
+
+/// Phase 3.
+async fn list_requests(target: &Target, users: usize, groups: usize) {
+    // 3. Lists at the size reached, one at a time: what IdPs send (the
+    // paging Okta tests its connection with, the lookups before a
+    // create), and filters no index answers.
+    let users = users.max(1);
+    let spread = |k: usize| (k * 7919) % users;
+    let filtered = |filter: &str| format!("/Users?filter={}", encode(filter));
+    let kinds: Vec<(&str, Vec<String>)> = vec![
+        (
+            "first page (count=100)",
+            vec!["/Users?startIndex=1&count=100".into(); 10],
+        ),
+        (
+            "page deep in the list",
+            (0..10)
+                .map(|k| {
+                    format!(
+                        "/Users?startIndex={}&count=100",
+                        users.saturating_sub(99 + k * 1000).max(1)
+                    )
+                })
+                .collect(),
+        ),
+        (
+            "Okta connection test (count=2)",
+            vec!["/Users?startIndex=1&count=2".into(); 10],
+        ),
+        (
+            "userName eq",
+            (0..20)
+                .map(|k| {
+                    filtered(&format!(
+                        "userName eq \"learner{}@load.example\"",
+                        spread(k)
+                    ))
+                })
+                .collect(),
+        ),
+        (
+            "externalId eq",
+            (0..20)
+                .map(|k| filtered(&format!("externalId eq \"ext-{}\"", spread(k))))
+                .collect(),
+        ),
+        (
+            "Entra email lookup (emails[type eq \"work\"].value eq)",
+            (0..10)
+                .map(|k| {
+                    filtered(&format!(
+                        "emails[type eq \"work\"].value eq \"learner{}@load.example\"",
+                        spread(k)
+                    ))
+                })
+                .collect(),
+        ),
+        (
+            "userName sw (count=100)",
+            (0..10)
+                .map(|k| {
+                    format!(
+                        "{}&count=100",
+                        filtered(&format!("userName sw \"learner{}\"", k + 1))
+                    )
+                })
+                .collect(),
+        ),
+        ("active eq false", vec![filtered("active eq false"); 5]),
+        (
+            "name.familyName eq",
+            (0..5)
+                .map(|k| filtered(&format!("name.familyName eq \"{}\"", spread(k))))
+                .collect(),
+        ),
+        (
+            "Groups page, excludedAttributes=members",
+            vec!["/Groups?startIndex=1&count=100&excludedAttributes=members".into(); 10],
+        ),
+        (
+            "Groups displayName eq",
+            (0..10)
+                .map(|k| {
+                    format!(
+                        "/Groups?filter={}",
+                        encode(&format!("displayName eq \"Group {}\"", k % groups.max(1)))
+                    )
+                })
+                .collect(),
+        ),
+    ];
+    for (phase, paths) in kinds {
+        let mut tally = Tally::default();
+        let started = Instant::now();
+        for path in &paths {
+            let t = Instant::now();
+            let (status, _) = target.send("GET", path, None).await;
+            tally.record(t, status);
+        }
+        tally.report(phase, paths.len(), "requests", started.elapsed());
+    }
 }
 
 /// A filter as a query parameter value.

@@ -299,11 +299,26 @@ impl Parser {
             let inner = self.or()?;
             self.close(Token::BracketClose, "]")?;
             self.depth -= 1;
+            // Entra looks learners up by `emails[type eq "work"].value eq "..."`
+            // (Microsoft's answer on Q&A 923479; RFC 7644's grammar ends a
+            // value path at "]"): the sub-attribute of the same element.
+            let inner = if self.peek() == Some(&Token::Dot) {
+                self.next();
+                let sub = self.attr_path()?;
+                Filter::And(Box::new(inner), Box::new(self.comparison(sub)?))
+            } else {
+                inner
+            };
             return Ok(Filter::ValuePath {
                 attr: path,
                 filter: Box::new(inner),
             });
         }
+        self.comparison(path)
+    }
+
+    /// The operator and value after `path`.
+    fn comparison(&mut self, path: AttrPath) -> Result<Filter, Invalid> {
         let op = match self.next() {
             Some(Token::Word(op)) => op.to_ascii_lowercase(),
             _ => return Err(Invalid("expected an operator after the attribute".into())),
@@ -539,6 +554,25 @@ fn elements<'a>(resource: &'a Value, attr: &AttrPath) -> Vec<&'a Value> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn entra_email_lookup_matches_the_element_it_names() {
+        let filter: Filter = r#"emails[type eq "work"].value eq "ANN@acme.example""#
+            .parse()
+            .expect("Entra's form parses");
+        assert!(filter.matches(&user()));
+        let home: Filter = r#"emails[type eq "work"].value eq "ann@home.example""#
+            .parse()
+            .unwrap();
+        assert!(
+            !home.matches(&user()),
+            "the home address is not the work one"
+        );
+        assert!(
+            r#"emails[type eq "work"].value"#.parse::<Filter>().is_err(),
+            "a sub-attribute needs a comparison"
+        );
+    }
 
     fn user() -> Value {
         json!({

@@ -88,6 +88,9 @@ fn leaf(stored: &[String]) -> impl Strategy<Value = String> + use<> {
             value(stored)
         )
             .prop_map(|(a, o, v)| format!("emails[{a} {o} {v}]")),
+        // Entra's lookup form, a sub-attribute after the brackets.
+        1 => (proptest::sample::select(OPERATORS), value(stored))
+            .prop_map(|(o, v)| format!("emails[type eq \"work\"].value {o} {v}")),
     ]
 }
 
