@@ -97,31 +97,15 @@ fn user(i: usize) -> Value {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let (base, token, users, groups, members, concurrency, phases) = match args.as_slice() {
-        [base, token, users, groups, members, concurrency] => (
-            base,
-            token,
-            users,
-            groups,
-            members,
-            concurrency,
-            "sync,lists",
-        ),
-        [base, token, users, groups, members, concurrency, phases] => (
-            base,
-            token,
-            users,
-            groups,
-            members,
-            concurrency,
-            phases.as_str(),
-        ),
-        _ => {
-            eprintln!(
-                "usage: scim_load BASE_URL TOKEN USERS GROUPS MEMBERS CONCURRENCY [sync|lists|sync,lists]"
-            );
-            std::process::exit(2);
-        }
+    let (phases, args) = match args.as_slice() {
+        [rest @ .., phases] if rest.len() == 6 => (phases.as_str(), rest),
+        all => ("sync,lists", all),
+    };
+    let [base, token, users, groups, members, concurrency] = args else {
+        eprintln!(
+            "usage: scim_load BASE_URL TOKEN USERS GROUPS MEMBERS CONCURRENCY [sync|lists|sync,lists]"
+        );
+        std::process::exit(2);
     };
     let (sync, lists) = (phases.contains("sync"), phases.contains("lists"));
     let number = |text: &str| text.parse::<usize>().expect("a whole number");
@@ -148,6 +132,37 @@ fn main() {
     });
 }
 
+/// Runs `job(i)` for each `i` below `items`, `concurrency` at a time, each
+/// worker taking the next number when it is done with one.
+async fn in_flight<F, Job>(items: usize, concurrency: usize, job: F)
+where
+    F: Fn(usize) -> Job + Clone + 'static,
+    Job: std::future::Future<Output = ()> + 'static,
+{
+    let next = Rc::new(RefCell::new(0usize));
+    let workers: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let (next, job) = (next.clone(), job.clone());
+            actix_rt::spawn(async move {
+                loop {
+                    let i = {
+                        let mut next = next.borrow_mut();
+                        *next += 1;
+                        *next - 1
+                    };
+                    if i >= items {
+                        break;
+                    }
+                    job(i).await;
+                }
+            })
+        })
+        .collect();
+    for worker in workers {
+        worker.await.expect("worker");
+    }
+}
+
 /// Phases 1 and 2: the learners, then the groups.
 async fn initial_sync(
     target: &Rc<Target>,
@@ -156,81 +171,57 @@ async fn initial_sync(
     members: usize,
     concurrency: usize,
 ) {
-    let ids = Rc::new(RefCell::new(Vec::with_capacity(users)));
-
     // 1. Users: lookup, then create, CONCURRENCY at a time.
+    let ids = Rc::new(RefCell::new(Vec::with_capacity(users)));
     let tally = Rc::new(RefCell::new(Tally::default()));
-    let next = Rc::new(RefCell::new(0usize));
     let started = Instant::now();
-    let workers: Vec<_> = (0..concurrency)
-        .map(|_| {
-            let (target, tally, next, ids) =
-                (target.clone(), tally.clone(), next.clone(), ids.clone());
-            actix_rt::spawn(async move {
-                loop {
-                    let i = {
-                        let mut next = next.borrow_mut();
-                        *next += 1;
-                        *next - 1
-                    };
-                    if i >= users {
-                        break;
-                    }
-                    let filter =
-                        format!("/Users?filter=userName%20eq%20%22learner{i}%40load.example%22");
-                    let t = Instant::now();
-                    let (status, _) = target.send("GET", &filter, None).await;
-                    tally.borrow_mut().record(t, status);
-                    let t = Instant::now();
-                    let (status, body) = target.send("POST", "/Users", Some(user(i))).await;
-                    tally.borrow_mut().record(t, status);
-                    if let Some(id) = body["id"].as_str() {
-                        ids.borrow_mut().push(id.to_owned());
-                    }
+    in_flight(users, concurrency, {
+        let (target, tally, ids) = (target.clone(), tally.clone(), ids.clone());
+        move |i| {
+            let (target, tally, ids) = (target.clone(), tally.clone(), ids.clone());
+            async move {
+                let filter =
+                    format!("/Users?filter=userName%20eq%20%22learner{i}%40load.example%22");
+                let t = Instant::now();
+                let (status, _) = target.send("GET", &filter, None).await;
+                tally.borrow_mut().record(t, status);
+                let t = Instant::now();
+                let (status, body) = target.send("POST", "/Users", Some(user(i))).await;
+                tally.borrow_mut().record(t, status);
+                if let Some(id) = body["id"].as_str() {
+                    ids.borrow_mut().push(id.to_owned());
                 }
-            })
-        })
-        .collect();
-    for worker in workers {
-        worker.await.expect("worker");
-    }
+            }
+        }
+    })
+    .await;
     tally
         .borrow_mut()
         .report("users", users, "users", started.elapsed());
 
     // 2. Groups with their members.
     let ids: Rc<Vec<String>> = Rc::new(ids.borrow().clone());
-    let tally = Rc::new(RefCell::new(Tally::default()));
-    let next = Rc::new(RefCell::new(0usize));
-    let started = Instant::now();
-    let workers: Vec<_> = (0..concurrency)
-        .map(|_| {
-            let (target, tally, next, ids) =
-                (target.clone(), tally.clone(), next.clone(), ids.clone());
-            actix_rt::spawn(async move {
-                loop {
-                    let g = {
-                        let mut next = next.borrow_mut();
-                        *next += 1;
-                        *next - 1
-                    };
-                    if g >= groups || ids.is_empty() {
-                        break;
-                    }
-                    let list: Vec<Value> = (0..members)
-                        .map(|m| json!({"value": ids[(g * members + m) % ids.len()]}))
-                        .collect();
-                    let body = json!({"displayName": format!("Group {g}"), "members": list});
-                    let t = Instant::now();
-                    let (status, _) = target.send("POST", "/Groups", Some(body)).await;
-                    tally.borrow_mut().record(t, status);
-                }
-            })
-        })
-        .collect();
-    for worker in workers {
-        worker.await.expect("worker");
+    if ids.is_empty() {
+        return;
     }
+    let tally = Rc::new(RefCell::new(Tally::default()));
+    let started = Instant::now();
+    in_flight(groups, concurrency, {
+        let (target, tally) = (target.clone(), tally.clone());
+        move |g| {
+            let (target, tally, ids) = (target.clone(), tally.clone(), ids.clone());
+            async move {
+                let list: Vec<Value> = (0..members)
+                    .map(|m| json!({"value": ids[(g * members + m) % ids.len()]}))
+                    .collect();
+                let body = json!({"displayName": format!("Group {g}"), "members": list});
+                let t = Instant::now();
+                let (status, _) = target.send("POST", "/Groups", Some(body)).await;
+                tally.borrow_mut().record(t, status);
+            }
+        }
+    })
+    .await;
     tally
         .borrow_mut()
         .report("groups", groups, "groups", started.elapsed());

@@ -83,6 +83,22 @@ on_both_databases!(
     duplicate_organization_is_refused_and_writes_nothing,
 );
 
+/// A fresh, migrated database with the organization "acme".
+fn store_with_acme(backend: Backend) -> (TestDb, Store, orgs::Organization) {
+    let db = TestDb::fresh(backend);
+    let store = Store::connect(&db.url).expect("connect");
+    store.migrate().expect("migrate");
+    let org = orgs::create(
+        &mut store.connection().expect("connection"),
+        &Clock::system(),
+        &Actor::Cli,
+        "acme".parse().expect("slug"),
+        "Acme Corp".parse().expect("name"),
+    )
+    .expect("create");
+    (db, store, org)
+}
+
 /// PostgreSQL only (SQLite plans each statement from the schema alone): a
 /// learner lookup prepared while `users` was empty still uses the
 /// (org_id, email) index once the organization has thousands of learners.
@@ -90,18 +106,8 @@ on_both_databases!(
 /// the organization instead, which made a SCIM initial sync quadratic.
 #[actix_rt::test]
 async fn postgres_lookups_keep_their_index_as_the_table_grows() {
-    let db = TestDb::fresh(Backend::Postgres);
-    let store = Store::connect(&db.url).expect("connect");
-    store.migrate().expect("migrate");
+    let (_db, store, org) = store_with_acme(Backend::Postgres);
     let mut conn = store.connection().expect("connection");
-    let org = orgs::create(
-        &mut conn,
-        &Clock::system(),
-        &Actor::Cli,
-        "acme".parse().expect("slug"),
-        "Acme Corp".parse().expect("name"),
-    )
-    .expect("create");
     let absent: Email = "nobody@acme.example".parse().expect("email");
     // Tuples fetched through indexes in this transaction, so far.
     let fetched = |conn: &mut _| -> i64 {
@@ -145,18 +151,8 @@ async fn postgres_lookups_keep_their_index_as_the_table_grows() {
 /// writer wait.
 #[actix_rt::test]
 async fn sqlite_write_transaction_survives_a_write_from_another_connection() {
-    let db = TestDb::fresh(Backend::Sqlite);
-    let store = Store::connect(&db.url).expect("connect");
-    store.migrate().expect("migrate");
+    let (_db, store, _) = store_with_acme(Backend::Sqlite);
     let mut conn = store.connection().expect("connection");
-    orgs::create(
-        &mut conn,
-        &Clock::system(),
-        &Actor::Cli,
-        "acme".parse().expect("slug"),
-        "Acme Corp".parse().expect("name"),
-    )
-    .expect("create");
     // A real change: SQLite writes nothing for `SET x = x`, and then the
     // other transaction's snapshot stays current.
     let touch = "UPDATE organizations SET display_name = display_name || '.'";
