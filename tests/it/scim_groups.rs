@@ -357,6 +357,30 @@ async fn the_console_creates_scim_configurations_and_shows_the_token_once(backen
         audit.body.contains("Entra ID (SCIM)"),
         "the configuration is named as actor"
     );
+
+    // Removing cuts the IdP off, so it takes the ticked box; without it
+    // nothing changes and the page says why.
+    let fresh_client = ScimClient::new(&app, &fresh);
+    let remove = format!("/admin/orgs/acme/provisioning/scim/{id}/remove");
+    let unconfirmed = submit(&mut admin, &remove, &[]).await;
+    assert_eq!(unconfirmed.status.as_u16(), 400);
+    assert!(
+        unconfirmed.body.contains("Nothing was removed"),
+        "{}",
+        unconfirmed.body
+    );
+    assert_eq!(
+        fresh_client.get("/Users").await.status,
+        200,
+        "the token still works"
+    );
+    let confirmed = submit(&mut admin, &remove, &[("confirm", "yes")]).await;
+    assert_eq!(confirmed.status.as_u16(), 303);
+    assert_eq!(
+        fresh_client.get("/Users").await.status,
+        401,
+        "removed: the token is dead"
+    );
 }
 
 fn app_config_id(app: &TestApp) -> String {

@@ -70,7 +70,10 @@ struct ProvisioningPage {
     pools: Vec<String>,
     /// A token just made: shown on this response only, never stored in clear.
     new_token: Option<(String, String)>,
+    /// Why the create form was refused.
     problem: Option<String>,
+    /// Why a removal was refused (shown by the configurations, not the form).
+    removal_problem: Option<String>,
     form_name: String,
 }
 
@@ -149,6 +152,7 @@ async fn page(state: &AppState, console: &Console) -> Result<ProvisioningPage, E
             .collect(),
         new_token: None,
         problem: None,
+        removal_problem: None,
         form_name: String::new(),
     })
 }
@@ -228,12 +232,28 @@ async fn rotate(
     with_token(&state, &console, config.name, &token).await
 }
 
+/// Removing a configuration cuts the IdP off at once, so the button only
+/// works with its box ticked (no script: the server checks it).
+#[derive(Deserialize)]
+struct RemoveForm {
+    confirm: Option<String>,
+}
+
 async fn remove(
     state: web::Data<AppState>,
     console: Console,
     PathId(id): PathId<ScimConfigId>,
-    posted: Protected<NoFields>,
+    posted: Protected<RemoveForm>,
 ) -> Result<HttpResponse, Error> {
+    if posted.form.confirm.as_deref() != Some("yes") {
+        tracing::info!(config = %id, "SCIM configuration removal not confirmed");
+        let mut page = page(&state, &console).await?;
+        page.removal_problem = Some(
+            "Nothing was removed: tick \"Its token stops working\" next to Remove to confirm."
+                .to_owned(),
+        );
+        return render_with(StatusCode::BAD_REQUEST, &page);
+    }
     let config = console
         .apply(&state, move |conn, clock, actor, org| {
             scim::remove(conn, clock, actor, org, &id.to_string())
