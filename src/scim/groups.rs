@@ -67,7 +67,6 @@ impl Fields {
     }
 }
 
-/// The group as a SCIM Group, with its members.
 /// Whether a group's resource lists its members: reading them is most of
 /// the cost, and a list Entra sends with `excludedAttributes=members` (or a
 /// filter on the name) does not need them.
@@ -77,6 +76,7 @@ pub enum Members {
     Omitted,
 }
 
+/// The group as a SCIM Group, with its members when `with` lists them.
 pub fn resource(
     conn: &mut DbConn,
     scope: &Scope,

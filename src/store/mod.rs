@@ -252,33 +252,25 @@ pub fn write_transaction<T, E>(
 where
     E: From<Error>,
 {
-    /// diesel needs an error type that can also carry its own errors.
-    enum Failed<E> {
-        Work(E),
-        Database(diesel::result::Error),
-    }
-    impl<E> From<diesel::result::Error> for Failed<E> {
-        fn from(e: diesel::result::Error) -> Self {
-            Failed::Database(e)
+    let _queued = match conn {
+        DbConn::Sqlite(inner) => {
+            let queued = SQLITE_WRITER.lock().unwrap_or_else(PoisonError::into_inner);
+            // BEGIN IMMEDIATE takes the write lock before the first read. A
+            // deferred transaction reads first, and when another connection
+            // (the SCIM token's last-used stamp, a CLI process) commits a
+            // write in between, its upgrade to writer fails at once with
+            // "database is locked", without the busy handler's wait: four of
+            // 100,000 SCIM creates failed so in a load run.
+            AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")
+                .map_err(|e| E::from(Error::Query(e)))?;
+            Some(queued)
         }
-    }
-
-    let DbConn::Sqlite(inner) = conn else {
-        return conn
-            .transaction(|conn| work(conn).map_err(Failed::Work))
-            .map_err(|failed| match failed {
-                Failed::Work(e) => e,
-                Failed::Database(e) => E::from(Error::Query(e)),
-            });
+        DbConn::Postgres(inner) => {
+            AnsiTransactionManager::begin_transaction(inner)
+                .map_err(|e| E::from(Error::Query(e)))?;
+            None
+        }
     };
-    let _queued = SQLITE_WRITER.lock().unwrap_or_else(PoisonError::into_inner);
-    // BEGIN IMMEDIATE takes the write lock before the first read. A deferred
-    // transaction reads first, and when another connection (the SCIM token's
-    // last-used stamp, a CLI process) commits a write in between, its upgrade
-    // to writer fails at once with "database is locked", without the busy
-    // handler's wait: four of 100,000 SCIM creates failed so in a load run.
-    AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")
-        .map_err(|e| E::from(Error::Query(e)))?;
     let outcome = work(conn);
     type Manager = <DbConn as Connection>::TransactionManager;
     let ended = match &outcome {
