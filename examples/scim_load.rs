@@ -231,7 +231,7 @@ async fn initial_sync(
 async fn list_requests(target: &Target, users: usize, groups: usize) {
     // 3. Lists at the size reached, one at a time: what IdPs send (the
     // paging Okta tests its connection with, the lookups before a
-    // create), and filters no index answers.
+    // create), and filters no index answers (every learner's row is read).
     let users = users.max(1);
     let spread = |k: usize| (k * 7919) % users;
     let filtered = |filter: &str| format!("/Users?filter={}", encode(filter));
@@ -300,6 +300,29 @@ async fn list_requests(target: &Target, users: usize, groups: usize) {
             (0..5)
                 .map(|k| filtered(&format!("name.familyName eq \"{}\"", spread(k))))
                 .collect(),
+        ),
+        (
+            "department eq (enterprise, count=100)",
+            (0..5)
+                .map(|k| {
+                    format!(
+                        "{}&count=100",
+                        filtered(&format!(
+                            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department eq \"d{k}\""
+                        ))
+                    )
+                })
+                .collect(),
+        ),
+        (
+            "displayName co (count=100)",
+            (0..5)
+                .map(|k| format!("{}&count=100", filtered(&format!("displayName co \"{k}7\""))))
+                .collect(),
+        ),
+        (
+            "meta.lastModified gt (count=100)",
+            vec![format!("{}&count=100", filtered("meta.lastModified gt \"2000-01-01T00:00:00Z\"")); 5],
         ),
         (
             "Groups page, excludedAttributes=members",

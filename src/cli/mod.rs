@@ -162,11 +162,25 @@ fn settings(global: &GlobalArgs) -> anyhow::Result<Settings> {
 /// Connects and migrates: every command works on an up-to-date schema.
 fn open_store(settings: &Settings) -> anyhow::Result<Store> {
     let store = Store::connect(&settings.database_url).context("database_url")?;
-    let applied = store.migrate()?;
+    let applied = migrate(&store)?;
     if !applied.is_empty() {
         tracing::info!(?applied, "applied migrations");
     }
     Ok(store)
+}
+
+/// Applies pending migrations, then fills in what only Rust can derive
+/// for rows stored before (SQL alone cannot fold case as SCIM filters do).
+fn migrate(store: &Store) -> anyhow::Result<Vec<String>> {
+    let applied = store.migrate()?;
+    let filled = learners::fill_filter_keys(&mut *store.connection()?)?;
+    if filled > 0 {
+        tracing::info!(
+            filled,
+            "wrote the SCIM filter keys of learners stored before them"
+        );
+    }
+    Ok(applied)
 }
 
 fn dispatch(cli: Cli) -> anyhow::Result<()> {
@@ -180,7 +194,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate => {
             let settings = settings(&cli.global)?;
             let store = Store::connect(&settings.database_url).context("database_url")?;
-            let applied = store.migrate()?;
+            let applied = migrate(&store)?;
             let mut out = std::io::stdout().lock();
             if applied.is_empty() {
                 writeln!(out, "database is up to date")?;

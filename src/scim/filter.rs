@@ -418,8 +418,16 @@ fn resolve<'a>(resource: &'a Value, path: &AttrPath) -> Vec<&'a Value> {
         .collect()
 }
 
+/// `id` and `externalId` are case-exact (RFC 7643, 3.1), with or without
+/// the core schema's URN before them (a prefix names the attribute, it
+/// does not change it).
 fn case_exact(path: &AttrPath) -> bool {
-    path.is("id") || path.is("externalId")
+    let core = path
+        .schema
+        .as_deref()
+        .is_none_or(|schema| schema.to_ascii_lowercase().contains(":core:"));
+    core && path.sub.is_none()
+        && (path.name.eq_ignore_ascii_case("id") || path.name.eq_ignore_ascii_case("externalId"))
 }
 
 fn compare(found: &Value, op: CompareOp, wanted: &Value, exact: bool) -> bool {
@@ -626,6 +634,7 @@ mod tests {
         }
         for no in [
             r#"externalId eq "ann-7""#,
+            r#"urn:ietf:params:scim:schemas:core:2.0:User:externalId eq "ann-7""#,
             r#"id eq "2819C223-7F76-453A-919D-413861904646""#,
             "active eq true",
             "title pr",

@@ -48,6 +48,12 @@ diesel::table! {
         active -> Bool,
         version -> Integer,
         updated_at -> Nullable<Timestamp>,
+        display_name_key -> Nullable<Text>,
+        first_name_key -> Nullable<Text>,
+        last_name_key -> Nullable<Text>,
+        department_key -> Nullable<Text>,
+        employee_id_key -> Nullable<Text>,
+        manager_id_key -> Nullable<Text>,
     }
 }
 

@@ -84,6 +84,62 @@ async fn migrate_command_is_idempotent(backend: Backend) {
     assert_eq!(stdout(&second), "database is up to date\n");
 }
 
+/// A learner stored before migration 000018 has no SCIM filter keys; the
+/// next migration run writes them (Unicode case folding, which SQL cannot
+/// do), without changing the learner's version: the learner is found by
+/// name and keeps its ETag.
+async fn migrate_fills_the_filter_keys_of_learners_stored_before_them(backend: Backend) {
+    use diesel::RunQueryDsl;
+    use seatgate::accounts::learners::{self, Condition, TextField, TextTest};
+    let db = TestDb::fresh(backend);
+    let created = with_db(&db, &["org", "create", "acme", "--name", "Acme Corp"]);
+    assert!(created.status.success(), "{}", stderr(&created));
+    let store = seatgate::store::Store::connect(&db.url).expect("connect");
+    let mut conn = store.connection().expect("connection");
+    let org = seatgate::orgs::find(&mut conn, "acme").expect("org");
+    // As the row was written before the keys existed.
+    diesel::sql_query(format!(
+        "INSERT INTO users (id, org_id, email, display_name, first_name, created_at) \
+         VALUES ('{}', '{}', 'asa@acme.example', 'ÅSA STRÖM', 'ÅSA', '2026-12-01 10:00:00')",
+        seatgate::ids::UserId::generate(),
+        org.id
+    ))
+    .execute(&mut *conn)
+    .expect("a learner from before");
+    let named = |field, value: &str| Condition::Text {
+        field,
+        test: TextTest::Eq,
+        value: value.to_owned(),
+    };
+    let condition = Condition::And(
+        named(TextField::DisplayName, "åsa ström").into(),
+        named(TextField::GivenName, "åsa").into(),
+    );
+    let scim = seatgate::scim::NewConfig {
+        name: "Entra".to_owned(),
+        auto_assign: false,
+        license_type: None,
+    };
+    let clock = seatgate::clock::Clock::system();
+    let (config, _) =
+        seatgate::scim::create(&mut conn, &clock, &seatgate::audit::Actor::Cli, &org, scim)
+            .expect("configuration");
+    let found = |conn: &mut _| {
+        learners::scim_page(conn, org.id, config.id, Some(&condition), 0, 10)
+            .expect("page")
+            .0
+    };
+    assert!(found(&mut conn).is_empty(), "no keys, so no match yet");
+    let migrated = with_db(&db, &["migrate"]);
+    assert!(migrated.status.success(), "{}", stderr(&migrated));
+    let after = found(&mut conn);
+    assert_eq!(after.len(), 1, "the keys were filled");
+    assert_eq!(
+        after[0].version, 1,
+        "filling keys is not a change a client sees"
+    );
+}
+
 async fn admin_create_prints_a_one_time_link_that_works(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     with_db(&app.db, &["org", "create", "acme", "--name", "Acme Corp"]);
@@ -203,6 +259,7 @@ on_both_databases!(
     the_demo_prints_the_start_page_and_an_invitation_link,
     org_commands_create_list_show_and_refuse_duplicates,
     migrate_command_is_idempotent,
+    migrate_fills_the_filter_keys_of_learners_stored_before_them,
     admin_create_prints_a_one_time_link_that_works,
 );
 

@@ -3,7 +3,8 @@
 //! are exactly those whose resource the filter matches in memory, on both
 //! databases. Learners and values carry the characters where lower-casing
 //! differs between Rust, SQLite and PostgreSQL (`İ`, the Kelvin sign,
-//! final sigma, `ß`), and LIKE's wildcards.
+//! final sigma, `ß`), and LIKE's wildcards; attributes cover every column,
+//! instant and constant the translation knows and a few it leaves to memory.
 
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
@@ -42,9 +43,28 @@ const ATTRIBUTES: &[&str] = &[
     "Emails.Primary",
     "urn:ietf:params:scim:schemas:core:2.0:User:userName",
     "urn:ietf:params:scim:schemas:core:2.0:User:externalId",
-    // Not columns: these stay in memory, and so must their combinations.
-    "name.givenName",
     "displayName",
+    "name.givenName",
+    "NAME.FAMILYNAME",
+    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department",
+    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber",
+    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager",
+    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value",
+    "meta.created",
+    "meta.lastModified",
+    "meta.version",
+    // Constants: the same on every learner's resource.
+    "meta.resourceType",
+    "name",
+    "name.formatted",
+    "title",
+    "userName.sub",
+    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:costCenter",
+    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.displayName",
+    "urn:example:params:scim:schemas:extension:acme:1.0:User:badge",
+    // Not translated: these stay in memory, and so must their combinations.
+    "schemas",
+    "meta.location",
 ];
 
 const OPERATORS: &[&str] = &["eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le", "EQ"];
@@ -73,13 +93,97 @@ fn value(stored: &[String]) -> impl Strategy<Value = String> + use<> {
     ]
 }
 
-fn leaf(stored: &[String]) -> impl Strategy<Value = String> + use<> {
+/// The texts the learners' resources hold: all of them, and those at each
+/// of [`ATTRIBUTES`], so that a comparison often meets its own attribute's
+/// values (an instant compared with an instant).
+#[derive(Clone)]
+struct Stored {
+    all: Vec<String>,
+    at: std::collections::HashMap<&'static str, Vec<String>>,
+}
+
+impl Stored {
+    fn of(resources: &[serde_json::Value]) -> Self {
+        let mut all = Vec::new();
+        for resource in resources {
+            texts(resource, &mut all);
+        }
+        let at = ATTRIBUTES
+            .iter()
+            .map(|&a| {
+                let mut found = Vec::new();
+                for resource in resources {
+                    for value in at(resource, a) {
+                        texts(value, &mut found);
+                    }
+                }
+                (a, found)
+            })
+            .collect();
+        Self { all, at }
+    }
+
+    fn values(&self, attribute: &str) -> &[String] {
+        match self.at.get(attribute) {
+            Some(values) if !values.is_empty() => values,
+            _ => &self.all,
+        }
+    }
+}
+
+/// Every text in `value`.
+fn texts(value: &serde_json::Value, into: &mut Vec<String>) {
+    match value {
+        serde_json::Value::String(s) => into.push(s.clone()),
+        serde_json::Value::Array(items) => items.iter().for_each(|v| texts(v, into)),
+        serde_json::Value::Object(map) => map.values().for_each(|v| texts(v, into)),
+        _ => {}
+    }
+}
+
+/// What the resource holds at `[urn ":"] name ["." sub]`, names in any case
+/// (roughly; only to draw values from).
+fn at<'a>(resource: &'a serde_json::Value, path: &str) -> Vec<&'a serde_json::Value> {
+    let member = |v: &'a serde_json::Value, name: &str| {
+        v.as_object()?
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+    };
+    let (container, rest) = match path.rsplit_once(':') {
+        Some((urn, rest)) => (member(resource, urn), rest),
+        None => (Some(resource), path),
+    };
+    let (name, sub) = match rest.split_once('.') {
+        Some((name, sub)) => (name, Some(sub)),
+        None => (rest, None),
+    };
+    let Some(found) = container.and_then(|c| member(c, name)) else {
+        return Vec::new();
+    };
+    let elements: Vec<_> = match found {
+        serde_json::Value::Array(items) => items.iter().collect(),
+        other => vec![other],
+    };
+    elements
+        .into_iter()
+        .filter_map(|e| match sub {
+            Some(sub) => member(e, sub),
+            None => Some(e),
+        })
+        .collect()
+}
+
+fn leaf(stored: &Stored) -> impl Strategy<Value = String> + use<> {
+    let own = stored.clone();
+    let stored = &stored.all;
     prop_oneof![
-        6 => (
-            proptest::sample::select(ATTRIBUTES),
-            proptest::sample::select(OPERATORS),
-            value(stored)
-        )
+        6 => proptest::sample::select(ATTRIBUTES)
+            .prop_flat_map(move |a| (
+                Just(a),
+                proptest::sample::select(OPERATORS),
+                value(own.values(a))
+            ))
             .prop_map(|(a, o, v)| format!("{a} {o} {v}")),
         1 => proptest::sample::select(ATTRIBUTES).prop_map(|a| format!("{a} pr")),
         1 => (
@@ -94,7 +198,7 @@ fn leaf(stored: &[String]) -> impl Strategy<Value = String> + use<> {
     ]
 }
 
-fn filter(stored: &[String]) -> impl Strategy<Value = String> + use<> {
+fn filter(stored: &Stored) -> impl Strategy<Value = String> + use<> {
     leaf(stored).prop_recursive(3, 8, 2, |inner| {
         prop_oneof![
             (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("({a}) and ({b})")),
@@ -135,6 +239,14 @@ fn check(backend: Backend) {
         proptest::option::of(text(5)),
         proptest::option::of(text(4)),
     );
+    let names = (
+        text(4),
+        proptest::option::of(text(4)),
+        proptest::option::of(text(4)),
+        proptest::option::of(text(3)),
+        proptest::option::of(text(3)),
+        proptest::option::of(text(3)),
+    );
     for i in 0..40 {
         let (local, user_name, external_id) = profile.new_tree(&mut runner).unwrap().current();
         // Whatever of the random local part an email address may hold.
@@ -143,8 +255,16 @@ fn check(backend: Backend) {
             .parse()
             .or_else(|_| format!("l{i}@acme.example").parse())
             .unwrap();
-        let mut learner = Learner::new(org.id, email, format!("L{i}"), clock.now_naive());
-        learner.first_name = (i % 3 == 0).then(|| format!("Ann{i}"));
+        // Instants apart by more than a second, fractions the resource drops.
+        let created = clock.now_naive() - chrono::Duration::milliseconds(3_700 * i64::from(i));
+        let (display, first, last, department, number, manager) =
+            names.new_tree(&mut runner).unwrap().current();
+        let mut learner = Learner::new(org.id, email, format!("{display}{i}"), created);
+        learner.updated_at = created + chrono::Duration::milliseconds(1_500 * i64::from(i % 3));
+        learner.first_name = first;
+        learner.last_name = last;
+        learner.department = department;
+        learner.employee_id = number;
         learner.active = i % 4 != 0;
         let managed_by = match i % 5 {
             0 | 1 => None,
@@ -155,25 +275,22 @@ fn check(backend: Backend) {
             managed_by,
             user_name: managed_by.and(user_name).map(|n| format!("{n}#{i}")),
             external_id: managed_by.and(external_id).map(|e| format!("{e}#{i}")),
-            manager_id: None,
+            manager_id: manager,
         };
         learners::insert(&mut conn, &learner).expect("learner");
+        // Versions beyond the first.
+        for _ in 0..i % 3 {
+            learners::save(&mut conn, &learner).expect("save");
+        }
     }
     let (everyone, _) =
         learners::scim_page(&mut conn, org.id, config.id, None, 0, 1_000).expect("page");
 
-    let stored: Vec<String> = everyone
+    let resources: Vec<_> = everyone
         .iter()
-        .flat_map(|l| {
-            [
-                Some(l.id.to_string()),
-                Some(l.email.as_str().to_owned()),
-                l.scim.user_name.clone(),
-                l.scim.external_id.clone(),
-            ]
-        })
-        .flatten()
+        .map(|l| users::resource(l, &base_url))
         .collect();
+    let stored = Stored::of(&resources);
     let translated = std::cell::Cell::new(0usize);
     let mut runner = TestRunner::new(Config {
         cases: 1_000,
@@ -206,6 +323,26 @@ fn check(backend: Backend) {
                 condition
             );
             prop_assert_eq!(usize::try_from(total).unwrap(), in_memory.len());
+            // Pages shorter than the matches: the count is its own query.
+            for (offset, limit) in [(0, 2), (1, 2), (39, 2)] {
+                let (page, total) = learners::scim_page(
+                    &mut conn,
+                    org.id,
+                    config.id,
+                    Some(&condition),
+                    offset,
+                    limit,
+                )
+                .expect("query");
+                let wanted: Vec<_> = in_memory
+                    .iter()
+                    .skip(offset as usize)
+                    .take(limit as usize)
+                    .map(|l| l.id)
+                    .collect();
+                prop_assert_eq!(ids(&page), wanted, "page {} of {}", offset, text);
+                prop_assert_eq!(usize::try_from(total).unwrap(), in_memory.len());
+            }
             Ok(())
         })
         .expect("SQL and memory agree");

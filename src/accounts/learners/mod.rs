@@ -155,6 +155,12 @@ pub enum Condition {
         test: TextTest,
         value: String,
     },
+    /// The instant is in `[from, before)`, either end open when absent.
+    Within {
+        instant: Instant,
+        from: Option<NaiveDateTime>,
+        before: Option<NaiveDateTime>,
+    },
     Active(bool),
     Always(bool),
     And(Box<Condition>, Box<Condition>),
@@ -172,6 +178,28 @@ pub enum TextField {
     UserNameKey,
     /// Stored lower-case.
     Email,
+    /// The rest are lower-cased, as SCIM filters compare them.
+    DisplayName,
+    GivenName,
+    FamilyName,
+    Department,
+    EmployeeNumber,
+    /// The manager's id (`manager.value`).
+    Manager,
+    /// `meta.created`, as the resource shows it.
+    Created,
+    /// `meta.lastModified`, as the resource shows it.
+    LastModified,
+    /// `meta.version`, the weak ETag.
+    Version,
+}
+
+/// An instant a [`Condition`] looks at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Instant {
+    Created,
+    /// The last change, or the creation when there was none.
+    LastModified,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -201,6 +229,30 @@ pub fn record_sign_in(
     };
     queries::update(conn, &learner)?;
     Ok(learner)
+}
+
+/// Most learners [`fill_filter_keys`] writes in one transaction.
+const FILL_BATCH: i64 = 1_000;
+
+/// Writes the SCIM filter keys of learners stored before there were any
+/// (migration 000018 adds the columns; only Rust folds case the way the
+/// filters do). Returns how many were filled: none once done, so running
+/// it at every start costs one look into an empty index.
+pub fn fill_filter_keys(conn: &mut DbConn) -> Result<usize, store::Error> {
+    let mut filled = 0;
+    loop {
+        let batch = store::write_transaction(conn, |conn| {
+            let learners = queries::without_filter_keys(conn, FILL_BATCH)?;
+            for learner in &learners {
+                queries::write_filter_keys(conn, learner)?;
+            }
+            Ok::<_, store::Error>(learners.len())
+        })?;
+        if batch == 0 {
+            return Ok(filled);
+        }
+        filled += batch;
+    }
 }
 
 /// The learners with these ids (those that exist), in no particular order.

@@ -2,11 +2,12 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel::sql_types::{Bool, Text};
+use diesel::sql_types::{Bool, Text, Timestamp};
 
 use crate::accounts::Email;
 use crate::accounts::learners::{
-    Condition, Identity, Learner, LearnerFilter, LicenseFilter, ScimProfile, TextField, TextTest,
+    Condition, Identity, Instant, Learner, LearnerFilter, LicenseFilter, ScimProfile, TextField,
+    TextTest,
 };
 use crate::ids::{ConnectionId, OrgId, ScimConfigId, UserId};
 use crate::store::schema::{identities, idp_connections, users};
@@ -101,6 +102,33 @@ impl TryFrom<LearnerRow> for Learner {
     }
 }
 
+/// The learner's values as SCIM filters compare them (lower-cased, see
+/// migration 000018), written beside the row they derive from.
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = users, treat_none_as_null = true)]
+struct FilterKeys {
+    display_name_key: Option<String>,
+    first_name_key: Option<String>,
+    last_name_key: Option<String>,
+    department_key: Option<String>,
+    employee_id_key: Option<String>,
+    manager_id_key: Option<String>,
+}
+
+impl From<&Learner> for FilterKeys {
+    fn from(l: &Learner) -> Self {
+        let key = |value: &Option<String>| value.as_deref().map(str::to_lowercase);
+        Self {
+            display_name_key: Some(l.display_name.to_lowercase()),
+            first_name_key: key(&l.first_name),
+            last_name_key: key(&l.last_name),
+            department_key: key(&l.department),
+            employee_id_key: key(&l.employee_id),
+            manager_id_key: key(&l.scim.manager_id),
+        }
+    }
+}
+
 fn one(rows: Vec<LearnerRow>) -> Result<Option<Learner>, Error> {
     rows.into_iter().next().map(Learner::try_from).transpose()
 }
@@ -108,7 +136,7 @@ fn one(rows: Vec<LearnerRow>) -> Result<Option<Learner>, Error> {
 /// Inserts a learner; [`Error::Duplicate`] when the email is taken in the organization.
 pub(in crate::accounts) fn insert(conn: &mut DbConn, learner: &Learner) -> Result<(), Error> {
     diesel::insert_into(users::table)
-        .values(LearnerRow::from(learner))
+        .values((LearnerRow::from(learner), FilterKeys::from(learner)))
         .execute(conn)
         .map_err(unique)?;
     Ok(())
@@ -120,10 +148,39 @@ pub(in crate::accounts) fn update(conn: &mut DbConn, learner: &Learner) -> Resul
     diesel::update(users::table.find(learner.id.to_string()))
         .set((
             LearnerRow::from(learner),
+            FilterKeys::from(learner),
             users::version.eq(users::version + 1),
         ))
         .execute(conn)
         .map_err(unique)?;
+    Ok(())
+}
+
+/// Up to `limit` learners whose filter keys were never written (rows from
+/// before migration 000018).
+pub(in crate::accounts) fn without_filter_keys(
+    conn: &mut DbConn,
+    limit: i64,
+) -> Result<Vec<Learner>, Error> {
+    users::table
+        .filter(users::display_name_key.is_null())
+        .limit(limit)
+        .select(LearnerRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(Learner::try_from)
+        .collect()
+}
+
+/// Writes the learner's filter keys only: neither its version (its ETag)
+/// nor its last change moves, as nothing a client sees changed.
+pub(in crate::accounts) fn write_filter_keys(
+    conn: &mut DbConn,
+    learner: &Learner,
+) -> Result<(), Error> {
+    diesel::update(users::table.find(learner.id.to_string()))
+        .set(FilterKeys::from(learner))
+        .execute(conn)?;
     Ok(())
 }
 
@@ -218,15 +275,21 @@ pub(in crate::accounts) fn scim_page(
             None => query,
         }
     };
-    let total = visible().count().get_result::<i64>(conn)?;
-    // The page's ids first, from the index alone, then their rows: an
-    // OFFSET deep in 100,000 learners would otherwise read every skipped row.
+    // The page's ids first, from the index where there is no condition, then
+    // their rows: an OFFSET deep in 100,000 learners would otherwise read
+    // every skipped row.
     let ids: Vec<String> = visible()
         .order((users::created_at, users::id))
         .offset(offset)
         .limit(limit)
         .select(users::id)
         .load(conn)?;
+    // A page that ends short has counted the rest: a rare match (one
+    // learner by family name) costs one pass over the learners, not two.
+    let total = match i64::try_from(ids.len()).unwrap_or(i64::MAX) {
+        found if found < limit && (found > 0 || offset == 0) => offset + found,
+        _ => visible().count().get_result(conn)?,
+    };
     let page = users::table
         .filter(users::id.eq_any(ids))
         .order((users::created_at, users::id))
@@ -255,6 +318,38 @@ impl Dialect {
     }
 }
 
+/// The SQL of a [`TextField`]'s value, as the learner's SCIM resource shows it
+/// (lower-cased where [`TextField`] says so).
+fn column(dialect: Dialect, field: TextField) -> &'static str {
+    // The resource's instants (`scim::discovery::instant`), whole seconds
+    // in UTC, lower-cased.
+    let instant = |sqlite, postgres| match dialect {
+        Dialect::Sqlite => sqlite,
+        Dialect::Postgres => postgres,
+    };
+    match field {
+        TextField::Id => "users.id",
+        TextField::ExternalId => "users.external_id",
+        TextField::Email => "users.email",
+        TextField::UserNameKey => "COALESCE(users.user_name_key, users.email)",
+        TextField::DisplayName => "users.display_name_key",
+        TextField::GivenName => "users.first_name_key",
+        TextField::FamilyName => "users.last_name_key",
+        TextField::Department => "users.department_key",
+        TextField::EmployeeNumber => "users.employee_id_key",
+        TextField::Manager => "users.manager_id_key",
+        TextField::Created => instant(
+            "strftime('%Y-%m-%dt%H:%M:%Sz', users.created_at)",
+            "to_char(users.created_at, 'YYYY-MM-DD\"t\"HH24:MI:SS\"z\"')",
+        ),
+        TextField::LastModified => instant(
+            "strftime('%Y-%m-%dt%H:%M:%Sz', COALESCE(users.updated_at, users.created_at))",
+            "to_char(COALESCE(users.updated_at, users.created_at), 'YYYY-MM-DD\"t\"HH24:MI:SS\"z\"')",
+        ),
+        TextField::Version => "('w/\"' || CAST(users.version AS TEXT) || '\"')",
+    }
+}
+
 type Predicate = Box<dyn BoxableExpression<users::table, Db, SqlType = Bool>>;
 
 /// `condition` in SQL, with the semantics [`Condition`] documents: text is
@@ -267,16 +362,34 @@ fn predicate(dialect: Dialect, condition: &Condition) -> Predicate {
         Condition::Always(true) => Box::new(sql::<Bool>("1 = 1")),
         Condition::Always(false) => Box::new(sql::<Bool>("1 = 0")),
         Condition::Active(active) => Box::new(users::active.eq(*active)),
+        Condition::Within {
+            instant,
+            from,
+            before,
+        } => {
+            let c = match instant {
+                Instant::Created => "users.created_at",
+                Instant::LastModified => "COALESCE(users.updated_at, users.created_at)",
+            };
+            let bound = |op: &str, at: NaiveDateTime| -> Predicate {
+                Box::new(
+                    sql::<Bool>(&format!("({c} {op} "))
+                        .bind::<Timestamp, _>(at)
+                        .sql(")"),
+                )
+            };
+            match (from, before) {
+                (Some(from), Some(before)) => Box::new(bound(">=", *from).and(bound("<", *before))),
+                (Some(from), None) => bound(">=", *from),
+                (None, Some(before)) => bound("<", *before),
+                (None, None) => Box::new(sql::<Bool>("1 = 1")),
+            }
+        }
         Condition::And(a, b) => Box::new(predicate(dialect, a).and(predicate(dialect, b))),
         Condition::Or(a, b) => Box::new(predicate(dialect, a).or(predicate(dialect, b))),
         Condition::Not(a) => Box::new(diesel::dsl::not(predicate(dialect, a))),
         Condition::Text { field, test, value } => {
-            let c = match field {
-                TextField::Id => "users.id",
-                TextField::ExternalId => "users.external_id",
-                TextField::Email => "users.email",
-                TextField::UserNameKey => "COALESCE(users.user_name_key, users.email)",
-            };
+            let c = column(dialect, *field);
             let v = || value.clone();
             let compare = |op: &str| -> Predicate {
                 // Only to order: equality is byte equality in any deterministic
