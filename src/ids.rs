@@ -72,6 +72,10 @@ uuid_id!(
     /// A SCIM configuration: one IdP's provisioning client of an organization.
     ScimConfigId
 );
+uuid_id!(
+    /// A bulk change from a CSV file.
+    ImportId
+);
 
 /// The short name in URLs and commands (`/sso/acme/...`): lower-case letters,
 /// digits and inner hyphens, 2 to 63 characters.

@@ -10,6 +10,7 @@ pub mod config; // settings from file, environment and flags
 pub mod demo_idp; // the built-in development IdP (demo only)
 pub mod groups; // groups of learners, whatever their source, and their license mapping
 pub mod ids; // newtype identifiers
+pub mod imports; // bulk changes from CSV files: add, license, revoke, remove
 pub mod invitations; // learners invited by email, their single-use links
 pub mod licensing; // license pools, seats and the seat invariant
 pub mod mail; // outgoing email over SMTP

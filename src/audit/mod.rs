@@ -9,7 +9,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use serde_json::Value;
 
 use crate::clock::Clock;
-use crate::ids::{AdminId, EventId, OrgId, ScimConfigId, UserId};
+use crate::ids::{AdminId, EventId, ImportId, OrgId, ScimConfigId, UserId};
 use crate::store::{self, DbConn};
 
 /// Who caused an event.
@@ -23,6 +23,8 @@ pub enum Actor {
     System,
     /// The organization's IdP, through this SCIM configuration.
     Scim(ScimConfigId),
+    /// A CSV import, on behalf of whoever started it (its record says who).
+    Import(ImportId),
 }
 
 impl fmt::Display for Actor {
@@ -33,6 +35,7 @@ impl fmt::Display for Actor {
             Actor::Learner(id) => write!(f, "user:{id}"),
             Actor::System => f.write_str("system"),
             Actor::Scim(id) => write!(f, "scim:{id}"),
+            Actor::Import(id) => write!(f, "import:{id}"),
         }
     }
 }
@@ -47,6 +50,7 @@ impl FromStr for Actor {
             Some(("admin", id)) => id.parse().map(Actor::Admin).map_err(drop),
             Some(("user", id)) => id.parse().map(Actor::Learner).map_err(drop),
             Some(("scim", id)) => id.parse().map(Actor::Scim).map_err(drop),
+            Some(("import", id)) => id.parse().map(Actor::Import).map_err(drop),
             _ => Err(()),
         }
     }
@@ -94,9 +98,10 @@ pub enum Action {
     GroupUpdated,
     GroupDeleted,
     GroupLicenseMapped,
+    ImportApplied,
 }
 
-pub const ACTIONS: [Action; 39] = [
+pub const ACTIONS: [Action; 40] = [
     Action::OrgCreated,
     Action::AdminCreated,
     Action::AdminSignInLinkIssued,
@@ -136,6 +141,7 @@ pub const ACTIONS: [Action; 39] = [
     Action::GroupUpdated,
     Action::GroupDeleted,
     Action::GroupLicenseMapped,
+    Action::ImportApplied,
 ];
 
 impl Action {
@@ -180,6 +186,7 @@ impl Action {
             Action::GroupUpdated => "group_updated",
             Action::GroupDeleted => "group_deleted",
             Action::GroupLicenseMapped => "group_license_mapped",
+            Action::ImportApplied => "import_applied",
         }
     }
 }

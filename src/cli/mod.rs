@@ -4,6 +4,7 @@
 mod admin;
 mod certs;
 mod idp;
+mod import;
 mod license;
 mod org;
 mod scim;
@@ -100,6 +101,10 @@ enum Command {
     /// Manage SCIM provisioning configurations and their tokens
     #[command(subcommand)]
     Scim(scim::ScimCommand),
+    /// Add, license, revoke and remove learners from a CSV file
+    Import(import::ImportArgs),
+    /// Write the organization's learners as CSV, in the import format
+    Export(import::ExportArgs),
 }
 
 /// An on/off command-line value.
@@ -226,6 +231,12 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
             scim::run(command, &settings, &open_store(&settings)?, &clock)
         }
         Command::Certs(command) => certs::run(command, &settings(&cli.global)?, &clock),
+        // The template needs no settings nor database.
+        Command::Import(args) => import::import(args, || settings(&cli.global), open_store, &clock),
+        Command::Export(args) => {
+            let settings = settings(&cli.global)?;
+            import::export(args, &open_store(&settings)?)
+        }
         Command::Admin(command) => {
             let settings = settings(&cli.global)?;
             admin::run(command, &settings, &open_store(&settings)?, &clock)

@@ -207,6 +207,11 @@ pub fn delete(conn: &mut DbConn, id: GroupId) -> Result<(), store::Error> {
     queries::delete(conn, id)
 }
 
+/// Adds one member (who is not one yet).
+pub fn add_member(conn: &mut DbConn, group: GroupId, learner: UserId) -> Result<(), store::Error> {
+    queries::add_members(conn, group, &[learner])
+}
+
 /// The group's members.
 pub fn members(conn: &mut DbConn, group: GroupId) -> Result<Vec<UserId>, store::Error> {
     queries::members(conn, group)

@@ -29,6 +29,8 @@ pub enum LicenseCause {
     Reclaim,
     /// The organization's IdP, over SCIM.
     Scim,
+    /// A bulk change from a CSV file (`imports`).
+    Csv,
 }
 
 impl LicenseCause {
@@ -39,12 +41,13 @@ impl LicenseCause {
             Self::Cli => "cli",
             Self::Reclaim => "reclaim",
             Self::Scim => "scim",
+            Self::Csv => "csv",
         }
     }
 
     /// A revocation by a person: auto-assign does not hand that seat back.
     pub fn is_deliberate(self) -> bool {
-        matches!(self, Self::Admin | Self::Cli)
+        matches!(self, Self::Admin | Self::Cli | Self::Csv)
     }
 }
 
@@ -58,6 +61,7 @@ impl FromStr for LicenseCause {
             Self::Cli,
             Self::Reclaim,
             Self::Scim,
+            Self::Csv,
         ]
         .into_iter()
         .find(|c| c.as_str() == text)
@@ -379,6 +383,9 @@ fn still_waits(
     Ok(match cause {
         // The IdP's rules decide; SCIM takes a learner off the list when they change.
         LicenseCause::Scim => learner.scim.managed_by.is_some(),
+        // An administrator's file asked for this seat; a later file's
+        // revoke or remove takes the learner off the list itself.
+        LicenseCause::Csv => learner.scim.managed_by.is_none(),
         _ => {
             matches!(standing(conn, org, learner)?, Standing::WaitingForSeat(p) if p.id == pool.id)
         }
@@ -415,6 +422,11 @@ pub fn leave_waiting_list(
     Ok(queries::remove_wait(conn, pool.id, learner.id)?)
 }
 
+/// Whether the learner waits for a seat of `pool`.
+pub fn waits(conn: &mut DbConn, pool: &Pool, learner: &Learner) -> Result<bool, store::Error> {
+    queries::waits(conn, pool.id, learner.id)
+}
+
 /// Revokes every seat the learner holds (SCIM deactivation or deletion);
 /// inside the caller's transaction. Returns the license types given back.
 pub fn revoke_all(
@@ -442,19 +454,20 @@ pub fn held_types(conn: &mut DbConn, learner: &Learner) -> Result<Vec<LicenseTyp
     queries::held_types(conn, learner.id)
 }
 
-/// Takes back the learner's seat of `license_type` on the IdP's behalf (it
-/// is the source of truth for SCIM-managed learners); inside the caller's
-/// transaction.
-pub fn give_back_for_idp(
+/// Takes back the learner's seat of `license_type` for a change that
+/// decides seats by its own rules (the IdP over SCIM, a CSV file); inside
+/// the caller's transaction.
+pub fn take_back(
     conn: &mut DbConn,
     clock: &Clock,
     actor: &Actor,
+    cause: LicenseCause,
     org: &Organization,
     learner: &Learner,
     license_type: &LicenseType,
 ) -> Result<(), Error> {
     let pool = pool(conn, org, license_type)?;
-    give_back(conn, clock, actor, LicenseCause::Scim, org, learner, &pool)
+    give_back(conn, clock, actor, cause, org, learner, &pool)
 }
 
 /// What giving a seat on the IdP's behalf came to.
@@ -466,27 +479,23 @@ pub enum Seat {
     NoneFree,
 }
 
-/// Gives a SCIM-managed learner a seat of `license_type` when one is free,
-/// first come first served; inside the caller's transaction.
+/// Gives the learner a seat of `license_type` when one is free, first come
+/// first served, or a place on the pool's waiting list (the IdP over SCIM,
+/// a CSV file); inside the caller's transaction.
 pub fn ensure_seat(
     conn: &mut DbConn,
     clock: &Clock,
     actor: &Actor,
+    cause: LicenseCause,
     org: &Organization,
     learner: &Learner,
     license_type: &LicenseType,
 ) -> Result<Seat, Error> {
     let pool = pool(conn, org, license_type)?;
-    match take_seat(conn, clock, actor, LicenseCause::Scim, org, learner, &pool) {
+    match take_seat(conn, clock, actor, cause, org, learner, &pool) {
         Ok(()) | Err(Error::AlreadyHolds { .. }) => Ok(Seat::Held),
         Err(Error::NoSeatFree { .. }) => {
-            queries::add_wait(
-                conn,
-                pool.id,
-                learner.id,
-                LicenseCause::Scim,
-                clock.now_naive(),
-            )?;
+            queries::add_wait(conn, pool.id, learner.id, cause, clock.now_naive())?;
             Ok(Seat::NoneFree)
         }
         Err(other) => Err(other),

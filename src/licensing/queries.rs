@@ -322,12 +322,7 @@ pub(super) fn add_wait(
     cause: LicenseCause,
     since: NaiveDateTime,
 ) -> Result<(), Error> {
-    let waiting: i64 = seat_waits::table
-        .filter(seat_waits::pool_id.eq(pool.to_string()))
-        .filter(seat_waits::user_id.eq(user.to_string()))
-        .count()
-        .get_result(conn)?;
-    if waiting > 0 {
+    if waits(conn, pool, user)? {
         return Ok(());
     }
     // The UPDATE locks the pool row until the transaction ends (PostgreSQL;
@@ -354,6 +349,16 @@ pub(super) fn add_wait(
         Ok(_) | Err(Error::Duplicate) => Ok(()),
         Err(other) => Err(other),
     }
+}
+
+/// Whether the learner is on the pool's waiting list.
+pub(super) fn waits(conn: &mut DbConn, pool: PoolId, user: UserId) -> Result<bool, Error> {
+    let waiting: i64 = seat_waits::table
+        .filter(seat_waits::pool_id.eq(pool.to_string()))
+        .filter(seat_waits::user_id.eq(user.to_string()))
+        .count()
+        .get_result(conn)?;
+    Ok(waiting > 0)
 }
 
 pub(super) fn remove_wait(conn: &mut DbConn, pool: PoolId, user: UserId) -> Result<(), Error> {

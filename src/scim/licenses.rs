@@ -67,13 +67,28 @@ fn reconcile_with(
     let held: BTreeSet<LicenseType> = licensing::held_types(conn, learner)?.into_iter().collect();
     for license_type in ruled.difference(&wanted) {
         if held.contains(license_type) {
-            licensing::give_back_for_idp(conn, clock, &actor, org, learner, license_type)?;
+            licensing::take_back(
+                conn,
+                clock,
+                &actor,
+                licensing::LicenseCause::Scim,
+                org,
+                learner,
+                license_type,
+            )?;
         }
         licensing::leave_waiting_list(conn, org, learner, license_type)?;
     }
     for license_type in wanted.difference(&held) {
-        if licensing::ensure_seat(conn, clock, &actor, org, learner, license_type)?
-            == Seat::NoneFree
+        if licensing::ensure_seat(
+            conn,
+            clock,
+            &actor,
+            licensing::LicenseCause::Scim,
+            org,
+            learner,
+            license_type,
+        )? == Seat::NoneFree
         {
             tracing::info!(
                 org = org.slug.as_str(),

@@ -188,7 +188,7 @@ impl Reason {
                 "Another learner already has this email address. Check the two accounts on the Users page."
             }
             Self::Deactivated => {
-                "Your IdP deactivated this learner over SCIM (active: false, or the user was removed from the application). Assign them to the application again in the IdP to restore access."
+                "This learner is deactivated: by your IdP over SCIM (active: false, or removed from the application), or by an administrator's CSV import (action remove). Assign them to the application again in the IdP, or import them again with action add."
             }
             Self::NoBearerConfirmation
             | Self::NoAuthnStatement

@@ -363,3 +363,24 @@ diesel::allow_tables_to_appear_in_same_query!(
     scim_request_errors,
     group_attributes,
 );
+
+diesel::table! {
+    imports (id) {
+        id -> Text,
+        org_id -> Text,
+        source -> Text,
+        file_name -> Text,
+        started_by -> Text,
+        started_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+        created -> Integer,
+        updated -> Integer,
+        assigned -> Integer,
+        revoked -> Integer,
+        removed -> Integer,
+        unchanged -> Integer,
+        no_seat -> Integer,
+        refused -> Integer,
+        failure -> Nullable<Text>,
+    }
+}

@@ -11,6 +11,7 @@ mod console_browser;
 mod health;
 mod hostile_input;
 mod idp_cli;
+mod imports;
 mod invitations;
 mod licensing;
 mod licensing_props;

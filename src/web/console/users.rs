@@ -172,6 +172,7 @@ impl UserPage {
             LicenseCause::Cli => "by the command line",
             LicenseCause::Reclaim => "reclaimed",
             LicenseCause::Scim => "by the identity provider (SCIM)",
+            LicenseCause::Csv => "by a CSV import",
         }
     }
 }
