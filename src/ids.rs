@@ -1,6 +1,6 @@
 //! Newtype identifiers, so an organization id can never be passed where a user id is expected.
 //!
-//! The ids are random UUIDs, stored as text on both backends. The names that
+//! The ids are time-ordered UUIDs (version 7), stored as text on both backends. The names that
 //! identify things to people (an organization's slug, a license type) are
 //! here too, below every area, because the SAML layer and the store use them.
 
@@ -16,8 +16,13 @@ macro_rules! uuid_id {
         pub struct $name(Uuid);
 
         impl $name {
+            /// A new id: UUID version 7, time-ordered with 74 random bits, so
+            /// that rows made one after the other land side by side in every
+            /// index of ids (random v4 ids spread a bulk import's writes
+            /// over every page of those indexes). Ids are names, never
+            /// secrets: tokens are [`crate::secret`]'s.
             pub fn generate() -> Self {
-                Self(Uuid::new_v4())
+                Self(Uuid::now_v7())
             }
         }
 

@@ -14,6 +14,9 @@ mod queries;
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
+use std::time::{Duration, Instant};
+
+use diesel::Connection;
 
 use chrono::NaiveDateTime;
 use serde_json::json;
@@ -226,16 +229,42 @@ pub fn run(
     }
     let mut counts = Counts::default();
     let ended = loop {
-        let Some(next) = reader.next_row() else {
-            break Ok(());
+        let mut results = Vec::new();
+        let mut end = None;
+        let mut batch = |conn: &mut DbConn| -> Result<(), Error> {
+            let started = Instant::now();
+            while results.len() < BATCH_ROWS && started.elapsed() < BATCH_TIME {
+                match reader.next_row() {
+                    None => {
+                        end = Some(Ok(()));
+                        break;
+                    }
+                    Some(Err(file)) => {
+                        end = Some(Err(Error::File(file)));
+                        break;
+                    }
+                    Some(Ok(row)) => results.push(rows.one(conn, row)?),
+                }
+            }
+            Ok(())
         };
-        let result = match next {
-            Ok(row) => rows.one(conn, row)?,
-            Err(file) => break Err(Error::File(file)),
+        let done = if request.dry_run {
+            batch(conn)
+        } else {
+            store::write_transaction(conn, batch)
         };
-        counts.add(result.outcome);
-        if let Err(e) = report.row(&result) {
+        if let Err(e) = done {
+            // The batch rolled back: its rows are neither counted nor reported.
+            break Err(e);
+        }
+        if let Some(e) = results.iter().find_map(|r| report.row(r).err()) {
             break Err(Error::Report(e));
+        }
+        for result in &results {
+            counts.add(result.outcome);
+        }
+        if let Some(end) = end {
+            break end;
         }
     };
     let seats_free = match &rows.tally {
@@ -276,6 +305,14 @@ pub fn run(
         seats_free,
     })
 }
+
+/// Rows applied in one transaction, each in a savepoint of its own (a
+/// refused row rolls back alone): a commit per row would cost more than the
+/// row. Bounded in rows and time, so that sign-ins wait for the writer no
+/// longer than a batch (SQLite has one writer; PostgreSQL locks the pool
+/// rows the batch took seats from).
+const BATCH_ROWS: usize = 500;
+const BATCH_TIME: Duration = Duration::from_millis(100);
 
 /// The state of one import as it reads its rows.
 struct Rows<'a> {
@@ -352,16 +389,18 @@ impl Rows<'_> {
                 let plan = decide(conn, self, &row, &email, license_type.as_ref())?;
                 self.pretend(plan)
             }
-            Ok((email, license_type)) => store::write_transaction(conn, |conn| {
-                let plan = decide(conn, self, &row, &email, license_type.as_ref())?;
-                self.carry_out(conn, plan)
-            })
-            .or_else(|e| match e {
-                // A rule of another area refused (the seat or group changed
-                // under us): this row is rolled back, the others go on.
-                StepError::Refused(reason) => Ok((Outcome::Refused, reason)),
-                StepError::Store(e) => Err(e),
-            })?,
+            // A savepoint in the batch's transaction.
+            Ok((email, license_type)) => conn
+                .transaction(|conn| {
+                    let plan = decide(conn, self, &row, &email, license_type.as_ref())?;
+                    self.carry_out(conn, plan)
+                })
+                .or_else(|e| match e {
+                    // A rule of another area refused (the seat or group changed
+                    // under us): this row is rolled back, the others go on.
+                    StepError::Refused(reason) => Ok((Outcome::Refused, reason)),
+                    StepError::Store(e) => Err(e),
+                })?,
         };
         Ok(RowResult {
             number: row.number,
@@ -445,7 +484,14 @@ impl Rows<'_> {
         for step in plan.steps {
             match step {
                 Step::Create(new) => {
-                    learners::insert(conn, &new)?;
+                    learners::insert(conn, &new).map_err(|e| match e {
+                        // Created meanwhile (a sign-in on PostgreSQL): this
+                        // row rolls back; importing again updates them.
+                        store::Error::Duplicate => StepError::Refused(
+                            "created by someone else meanwhile: import the row again".to_owned(),
+                        ),
+                        other => StepError::Store(other),
+                    })?;
                     audited(conn, Action::UserCreated, &new)?;
                     learner = Some(new);
                 }
@@ -508,6 +554,12 @@ fn no_seat(license_type: &LicenseType, created: bool) -> (Outcome, String) {
 enum StepError {
     Refused(String),
     Store(store::Error),
+}
+
+impl From<diesel::result::Error> for StepError {
+    fn from(e: diesel::result::Error) -> Self {
+        Self::Store(e.into())
+    }
 }
 
 impl From<store::Error> for StepError {

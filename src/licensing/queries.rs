@@ -141,7 +141,8 @@ pub(super) fn insert_assignment(
 ) -> Result<(), Error> {
     diesel::insert_into(license_assignments::table)
         .values((
-            license_assignments::id.eq(uuid::Uuid::new_v4().to_string()),
+            // Time-ordered, as `ids` explains.
+            license_assignments::id.eq(uuid::Uuid::now_v7().to_string()),
             license_assignments::pool_id.eq(pool.to_string()),
             license_assignments::user_id.eq(user.to_string()),
             license_assignments::cause.eq(cause.as_str()),

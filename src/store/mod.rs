@@ -92,10 +92,13 @@ impl ManageConnection for Connector {
             DatabaseUrl::Sqlite(path) => {
                 let mut conn = SqliteConnection::establish(&path.to_string_lossy())?;
                 // WAL lets readers proceed during a write; busy_timeout makes a
-                // writer wait for the lock instead of failing at once.
+                // writer wait for the lock instead of failing at once. The
+                // statement journals of savepoints (an import's rows) stay in
+                // memory instead of a temporary file written for every row.
                 conn.batch_execute(
                     "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; \
-                     PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+                     PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; \
+                     PRAGMA temp_store = MEMORY;",
                 )
                 .map_err(r2d2::Error::QueryError)?;
                 Ok(DbConn::Sqlite(conn))

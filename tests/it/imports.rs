@@ -7,12 +7,12 @@ use seatgate::audit::{self, Action, Actor};
 use seatgate::clock::Clock;
 use seatgate::imports::{self, Outcome, Report, Request, RowResult, Source, format};
 use seatgate::licensing::{self, LicenseType};
-use seatgate::orgs::{self, Organization};
+use seatgate::orgs::Organization;
 use seatgate::scim::{self, NewConfig};
 use seatgate::store::{DbConn, Store};
 
 use crate::cli::{stderr, stdout, with_db};
-use crate::common::{Backend, TestDb};
+use crate::common::{Backend, TestDb, store_with_acme};
 use crate::on_both_databases;
 
 /// Every row's result, kept.
@@ -39,19 +39,9 @@ struct Fixture {
 
 /// Organization "acme" with a pool of `seats` Learning seats.
 fn fixture(backend: Backend, seats: u32) -> Fixture {
-    let db = TestDb::fresh(backend);
-    let store = Store::connect(&db.url).expect("connect");
-    store.migrate().expect("migrate");
+    let (db, store, org) = store_with_acme(backend);
     let clock = Clock::system();
     let mut conn = store.connection().expect("connection");
-    let org = orgs::create(
-        &mut conn,
-        &clock,
-        &Actor::Cli,
-        "acme".parse().unwrap(),
-        "Acme".parse().unwrap(),
-    )
-    .expect("org");
     licensing::set_pool(&mut conn, &clock, &Actor::Cli, &org, &learning(), seats).expect("pool");
     Fixture {
         _db: db,
@@ -441,7 +431,14 @@ async fn the_command_line_imports_reports_and_exports(backend: Backend) {
     let sink = crate::common::smtp::SmtpSink::start();
     let url = db.url_text();
     let invited = crate::cli::seatgate(
-        &["--database-url", &url, "import", "acme", path, "--send-invitations"],
+        &[
+            "--database-url",
+            &url,
+            "import",
+            "acme",
+            path,
+            "--send-invitations",
+        ],
         &[
             ("SEATGATE_SMTP_URL", &sink.url()),
             ("SEATGATE_MAIL_FROM", "learning@acme.example"),

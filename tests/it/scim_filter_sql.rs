@@ -13,12 +13,10 @@ use seatgate::accounts::learners::{self, Learner, ScimProfile};
 use seatgate::audit::Actor;
 use seatgate::clock::Clock;
 use seatgate::config::BaseUrl;
-use seatgate::orgs;
 use seatgate::scim::filter::Filter;
 use seatgate::scim::{self, NewConfig, user_filter, users};
-use seatgate::store::Store;
 
-use crate::common::{Backend, TestDb};
+use crate::common::{Backend, store_with_acme};
 use crate::on_both_databases;
 
 /// Pieces of values, stored and filtered for.
@@ -209,20 +207,10 @@ fn filter(stored: &Stored) -> impl Strategy<Value = String> + use<> {
 }
 
 fn check(backend: Backend) {
-    let db = TestDb::fresh(backend);
-    let store = Store::connect(&db.url).expect("connect");
-    store.migrate().expect("migrate");
+    let (_db, store, org) = store_with_acme(backend);
     let clock = Clock::system();
     let base_url = BaseUrl::parse("https://sso.example").expect("base url");
     let mut conn = store.connection().expect("connection");
-    let org = orgs::create(
-        &mut conn,
-        &clock,
-        &Actor::Cli,
-        "acme".parse().unwrap(),
-        "Acme".parse().unwrap(),
-    )
-    .expect("org");
     let new = |name: &str| NewConfig {
         name: name.to_owned(),
         auto_assign: false,

@@ -8,7 +8,7 @@ use seatgate::clock::Clock;
 use seatgate::orgs::{self, ProfileBindingPolicy};
 use seatgate::store::Store;
 
-use crate::common::{Backend, TestDb};
+use crate::common::{Backend, TestDb, store_with_acme};
 use crate::on_both_databases;
 
 async fn migrations_apply_to_an_empty_database_and_are_idempotent(backend: Backend) {
@@ -82,22 +82,6 @@ on_both_databases!(
     organization_is_created_with_default_settings_and_audited,
     duplicate_organization_is_refused_and_writes_nothing,
 );
-
-/// A fresh, migrated database with the organization "acme".
-fn store_with_acme(backend: Backend) -> (TestDb, Store, orgs::Organization) {
-    let db = TestDb::fresh(backend);
-    let store = Store::connect(&db.url).expect("connect");
-    store.migrate().expect("migrate");
-    let org = orgs::create(
-        &mut store.connection().expect("connection"),
-        &Clock::system(),
-        &Actor::Cli,
-        "acme".parse().expect("slug"),
-        "Acme Corp".parse().expect("name"),
-    )
-    .expect("create");
-    (db, store, org)
-}
 
 /// PostgreSQL only (SQLite plans each statement from the schema alone): a
 /// learner lookup prepared while `users` was empty still uses the

@@ -116,6 +116,22 @@ impl TestDb {
     }
 }
 
+/// A fresh, migrated database with the organization "acme" (named "Acme").
+pub fn store_with_acme(backend: Backend) -> (TestDb, Store, seatgate::orgs::Organization) {
+    let db = TestDb::fresh(backend);
+    let store = Store::connect(&db.url).expect("connect");
+    store.migrate().expect("migrate");
+    let org = seatgate::orgs::create(
+        &mut store.connection().expect("connection"),
+        &Clock::system(),
+        &seatgate::audit::Actor::Cli,
+        "acme".parse().expect("slug"),
+        "Acme".parse().expect("name"),
+    )
+    .expect("create");
+    (db, store, org)
+}
+
 impl Drop for TestDb {
     fn drop(&mut self) {
         if let Some(name) = &self.postgres_name {
