@@ -350,6 +350,8 @@ struct Plan {
     outcome: Outcome,
     reason: String,
     steps: Vec<Step>,
+    /// The stored learner the steps act on; `None` when the first step
+    /// creates them.
     learner: Option<Learner>,
 }
 
