@@ -133,7 +133,7 @@ impl Counts {
 pub struct RowResult {
     pub number: u64,
     pub cells: Vec<String>,
-    /// The row's email, where it is one.
+    /// The row's email, where it passed the checks.
     pub email: Option<Email>,
     pub outcome: Outcome,
     pub reason: String,
@@ -384,25 +384,29 @@ impl Rows<'_> {
                 });
             }
         };
-        let email = row.email.parse::<Email>().ok();
-        let (outcome, reason) = match self.checked(&row) {
-            Err(reason) => (Outcome::Refused, reason),
+        let (email, outcome, reason) = match self.checked(&row) {
+            Err(reason) => (None, Outcome::Refused, reason),
             Ok((email, license_type)) if self.tally.is_some() => {
                 let plan = decide(conn, self, &row, &email, license_type.as_ref())?;
-                self.pretend(plan)
+                let (outcome, reason) = self.pretend(plan);
+                (Some(email), outcome, reason)
             }
             // A savepoint in the batch's transaction.
-            Ok((email, license_type)) => conn
-                .transaction(|conn| {
-                    let plan = decide(conn, self, &row, &email, license_type.as_ref())?;
-                    self.carry_out(conn, plan)
-                })
-                .or_else(|e| match e {
-                    // A rule of another area refused (the seat or group changed
-                    // under us): this row is rolled back, the others go on.
-                    StepError::Refused(reason) => Ok((Outcome::Refused, reason)),
-                    StepError::Store(e) => Err(e),
-                })?,
+            Ok((email, license_type)) => {
+                let (outcome, reason) = conn
+                    .transaction(|conn| {
+                        let plan = decide(conn, self, &row, &email, license_type.as_ref())?;
+                        self.carry_out(conn, plan)
+                    })
+                    .or_else(|e| match e {
+                        // A rule of another area refused (the seat or group
+                        // changed under us): this row is rolled back, the
+                        // others go on.
+                        StepError::Refused(reason) => Ok((Outcome::Refused, reason)),
+                        StepError::Store(e) => Err(e),
+                    })?;
+                (Some(email), outcome, reason)
+            }
         };
         Ok(RowResult {
             number: row.number,
