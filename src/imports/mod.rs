@@ -341,7 +341,12 @@ enum Step {
         learner: Learner,
         frees: Vec<LicenseType>,
     },
-    Join(String),
+    /// Into the group of that name: the one found when the row was
+    /// decided, or a new one.
+    Join {
+        name: String,
+        group: Option<Group>,
+    },
 }
 
 /// What a row will do.
@@ -467,7 +472,7 @@ impl Rows<'_> {
                         *tally.entry(t.clone()).or_default() += 1;
                     }
                 }
-                Step::Create(_) | Step::Save { .. } | Step::Join(_) => {}
+                Step::Create(_) | Step::Save { .. } | Step::Join { .. } => {}
             }
         }
         outcome
@@ -537,9 +542,9 @@ impl Rows<'_> {
                     learners::save(conn, &removed)?;
                     audited(conn, Action::LearnerDeactivated, &removed)?;
                 }
-                Step::Join(name) => {
+                Step::Join { name, group } => {
                     let who = learner.as_ref().expect("a learner to add to a group");
-                    join(conn, clock, actor, org, who, &name)?;
+                    join(conn, clock, actor, org, who, &name, group)?;
                 }
             }
         }
@@ -628,9 +633,9 @@ fn decide(
                 reason.push(format!("assigned {t}"));
                 steps.push(Step::Assign(t.clone()));
             }
-            if let Some((name, _)) = group {
+            if let Some((name, group)) = group {
                 reason.push(format!("joined {name}"));
-                steps.push(Step::Join(name));
+                steps.push(Step::Join { name, group });
             }
             Plan {
                 outcome: Outcome::Create,
@@ -674,8 +679,8 @@ fn decide(
                     steps.push(Step::Assign(t.clone()));
                 }
             }
-            if let Some((name, found)) = group {
-                let member = match found {
+            if let Some((name, group)) = group {
+                let member = match &group {
                     Some(g) => groups::of_learner(conn, after.id)?
                         .iter()
                         .any(|m| m.id == g.id),
@@ -686,7 +691,7 @@ fn decide(
                     if outcome == Outcome::Unchanged {
                         outcome = Outcome::Update;
                     }
-                    steps.push(Step::Join(name));
+                    steps.push(Step::Join { name, group });
                 }
             }
             Plan {
@@ -770,8 +775,8 @@ fn profile(learner: &mut Learner, row: &Row) {
     }
 }
 
-/// Adds the learner to the organization's group `name`, made now if there
-/// is none (an administrator's group, not the IdP's).
+/// Adds the learner to `group`, or to a new group `name` where there was
+/// none (an administrator's group, not the IdP's).
 fn join(
     conn: &mut DbConn,
     clock: &Clock,
@@ -779,11 +784,9 @@ fn join(
     org: &Organization,
     learner: &Learner,
     name: &str,
+    group: Option<Group>,
 ) -> Result<(), store::Error> {
-    let group = match groups::list(conn, org.id)?
-        .into_iter()
-        .find(|g| g.display_name == name)
-    {
+    let group = match group {
         Some(group) => group,
         None => {
             let group = Group::new(org.id, name.to_owned(), clock.now_naive());

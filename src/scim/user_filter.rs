@@ -176,9 +176,9 @@ fn within(field: TextField, op: CompareOp, text: &str) -> Option<Condition> {
         TextField::LastModified => Instant::LastModified,
         _ => return None,
     };
-    let at =
-        chrono::NaiveDateTime::parse_from_str(&text.to_lowercase(), "%Y-%m-%dt%H:%M:%Sz").ok()?;
-    if super::discovery::instant(at).to_lowercase() != text.to_lowercase() {
+    let folded = text.to_lowercase();
+    let at = chrono::NaiveDateTime::parse_from_str(&folded, "%Y-%m-%dt%H:%M:%Sz").ok()?;
+    if super::discovery::instant(at).to_lowercase() != folded {
         return None;
     }
     let next = at.checked_add_signed(chrono::Duration::seconds(1))?;
