@@ -12,10 +12,11 @@ use crate::accounts::Email;
 use crate::audit::Actor;
 use crate::clock::Clock;
 use crate::config::Settings;
+use crate::ids::ImportId;
 use crate::imports::{self, Outcome, Request, Source, format};
 use crate::mail::Mailer;
+use crate::orgs;
 use crate::store::Store;
-use crate::{invitations, orgs};
 
 #[derive(Args)]
 pub(super) struct ImportArgs {
@@ -113,6 +114,7 @@ pub(super) fn import(
         .file_name()
         .map_or_else(|| shown.clone(), |n| n.to_string_lossy().into_owned());
     let request = Request {
+        import: ImportId::generate(),
         clock,
         actor: &Actor::Cli,
         org: &org,
@@ -142,21 +144,18 @@ pub(super) fn import(
         line.push_str(&format!("; seats free: {}", seats.join(", ")));
     }
     if let (Some(mailer), Some(created)) = (&mailer, &report.created) {
-        let mut outcomes = invitations::invite_many(
+        let sent = imports::invite(
             &mut conn,
             clock,
             &Actor::Cli,
             &settings.base_url,
             &org,
-            &created.iter().map(ToString::to_string).collect::<Vec<_>>(),
-            None,
+            mailer,
+            created,
         )?;
-        invitations::deliver(mailer, &org, &mut outcomes);
-        invitations::record_deliveries(&mut conn, clock, &outcomes)?;
-        let failed = outcomes.iter().filter(|o| o.needs_attention()).count();
         line.push_str(&format!(
-            "; invitations: {} sent, {failed} not sent (see the console's Invitations page)",
-            outcomes.len() - failed
+            "; invitations: {} sent, {} not sent (see the console's Invitations page)",
+            sent.sent, sent.failed
         ));
     }
     line.push_str(&format!("; results in {}", result_file.display()));

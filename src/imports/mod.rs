@@ -9,6 +9,7 @@
 //! organization in between). Every change is audited with cause `csv` by
 //! the actor `import:<id>`, and the import's record says who started it.
 
+pub mod files;
 pub mod format;
 mod queries;
 
@@ -25,9 +26,12 @@ use crate::accounts::Email;
 use crate::accounts::learners::{self, Learner};
 use crate::audit::{self, Action, Actor};
 use crate::clock::Clock;
+use crate::config::BaseUrl;
 use crate::groups::{self, Group};
 use crate::ids::{ImportId, LicenseType};
+use crate::invitations;
 use crate::licensing::{self, LicenseCause, Seat};
+use crate::mail::Mailer;
 use crate::orgs::Organization;
 use crate::store::{self, DbConn};
 pub use format::{Action as RowAction, FileError, Row, RowError};
@@ -47,6 +51,17 @@ impl Source {
             Self::Cli => "cli",
             Self::DropFolder => "drop_folder",
         }
+    }
+}
+
+impl std::str::FromStr for Source {
+    type Err = ();
+
+    fn from_str(text: &str) -> Result<Self, ()> {
+        [Self::Console, Self::Cli, Self::DropFolder]
+            .into_iter()
+            .find(|s| s.as_str() == text)
+            .ok_or(())
     }
 }
 
@@ -157,6 +172,11 @@ pub enum Error {
     Store(#[from] store::Error),
     #[error("the results could not be written: {0}")]
     Report(std::io::Error),
+    #[error("no such import")]
+    NotFound,
+    /// The uploaded file is not in a state that allows this.
+    #[error("this import is {} already", .0.as_str())]
+    NotReady(files::Phase),
 }
 
 /// Where an import's results go as each row is known.
@@ -164,6 +184,12 @@ pub trait Report {
     /// The file's columns, before any row.
     fn columns(&mut self, columns: &[format::Column]) -> std::io::Result<()>;
     fn row(&mut self, row: &RowResult) -> std::io::Result<()>;
+
+    /// After each batch of rows (committed, unless a dry run), with the
+    /// rows so far: a chance to record progress on the import's connection.
+    fn batch_done(&mut self, _conn: &mut DbConn, _rows: u64) -> Result<(), store::Error> {
+        Ok(())
+    }
 }
 
 impl<W: std::io::Write> Report for format::ResultWriter<W> {
@@ -184,6 +210,8 @@ impl<W: std::io::Write> Report for format::ResultWriter<W> {
 
 /// Who imports what, and whether for real.
 pub struct Request<'a> {
+    /// The id the import is recorded under (a dry run records nothing).
+    pub import: ImportId,
     pub clock: &'a Clock,
     /// Who started it (an administrator, the command line, the drop folder's system).
     pub actor: &'a Actor,
@@ -205,7 +233,7 @@ pub fn run(
 ) -> Result<Summary, Error> {
     let mut reader = format::Reader::new(input)?;
     report.columns(reader.columns()).map_err(Error::Report)?;
-    let id = ImportId::generate();
+    let id = request.import;
     let pools: BTreeMap<LicenseType, licensing::Pool> = licensing::pools(conn, request.org.id)?
         .into_iter()
         .map(|p| (p.license_type.clone(), p))
@@ -262,6 +290,9 @@ pub fn run(
         }
         for result in &results {
             counts.add(result.outcome);
+        }
+        if let Err(e) = report.batch_done(conn, counts.rows()) {
+            break Err(Error::Store(e));
         }
         if let Some(end) = end {
             break end;
@@ -851,6 +882,38 @@ pub fn export(
     Ok(written)
 }
 
+/// How many activation emails went out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Invitations {
+    pub sent: usize,
+    /// Not invited or not emailed: the Invitations page says why.
+    pub failed: usize,
+}
+
+/// Invites the learners an import created and emails each their
+/// activation link (the import itself sends nothing: a row that is refused
+/// or rolled back must not have mailed anyone).
+pub fn invite(
+    conn: &mut DbConn,
+    clock: &Clock,
+    actor: &Actor,
+    base_url: &BaseUrl,
+    org: &Organization,
+    mailer: &Mailer,
+    created: &[Email],
+) -> Result<Invitations, store::Error> {
+    let addresses: Vec<String> = created.iter().map(ToString::to_string).collect();
+    let mut outcomes =
+        invitations::invite_many(conn, clock, actor, base_url, org, &addresses, None)?;
+    invitations::deliver(mailer, org, &mut outcomes);
+    invitations::record_deliveries(conn, clock, &outcomes)?;
+    let failed = outcomes.iter().filter(|o| o.needs_attention()).count();
+    Ok(Invitations {
+        sent: outcomes.len() - failed,
+        failed,
+    })
+}
+
 /// The organization's past imports, newest first.
 pub fn recent(
     conn: &mut DbConn,
@@ -864,7 +927,7 @@ pub fn recent(
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Record {
     pub id: ImportId,
-    pub source: String,
+    pub source: Source,
     pub file_name: String,
     pub started_by: Actor,
     pub started_at: NaiveDateTime,

@@ -384,3 +384,22 @@ diesel::table! {
         failure -> Nullable<Text>,
     }
 }
+diesel::table! {
+    import_files (id) {
+        id -> Text,
+        org_id -> Text,
+        file_name -> Text,
+        uploaded_by -> Text,
+        uploaded_at -> Timestamp,
+        phase -> Text,
+        content -> Binary,
+        rows_total -> Nullable<Integer>,
+        rows_done -> Integer,
+        outcome -> Nullable<Text>,
+        preview -> Nullable<Binary>,
+        result -> Nullable<Binary>,
+        send_invitations -> Bool,
+        failure -> Nullable<Text>,
+        updated_at -> Timestamp,
+    }
+}

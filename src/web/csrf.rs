@@ -87,22 +87,32 @@ impl<T: DeserializeOwned + 'static, const LIMIT: usize> FromRequest for Protecte
 
 /// A `multipart/form-data` form (a file upload) that passed the CSRF checks:
 /// its fields by name, each whole in memory, all of them together at most
-/// [`UPLOAD_LIMIT`] bytes.
-pub struct ProtectedUpload {
+/// `LIMIT` bytes.
+pub struct ProtectedUpload<const LIMIT: usize = UPLOAD_LIMIT> {
     fields: BTreeMap<String, Vec<u8>>,
+    /// The name the browser gave each file field's file.
+    file_names: BTreeMap<String, String>,
 }
 
 /// The most an upload form may carry: a 1 MiB metadata file and a few fields.
 pub const UPLOAD_LIMIT: usize = 1024 * 1024 + 64 * 1024;
 const UPLOAD_FIELDS: usize = 16;
 
-impl ProtectedUpload {
+impl<const LIMIT: usize> ProtectedUpload<LIMIT> {
     /// A field as text (invalid UTF-8 is replaced, then refused by whoever parses it).
     pub fn text(&self, name: &str) -> Option<String> {
         self.fields
             .get(name)
             .map(|bytes| String::from_utf8_lossy(bytes).trim().to_owned())
             .filter(|text| !text.is_empty())
+    }
+
+    /// The name of the file sent in a file field, as the browser gave it.
+    pub fn file_name(&self, name: &str) -> Option<&str> {
+        self.file_names
+            .get(name)
+            .map(String::as_str)
+            .filter(|n| !n.is_empty())
     }
 
     /// A field as bytes, when it is not empty (a file input left empty sends nothing).
@@ -114,7 +124,7 @@ impl ProtectedUpload {
     }
 }
 
-impl FromRequest for ProtectedUpload {
+impl<const LIMIT: usize> FromRequest for ProtectedUpload<LIMIT> {
     type Error = Error;
     type Future = Pin<Box<dyn Future<Output = Result<Self, Error>>>>;
 
@@ -125,13 +135,10 @@ impl FromRequest for ProtectedUpload {
             let refused = |e: actix_multipart::MultipartError| {
                 Error::BadRequest(format!("the upload could not be read: {e}"))
             };
-            let too_large = || {
-                Error::BadRequest(format!(
-                    "the upload is larger than {} KiB",
-                    UPLOAD_LIMIT / 1024
-                ))
-            };
+            let too_large =
+                || Error::BadRequest(format!("the upload is larger than {} KiB", LIMIT / 1024));
             let mut fields = BTreeMap::new();
+            let mut file_names = BTreeMap::new();
             let mut total = 0usize;
             while let Some(field) = multipart.next().await {
                 let mut field = field.map_err(refused)?;
@@ -139,11 +146,15 @@ impl FromRequest for ProtectedUpload {
                     return Err(Error::BadRequest("the form has too many fields".into()));
                 }
                 let name = field.name().unwrap_or_default().to_owned();
+                if let Some(file_name) = field.content_disposition().and_then(|d| d.get_filename())
+                {
+                    file_names.insert(name.clone(), file_name.to_owned());
+                }
                 let mut value = Vec::new();
                 while let Some(chunk) = field.next().await {
                     let chunk = chunk.map_err(refused)?;
                     total += chunk.len();
-                    if total > UPLOAD_LIMIT {
+                    if total > LIMIT {
                         return Err(too_large());
                     }
                     value.extend_from_slice(&chunk);
@@ -154,7 +165,7 @@ impl FromRequest for ProtectedUpload {
                 .get("csrf_token")
                 .and_then(|t| std::str::from_utf8(t).ok());
             checked_session(&req, presented).await?;
-            Ok(ProtectedUpload { fields })
+            Ok(ProtectedUpload { fields, file_names })
         })
     }
 }

@@ -9,7 +9,7 @@ use actix_web::{HttpResponse, ResponseError};
 
 use super::pages;
 use crate::invitations::Status;
-use crate::{accounts, orgs, store};
+use crate::{accounts, imports, orgs, store};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -54,6 +54,16 @@ impl From<orgs::Error> for Error {
             orgs::Error::NotFound(_) => Error::NotFound,
             orgs::Error::Store(e) => Error::Store(e),
             other => Error::BadRequest(other.to_string()),
+        }
+    }
+}
+
+impl From<imports::Error> for Error {
+    fn from(e: imports::Error) -> Self {
+        match e {
+            imports::Error::NotFound => Error::NotFound,
+            imports::Error::Store(e) => Error::Store(e),
+            other => Error::BadRequest(pages::sentence(&other.to_string())),
         }
     }
 }

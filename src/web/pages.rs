@@ -11,6 +11,19 @@ pub fn render(page: &impl Template) -> Result<HttpResponse, Error> {
     render_with(StatusCode::OK, page)
 }
 
+/// A CSV file to download, saved as `file_name` (made of our own words
+/// and ids only: it goes into a header).
+pub fn csv_download(file_name: &str, body: Vec<u8>) -> HttpResponse {
+    use actix_web::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
+    HttpResponse::Ok()
+        .insert_header((CONTENT_TYPE, "text/csv; charset=utf-8"))
+        .insert_header((
+            CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{file_name}\""),
+        ))
+        .body(body)
+}
+
 /// A page with another status (a form shown again with its errors, say).
 pub fn render_with(status: StatusCode, page: &impl Template) -> Result<HttpResponse, Error> {
     Ok(HttpResponse::build(status)

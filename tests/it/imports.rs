@@ -5,6 +5,7 @@
 use seatgate::accounts::learners::{self, Learner, ScimProfile};
 use seatgate::audit::{self, Action, Actor};
 use seatgate::clock::Clock;
+use seatgate::ids::ImportId;
 use seatgate::imports::{self, Outcome, Report, Request, RowResult, Source, format};
 use seatgate::licensing::{self, LicenseType};
 use seatgate::orgs::Organization;
@@ -62,6 +63,7 @@ impl Fixture {
 
     fn import(&self, csv: &str, dry_run: bool) -> (imports::Summary, Vec<(Outcome, String)>) {
         let request = Request {
+            import: ImportId::generate(),
             clock: &self.clock,
             actor: &Actor::Cli,
             org: &self.org,

@@ -12,6 +12,7 @@ mod health;
 mod hostile_input;
 mod idp_cli;
 mod imports;
+mod imports_browser;
 mod invitations;
 mod licensing;
 mod licensing_props;

@@ -3,7 +3,6 @@
 use std::collections::HashMap;
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use chrono::NaiveDate;
@@ -14,8 +13,8 @@ use crate::accounts::{admins, learners};
 use crate::audit::{self, ACTIONS, Action, Actor, AuditFilter, Event};
 use crate::ids::OrgId;
 use crate::store::DbConn;
-use crate::web::pages::encode;
 use crate::web::pages::render_with;
+use crate::web::pages::{csv_download, encode};
 use crate::web::{AppState, Error};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -36,44 +35,62 @@ pub struct EventLine {
     pub details: String,
 }
 
-/// Puts names on the actors of `events` (admins and learners by email).
+/// Names for actors as people read them (admins and learners by email),
+/// each looked up once.
+pub struct ActorNames(HashMap<String, String>);
+
+impl ActorNames {
+    /// Starts with the organization's administrators, the usual actors.
+    pub fn new(conn: &mut DbConn, org: OrgId) -> Result<Self, Error> {
+        Ok(Self(
+            admins::list(conn, org)?
+                .into_iter()
+                .map(|a| {
+                    (
+                        Actor::Admin(a.id).to_string(),
+                        format!("{} (admin)", a.email),
+                    )
+                })
+                .collect(),
+        ))
+    }
+
+    pub fn name(&mut self, conn: &mut DbConn, actor: &Actor) -> Result<String, Error> {
+        let key = actor.to_string();
+        if let Some(name) = self.0.get(&key) {
+            return Ok(name.clone());
+        }
+        let name = match actor {
+            Actor::Cli => "command line".to_owned(),
+            Actor::System => "Seatgate".to_owned(),
+            Actor::Scim(id) => crate::scim::config_by_id(conn, *id)?
+                .map(|c| format!("{} (SCIM)", c.name))
+                .unwrap_or_else(|| "removed SCIM configuration".to_owned()),
+            Actor::Import(id) => format!("CSV import {id}"),
+            Actor::Learner(id) => learners::find_by_id(conn, *id)?
+                .map(|l| l.email.to_string())
+                .unwrap_or_else(|| "deleted learner".to_owned()),
+            // An operator (their home is another organization), or a deleted admin.
+            Actor::Admin(id) => match admins::find(conn, *id)? {
+                Some(a) if a.operator => format!("{} (operator)", a.email),
+                Some(a) => format!("{} (admin)", a.email),
+                None => "deleted administrator".to_owned(),
+            },
+        };
+        self.0.insert(key, name.clone());
+        Ok(name)
+    }
+}
+
+/// Puts names on the actors of `events`.
 pub fn lines(conn: &mut DbConn, org: OrgId, events: Vec<Event>) -> Result<Vec<EventLine>, Error> {
-    let mut names: HashMap<String, String> = admins::list(conn, org)?
-        .into_iter()
-        .map(|a| {
-            (
-                Actor::Admin(a.id).to_string(),
-                format!("{} (admin)", a.email),
-            )
-        })
-        .collect();
+    let mut names = ActorNames::new(conn, org)?;
     events
         .into_iter()
         .map(|event| {
-            let key = event.actor.to_string();
-            if !names.contains_key(&key) {
-                let name = match &event.actor {
-                    Actor::Cli => "command line".to_owned(),
-                    Actor::System => "Seatgate".to_owned(),
-                    Actor::Scim(id) => crate::scim::config_by_id(conn, *id)?
-                        .map(|c| format!("{} (SCIM)", c.name))
-                        .unwrap_or_else(|| "removed SCIM configuration".to_owned()),
-                    Actor::Import(id) => format!("CSV import {id}"),
-                    Actor::Learner(id) => learners::find_by_id(conn, *id)?
-                        .map(|l| l.email.to_string())
-                        .unwrap_or_else(|| "deleted learner".to_owned()),
-                    // An operator (their home is another organization), or a deleted admin.
-                    Actor::Admin(id) => match admins::find(conn, *id)? {
-                        Some(a) if a.operator => format!("{} (operator)", a.email),
-                        Some(a) => format!("{} (admin)", a.email),
-                        None => "deleted administrator".to_owned(),
-                    },
-                };
-                names.insert(key.clone(), name);
-            }
             Ok(EventLine {
                 at: when(event.at),
-                actor: names[&key].clone(),
+                actor: names.name(conn, &event.actor)?,
                 action: event.action.as_str(),
                 target: event.target.unwrap_or_default(),
                 details: readable(&event.details),
@@ -274,16 +291,10 @@ async fn export(
     let body = writer
         .into_inner()
         .map_err(|e| Error::BadRequest(format!("CSV export failed: {e}")))?;
-    Ok(HttpResponse::Ok()
-        .insert_header((CONTENT_TYPE, "text/csv; charset=utf-8"))
-        .insert_header((
-            CONTENT_DISPOSITION,
-            format!(
-                "attachment; filename=\"seatgate-audit-{}.csv\"",
-                console.org.slug
-            ),
-        ))
-        .body(body))
+    Ok(csv_download(
+        &format!("seatgate-audit-{}.csv", console.org.slug),
+        body,
+    ))
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@
 //! redirect and a one-time flash message.
 
 mod audit_log;
+mod imports;
 mod invitations;
 mod licenses;
 mod provisioning;
@@ -41,6 +42,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     sso::routes(cfg);
     users::routes(cfg);
     invitations::routes(cfg);
+    imports::routes(cfg);
     licenses::routes(cfg);
     provisioning::routes(cfg);
     audit_log::routes(cfg);
@@ -172,18 +174,20 @@ pub enum Section {
     SingleSignOn,
     Users,
     Invitations,
+    Imports,
     Licenses,
     Provisioning,
     AuditLog,
 }
 
 impl Section {
-    const ALL: [Section; 8] = [
+    const ALL: [Section; 9] = [
         Section::Overview,
         Section::Settings,
         Section::SingleSignOn,
         Section::Users,
         Section::Invitations,
+        Section::Imports,
         Section::Licenses,
         Section::Provisioning,
         Section::AuditLog,
@@ -196,6 +200,7 @@ impl Section {
             Section::SingleSignOn => "/sso",
             Section::Users => "/users",
             Section::Invitations => "/invitations",
+            Section::Imports => "/imports",
             Section::Licenses => "/licenses",
             Section::Provisioning => "/provisioning",
             Section::AuditLog => "/audit",
@@ -209,6 +214,7 @@ impl Section {
             Section::SingleSignOn => "Single sign-on",
             Section::Users => "Users",
             Section::Invitations => "Invitations",
+            Section::Imports => "CSV import",
             Section::Licenses => "Licenses",
             Section::Provisioning => "Provisioning",
             Section::AuditLog => "Audit log",

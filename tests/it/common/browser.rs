@@ -16,6 +16,8 @@ pub struct Browser {
     pub client: Client,
     driver: Child,
     _profile: tempfile::TempDir,
+    /// Where downloads land, without asking.
+    pub downloads: tempfile::TempDir,
 }
 
 fn free_port() -> u16 {
@@ -41,6 +43,7 @@ impl Browser {
             .spawn()
             .expect("start chromedriver");
         let profile = tempfile::tempdir().expect("profile dir");
+        let downloads = tempfile::tempdir().expect("downloads dir");
         let mut capabilities = serde_json::Map::new();
         capabilities.insert(
             "goog:chromeOptions".into(),
@@ -51,6 +54,10 @@ impl Browser {
                     "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run",
                     "--window-size=1200,900", format!("--user-data-dir={}", profile.path().display()),
                 ],
+                "prefs": {
+                    "download.default_directory": downloads.path().display().to_string(),
+                    "download.prompt_for_download": false,
+                },
             }),
         );
         let url = format!("http://127.0.0.1:{port}");
@@ -66,6 +73,7 @@ impl Browser {
                         client,
                         driver,
                         _profile: profile,
+                        downloads,
                     };
                 }
                 Err(e) => {
@@ -102,6 +110,22 @@ impl Browser {
             .await
             .expect("restore the window");
         std::fs::write(dir.join(format!("{name}.png")), png).expect("write screenshot");
+    }
+
+    /// The downloaded file `name`, once Chromium has finished writing it;
+    /// fails after ten seconds.
+    pub async fn downloaded(&self, name: &str) -> String {
+        let path = self.downloads.path().join(name);
+        for _ in 0..100 {
+            if let Ok(text) = std::fs::read_to_string(&path) {
+                return text;
+            }
+            actix_rt::time::sleep(Duration::from_millis(100)).await;
+        }
+        let found: Vec<_> = std::fs::read_dir(self.downloads.path())
+            .map(|d| d.filter_map(Result::ok).map(|e| e.file_name()).collect())
+            .unwrap_or_default();
+        panic!("{name} was never downloaded; the folder holds {found:?}");
     }
 
     pub async fn close(mut self) {
@@ -149,8 +173,13 @@ pub async fn click(c: &Client, css: &str) {
 /// The page's text once it contains `expected` (pages in between, like the
 /// demo IdP's self-posting form, may come and go); fails after ten seconds.
 pub async fn wait_for(c: &Client, expected: &str) -> String {
+    wait_for_within(c, expected, Duration::from_secs(10)).await
+}
+
+/// As [`wait_for`], for pages that take longer (a job's progress).
+pub async fn wait_for_within(c: &Client, expected: &str, within: Duration) -> String {
     let mut last = String::new();
-    for _ in 0..100 {
+    for _ in 0..within.as_millis() / 100 {
         if let Ok(body) = c.find(Locator::Css("body")).await
             && let Ok(text) = body.text().await
         {

@@ -2,6 +2,7 @@
 //! it makes in one file per console page, as in `src/web/console/`.
 
 mod audit_log;
+mod imports;
 mod invitations;
 mod licenses;
 mod settings;
