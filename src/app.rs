@@ -69,6 +69,14 @@ impl Application {
     pub fn run(self, housekeeping: Housekeeping) -> std::io::Result<Server> {
         if housekeeping == Housekeeping::Periodic {
             web::spawn_housekeeping(self.state.clone());
+            if let Some(dir) = &self.state.settings.imports_dir {
+                crate::imports::drop_folder::watch(
+                    self.state.store.clone(),
+                    self.state.clock.clone(),
+                    dir.clone(),
+                    self.state.settings.imports_poll,
+                );
+            }
         }
         web::serve(self.listener, self.state)
     }

@@ -43,6 +43,11 @@ pub struct Settings {
     /// Outgoing email (invitations); `None` without `smtp_url`: links are
     /// then shown to copy instead of sent.
     pub mail: Option<Mail>,
+    /// The SFTP drop folders (`imports/<org>/incoming/` under it), watched
+    /// by `seatgate serve`; `None`: no drop folders.
+    pub imports_dir: Option<PathBuf>,
+    /// How often the drop folders are looked at.
+    pub imports_poll: std::time::Duration,
 }
 
 /// Where email goes out, and from whom.
@@ -109,6 +114,9 @@ pub struct Layer {
     pub scim_rate_limit: Option<String>,
     pub smtp_url: Option<String>,
     pub mail_from: Option<String>,
+    pub imports_dir: Option<String>,
+    #[serde(default, deserialize_with = "number_as_text")]
+    pub imports_poll_seconds: Option<String>,
 }
 
 /// TOML writes `acs_rate_limit = 600`; the other layers carry text.
@@ -332,6 +340,30 @@ impl Settings {
             }
         };
 
+        let (imports_dir, _) = pick(
+            |l| &l.imports_dir,
+            "SEATGATE_IMPORTS_DIR",
+            "--imports-dir",
+            "",
+        );
+        let imports_dir = (!imports_dir.trim().is_empty()).then(|| PathBuf::from(imports_dir));
+        let (poll, origin) = pick(
+            |l| &l.imports_poll_seconds,
+            "SEATGATE_IMPORTS_POLL_SECONDS",
+            "",
+            "10",
+        );
+        let imports_poll = match poll.trim().parse::<u64>() {
+            Ok(seconds @ 1..=3600) => std::time::Duration::from_secs(seconds),
+            _ => {
+                return Err(ConfigError::Invalid {
+                    key: "imports_poll_seconds",
+                    origin,
+                    problem: format!("{poll:?} is not a number of seconds from 1 to 3600"),
+                });
+            }
+        };
+
         Ok(Settings {
             bind,
             database_url,
@@ -342,6 +374,8 @@ impl Settings {
             scim_rate_limit,
             linkedin,
             mail,
+            imports_dir,
+            imports_poll,
         })
     }
 }

@@ -61,6 +61,9 @@ struct GlobalArgs {
     /// Sign-in responses one client address may post per minute; 0: no limit [default: 600]
     #[arg(long, global = true, value_name = "N")]
     acs_rate_limit: Option<String>,
+    /// Folder of the SFTP drop folders (imports/<org>/incoming/), watched by serve
+    #[arg(long, global = true, value_name = "DIR")]
+    imports_dir: Option<String>,
     /// Log format on stderr
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -155,6 +158,7 @@ fn settings(global: &GlobalArgs) -> anyhow::Result<Settings> {
         certs_dir: global.certs_dir.clone(),
         demo_idp: global.demo_idp.then(|| "true".to_owned()),
         acs_rate_limit: global.acs_rate_limit.clone(),
+        imports_dir: global.imports_dir.clone(),
         ..Layer::default()
     };
     Ok(Settings::load(

@@ -9,6 +9,7 @@
 //! organization in between). Every change is audited with cause `csv` by
 //! the actor `import:<id>`, and the import's record says who started it.
 
+pub mod drop_folder;
 pub mod files;
 pub mod format;
 mod queries;

@@ -383,6 +383,15 @@ impl Drop for Server {
 }
 
 pub(crate) async fn start_server(db: &crate::common::TestDb, base_url: &str) -> Server {
+    start_server_with(db, base_url, &[]).await
+}
+
+/// `seatgate serve` with more settings from the environment.
+pub(crate) async fn start_server_with(
+    db: &crate::common::TestDb,
+    base_url: &str,
+    env: &[(&str, &str)],
+) -> Server {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -390,6 +399,7 @@ pub(crate) async fn start_server(db: &crate::common::TestDb, base_url: &str) -> 
         .port();
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_seatgate"))
         .env("SEATGATE_LOG", "warn")
+        .envs(env.iter().copied())
         .args([
             "--database-url",
             &db.url_text(),

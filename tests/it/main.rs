@@ -8,6 +8,7 @@ mod browser;
 mod cli;
 mod console;
 mod console_browser;
+mod drop_folder;
 mod health;
 mod hostile_input;
 mod idp_cli;

@@ -259,6 +259,8 @@ impl<'a> TestAppBuilder<'a> {
                 smtp_url: seatgate::config::ClientSecret::new(url),
                 from: "Acme Learning <learning@acme.example>".to_owned(),
             }),
+            imports_dir: None,
+            imports_poll: std::time::Duration::from_secs(10),
         };
         let clock = ManualClock::starting_at(Clock::system().now());
         let app = Application::build(settings, store.clone(), clock.clock(), listener)
