@@ -135,8 +135,7 @@ impl<const LIMIT: usize> FromRequest for ProtectedUpload<LIMIT> {
             let refused = |e: actix_multipart::MultipartError| {
                 Error::BadRequest(format!("the upload could not be read: {e}"))
             };
-            let too_large =
-                || Error::BadRequest(format!("the upload is larger than {} KiB", LIMIT / 1024));
+            let too_large = || Error::UploadTooLarge(LIMIT);
             let mut fields = BTreeMap::new();
             let mut file_names = BTreeMap::new();
             let mut total = 0usize;

@@ -39,6 +39,9 @@ pub enum Error {
     RateLimited(std::time::Duration),
     #[error("bad request: {0}")]
     BadRequest(String),
+    /// An upload over its form's limit, in bytes.
+    #[error("the upload is larger than {} KiB", .0 / 1024)]
+    UploadTooLarge(usize),
     /// A SAML sign-in refused; already logged and recorded under its reference.
     #[error("single sign-on refused: {}", .0.failure)]
     SignInRefused(crate::signin::Refusal),
@@ -196,6 +199,7 @@ impl ResponseError for Error {
             Error::InvitationUnusable(_) => StatusCode::GONE,
             Error::Throttled | Error::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             Error::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Error::UploadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Error::SignInRefused(refusal) => match refusal.failure {
                 crate::signin::Failure::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
                 _ => StatusCode::FORBIDDEN,
@@ -268,6 +272,10 @@ impl ResponseError for Error {
                     .to_owned(),
             ),
             Error::BadRequest(reason) => ("The request could not be accepted", reason.clone()),
+            Error::UploadTooLarge(_) => (
+                "The file is too large",
+                pages::sentence(&self.to_string()),
+            ),
             Error::SignInRefused(_) => unreachable!("rendered above"),
             Error::Store(_) | Error::Render(_) => (
                 "Something went wrong on our side",

@@ -262,6 +262,21 @@ async fn files_uploaded_over_sftp_are_imported_and_filed(backend: Backend) {
         "this is not a CSV text file (it holds binary data)\n"
     );
 
+    // A link to a file only Seatgate may read would bring its contents back
+    // in the results: refused unread.
+    sshd.sftp(local.path(), "ln -s /etc/shadow shadow.csv\n");
+    let failed = until_holds(&acme.join("failed"), 4).await;
+    let link = failed
+        .iter()
+        .find(|n| n.ends_with("-shadow.csv"))
+        .expect("the link, filed");
+    assert!(acme.join("failed").join(link).is_symlink());
+    assert_eq!(
+        std::fs::read_to_string(acme.join("failed").join(format!("{link}.reason.txt")))
+            .expect("reason"),
+        "not a regular file (links are not followed)\n"
+    );
+
     // Uploaded as .part and renamed when complete, as many SFTP clients do:
     // never read while partial.
     sshd.sftp(

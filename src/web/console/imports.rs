@@ -205,8 +205,17 @@ fn start_preview(state: &AppState, console: &Console, id: ImportId) -> Result<()
 async fn upload(
     state: web::Data<AppState>,
     console: Console,
-    upload: ProtectedUpload<UPLOAD_LIMIT>,
+    upload: Result<ProtectedUpload<UPLOAD_LIMIT>, Error>,
 ) -> Result<HttpResponse, Error> {
+    // Refused on the page, like any unreadable file. The upload's CSRF
+    // token was not checked, but nothing changes: the page is shown again.
+    let upload = match upload {
+        Err(Error::UploadTooLarge(_)) => {
+            let problem = format!("Not uploaded: {}.", format::FileError::TooLarge);
+            return refused(&state, &console, problem).await;
+        }
+        other => other?,
+    };
     // A browser sends a chosen empty file with its name, and no file with none.
     let (file_name, content) = match (upload.file_name("file"), upload.bytes("file")) {
         (None, None) => {

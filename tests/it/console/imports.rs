@@ -197,6 +197,17 @@ async fn refused_files_stay_in_the_console_and_leave_nothing(backend: Backend) {
         assert!(page.body.contains(says), "{says}: {}", page.body);
         assert!(page.body.contains("role=\"alert\""), "{}", page.body);
     }
+    // 50 MB: refused on the page while it streams in, never stored.
+    let mut huge = b"email\n".to_vec();
+    huge.resize(50 * 1024 * 1024, b'a');
+    let page = upload(&mut admin, "huge.csv", &huge).await;
+    assert_eq!(page.status.as_u16(), 400, "{}", page.body);
+    assert!(
+        page.body
+            .contains("Not uploaded: the file is larger than 32 MiB."),
+        "{}",
+        page.body
+    );
     let mut conn = app.store.connection().expect("connection");
     let pending = files::pending(&mut conn, &app.org("acme")).expect("pending");
     assert!(pending.is_empty(), "{pending:?}");
