@@ -24,6 +24,8 @@ struct Sshd {
     child: Child,
     port: u16,
     key: PathBuf,
+    /// sshd's own log, to show when sftp fails.
+    log: PathBuf,
 }
 
 impl Drop for Sshd {
@@ -93,15 +95,23 @@ impl Sshd {
             ),
         )
         .expect("sshd_config");
-        // -D: stay in the foreground as our child; -e: log to stderr.
+        // -D: stay in the foreground as our child; -E: log to this file.
+        let log = dir.join("sshd.log");
         let child = Command::new(SSHD)
-            .args(["-D", "-e", "-f"])
+            .args(["-D", "-E"])
+            .arg(&log)
+            .arg("-f")
             .arg(&config)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("start sshd");
-        let sshd = Sshd { child, port, key };
+        let sshd = Sshd {
+            child,
+            port,
+            key,
+            log,
+        };
         for _ in 0..100 {
             if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
                 return sshd;
@@ -131,7 +141,12 @@ impl Sshd {
             .arg("root@127.0.0.1")
             .output()
             .expect("run sftp");
-        assert!(output.status.success(), "sftp: {}", stderr(&output));
+        assert!(
+            output.status.success(),
+            "sftp: {}\nsshd: {}",
+            stderr(&output),
+            std::fs::read_to_string(&self.log).unwrap_or_default()
+        );
         String::from_utf8_lossy(&output.stdout).into_owned()
     }
 }
@@ -166,8 +181,8 @@ async fn until_holds(dir: &Path, count: usize) -> Vec<String> {
 }
 
 /// Acme with `seats` Learning seats, and the drop folders' root: under
-/// `target/`, because sshd refuses a chroot below a folder others may
-/// write to (as `/tmp`).
+/// `/run`, because sshd refuses a chroot below a folder others may write to,
+/// as `/tmp` (and a checkout may be anywhere, `/tmp` included).
 fn acme_with_drop_folder(db: &TestDb, seats: &str) -> tempfile::TempDir {
     for args in [
         &["org", "create", "acme", "--name", "Acme"][..],
@@ -178,8 +193,9 @@ fn acme_with_drop_folder(db: &TestDb, seats: &str) -> tempfile::TempDir {
         let output = with_db(db, args);
         assert!(output.status.success(), "{args:?}: {}", stderr(&output));
     }
-    let target = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target");
-    let root = tempfile::tempdir_in(target).expect("imports_dir");
+    let parent = Path::new("/run/seatgate-tests");
+    std::fs::create_dir_all(parent).expect("/run/seatgate-tests");
+    let root = tempfile::tempdir_in(parent).expect("imports_dir");
     std::fs::create_dir_all(root.path().join("imports/acme/incoming")).expect("incoming");
     root
 }
