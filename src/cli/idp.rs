@@ -14,7 +14,7 @@ use crate::audit::Actor;
 use crate::clock::Clock;
 use crate::orgs;
 use crate::orgs::connections::intake::{self, Requester, Source};
-use crate::orgs::connections::{self, NewConnection, Policy};
+use crate::orgs::connections::{self, NewConnection, Policy, rollover};
 use crate::saml::attributes::{Field, Preset};
 use crate::store::Store;
 
@@ -48,6 +48,22 @@ pub(super) enum IdpCommand {
     },
     /// List an organization's IdP connections: id, name, entity ID, state
     List { org: String },
+    /// Update a connection's trust without an outage: new metadata (a
+    /// certificate it no longer lists stays trusted until removed or
+    /// expired), or one certificate added or removed
+    Update {
+        org: String,
+        id: String,
+        /// The IdP's new metadata: an XML file or an http(s) URL
+        #[arg(long, value_name = "FILE|URL", required_unless_present_any = ["add_certificate", "remove_certificate"], conflicts_with_all = ["add_certificate", "remove_certificate"])]
+        metadata: Option<String>,
+        /// Also trust this PEM certificate file
+        #[arg(long, value_name = "PEM_FILE", conflicts_with = "remove_certificate")]
+        add_certificate: Option<PathBuf>,
+        /// Stop trusting the certificate with this SHA-256 fingerprint
+        #[arg(long, value_name = "FINGERPRINT")]
+        remove_certificate: Option<String>,
+    },
     /// Remove an IdP connection (its learners keep their accounts)
     Remove { org: String, id: String },
     /// Change a connection's switches; those not given stay as they are
@@ -183,13 +199,7 @@ pub(super) fn run(command: IdpCommand, store: &Store, clock: &Clock) -> anyhow::
             no_admin_role,
         } => {
             let org = orgs::find(&mut conn, &org)?;
-            let connection = connections::list(&mut conn, org.id)?
-                .into_iter()
-                .find(|c| c.id.to_string() == id)
-                .ok_or_else(|| connections::Error::NotFound {
-                    org: org.slug.to_string(),
-                    id: id.clone(),
-                })?;
+            let connection = find(&mut conn, &org, &id)?;
             let current = connection.policy();
             let policy = Policy {
                 enabled: Switch::or(enabled, current.enabled),
@@ -229,6 +239,80 @@ pub(super) fn run(command: IdpCommand, store: &Store, clock: &Clock) -> anyhow::
                 on_off(policy.allow_sha1)
             )?;
         }
+        IdpCommand::Update {
+            org,
+            id,
+            metadata,
+            add_certificate,
+            remove_certificate,
+        } => {
+            let org = orgs::find(&mut conn, &org)?;
+            let connection = find(&mut conn, &org, &id)?;
+            if let Some(metadata) = metadata {
+                let source = if intake::is_url(&metadata) {
+                    Source::Url(metadata)
+                } else {
+                    Source::File(
+                        std::fs::read(&metadata)
+                            .with_context(|| format!("cannot read metadata file {metadata}"))?,
+                    )
+                };
+                let parsed = actix_web::rt::System::new()
+                    .block_on(intake::read(source, Requester::Operator))?;
+                let changes =
+                    rollover::update(&mut conn, clock, &Actor::Cli, &org, connection.id, &parsed)?;
+                if changes.is_empty() {
+                    writeln!(out, "{}: unchanged", connection.id)?;
+                }
+                if let Some(url) = &changes.sso_url {
+                    writeln!(out, "{}: single sign-on URL now {url}", connection.id)?;
+                }
+                for (verb, certs) in [
+                    ("added", &changes.added),
+                    (
+                        "retiring (trusted until removed or expired)",
+                        &changes.retiring,
+                    ),
+                    ("dropped (retired and expired)", &changes.dropped),
+                ] {
+                    for cert in certs {
+                        writeln!(
+                            out,
+                            "{}: certificate {verb}: {}",
+                            connection.id, cert.fingerprint
+                        )?;
+                    }
+                }
+            } else if let Some(path) = add_certificate {
+                let pem = std::fs::read(&path)
+                    .with_context(|| format!("cannot read certificate file {}", path.display()))?;
+                let certificate = crate::saml::metadata::Certificate::from_pem(&pem)?;
+                let fingerprint = certificate.fingerprint.clone();
+                rollover::add_certificate(
+                    &mut conn,
+                    clock,
+                    &Actor::Cli,
+                    &org,
+                    connection.id,
+                    certificate,
+                )?;
+                writeln!(out, "{}: certificate added: {fingerprint}", connection.id)?;
+            } else if let Some(fingerprint) = remove_certificate {
+                let removed = rollover::remove_certificate(
+                    &mut conn,
+                    clock,
+                    &Actor::Cli,
+                    &org,
+                    connection.id,
+                    &fingerprint,
+                )?;
+                writeln!(
+                    out,
+                    "{}: certificate removed: {}",
+                    connection.id, removed.fingerprint
+                )?;
+            }
+        }
         IdpCommand::Remove { org, id } => {
             let org = orgs::find(&mut conn, &org)?;
             let not_found = || connections::Error::NotFound {
@@ -245,4 +329,19 @@ pub(super) fn run(command: IdpCommand, store: &Store, clock: &Clock) -> anyhow::
         }
     }
     Ok(())
+}
+
+/// Connection `id` (as typed) of `org`.
+fn find(
+    conn: &mut crate::store::DbConn,
+    org: &orgs::Organization,
+    id: &str,
+) -> Result<connections::IdpConnection, connections::Error> {
+    connections::list(conn, org.id)?
+        .into_iter()
+        .find(|c| c.id.to_string() == id)
+        .ok_or_else(|| connections::Error::NotFound {
+            org: org.slug.to_string(),
+            id: id.to_owned(),
+        })
 }

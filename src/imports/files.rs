@@ -272,7 +272,7 @@ pub fn apply(
         Ok(summary) => {
             let mut tally = Tally::new(&summary);
             if let Some(mail) = &mail {
-                let Invitations { sent, failed } = super::invite(
+                let invited = super::invite(
                     &mut conn,
                     clock,
                     actor,
@@ -280,8 +280,17 @@ pub fn apply(
                     org,
                     mail.mailer,
                     &created,
-                )?;
-                tally.invitations = Some((sent, failed));
+                );
+                // The rows are applied whatever became of the emails: the
+                // import is recorded as done, and the page says how many
+                // learners still need an invitation.
+                tally.invitations = Some(match invited {
+                    Ok(Invitations { sent, failed }) => (sent, failed),
+                    Err(e) => {
+                        tracing::error!(import = %id, reason = %e, "activation emails not sent");
+                        (0, created.len())
+                    }
+                });
             }
             queries::file_applied(
                 &mut conn,

@@ -270,7 +270,7 @@ pub fn check(
             .ok_or_else(|| Failure::UnknownIssuer(issuer.map(str::to_owned)))?;
         connection_id = Some(connection.id);
         let sp = SpEndpoints::for_org(ctx.base_url, &org.slug);
-        let certificates = connection.certificate_ders();
+        let certificates = connection.certificate_ders(ctx.clock.now_naive());
         let assertion = validate::validate(
             &parsed,
             &Trust {

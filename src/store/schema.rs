@@ -151,6 +151,7 @@ diesel::table! {
         der_base64 -> Text,
         subject -> Text,
         not_after -> Timestamp,
+        retired_at -> Nullable<Timestamp>,
     }
 }
 

@@ -336,7 +336,157 @@ async fn a_connection_can_be_configured_by_hand(backend: Backend) {
     );
 }
 
+async fn idp_update_rolls_certificates_over_without_an_outage(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let old = TestIdp::new("https://idp.acme.example/entity");
+    let connection = app.connect("acme", &old, seatgate::saml::attributes::Preset::Generic);
+    let id = connection.id.to_string();
+    let old_fingerprint = connection.certificates[0].certificate.fingerprint.clone();
+    let new = TestIdp::new("https://idp.acme.example/entity");
+    let new_fingerprint = new
+        .metadata()
+        .parse::<seatgate::saml::metadata::IdpMetadata>()
+        .unwrap()
+        .certificates[0]
+        .fingerprint
+        .clone();
+    let file = app.db.dir().join("new.xml");
+    std::fs::write(&file, new.metadata()).unwrap();
+    let signs_in = async |idp: &TestIdp, email: &str| {
+        let (page, _) = app
+            .post_response("acme", &idp.mint(&idp.spec(&app, "acme", email)), None)
+            .await;
+        page.status.as_u16() == 303
+    };
+
+    let updated = with_db(
+        &app.db,
+        &[
+            "idp",
+            "update",
+            "acme",
+            &id,
+            "--metadata",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert!(updated.status.success(), "{}", stderr(&updated));
+    assert_eq!(
+        stdout(&updated),
+        format!(
+            "{id}: certificate added: {new_fingerprint}\n{id}: certificate retiring (trusted until removed or expired): {old_fingerprint}\n"
+        )
+    );
+    let again = with_db(
+        &app.db,
+        &[
+            "idp",
+            "update",
+            "acme",
+            &id,
+            "--metadata",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(stdout(&again), format!("{id}: unchanged\n"));
+    assert!(signs_in(&old, "ada@acme.example").await);
+    assert!(signs_in(&new, "bob@acme.example").await);
+
+    // The fingerprint as IdP consoles show it, or without colons in lower case.
+    let compact = old_fingerprint.replace(':', "").to_lowercase();
+    let removed = with_db(
+        &app.db,
+        &[
+            "idp",
+            "update",
+            "acme",
+            &id,
+            "--remove-certificate",
+            &compact,
+        ],
+    );
+    assert!(removed.status.success(), "{}", stderr(&removed));
+    assert_eq!(
+        stdout(&removed),
+        format!("{id}: certificate removed: {old_fingerprint}\n")
+    );
+    assert!(!signs_in(&old, "cy@acme.example").await);
+
+    let last = with_db(
+        &app.db,
+        &[
+            "idp",
+            "update",
+            "acme",
+            &id,
+            "--remove-certificate",
+            &new_fingerprint,
+        ],
+    );
+    assert_eq!(last.status.code(), Some(1));
+    assert_eq!(
+        stderr(&last),
+        "error: that is the connection's last certificate in force: add the new one before removing it\n"
+    );
+
+    // Added by hand (a PEM the IdP admin sent), then known.
+    let pem = app.db.dir().join("old.pem");
+    std::fs::write(&pem, old.key.cert.to_pem().unwrap()).unwrap();
+    let added = with_db(
+        &app.db,
+        &[
+            "idp",
+            "update",
+            "acme",
+            &id,
+            "--add-certificate",
+            pem.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        stdout(&added),
+        format!("{id}: certificate added: {old_fingerprint}\n"),
+        "{}",
+        stderr(&added)
+    );
+    assert!(signs_in(&old, "dee@acme.example").await);
+    let twice = with_db(
+        &app.db,
+        &[
+            "idp",
+            "update",
+            "acme",
+            &id,
+            "--add-certificate",
+            pem.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        stderr(&twice),
+        format!("error: the certificate {old_fingerprint} is trusted already\n")
+    );
+
+    let other = TestIdp::new("https://other.idp.example/");
+    std::fs::write(&file, other.metadata()).unwrap();
+    let wrong = with_db(
+        &app.db,
+        &[
+            "idp",
+            "update",
+            "acme",
+            &id,
+            "--metadata",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        stderr(&wrong),
+        "error: this metadata is for the IdP \"https://other.idp.example/\", not for this connection's \"https://idp.acme.example/entity\"\n"
+    );
+}
+
 on_both_databases!(
+    idp_update_rolls_certificates_over_without_an_outage,
     a_connection_can_be_configured_by_hand,
     broken_metadata_is_refused_with_a_specific_message,
     idp_and_user_commands_list_show_and_remove,

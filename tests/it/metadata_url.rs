@@ -75,7 +75,7 @@ async fn metadata_url_is_fetched_and_refreshed_daily_keeping_the_last_good_copy(
     let listed = || connections::list(&mut app.store.connection().unwrap(), org.id).unwrap();
     let first = listed().remove(0);
     assert_eq!(first.metadata_url.as_deref(), Some(url.as_str()));
-    let original_cert = first.certificates[0].fingerprint.clone();
+    let original_cert = first.certificates[0].certificate.fingerprint.clone();
 
     // Not due yet: nothing happens.
     let clock = app.clock.clock();
@@ -86,7 +86,8 @@ async fn metadata_url_is_fetched_and_refreshed_daily_keeping_the_last_good_copy(
         Refreshed::default()
     );
 
-    // A certificate rollover at the IdP is picked up after a day.
+    // A certificate rollover at the IdP is picked up after a day, without
+    // an outage: the old certificate, no longer listed, stays trusted.
     let rolled = TestIdp::new("https://idp.acme.example/saml");
     served.lock().unwrap().1 = rolled.metadata();
     app.clock.advance(TimeDelta::hours(25));
@@ -101,7 +102,24 @@ async fn metadata_url_is_fetched_and_refreshed_daily_keeping_the_last_good_copy(
         }
     );
     let after = listed().remove(0);
-    assert_ne!(after.certificates[0].fingerprint, original_cert);
+    assert_eq!(after.certificates.len(), 2, "{:?}", after.certificates);
+    let old = after
+        .certificates
+        .iter()
+        .find(|t| t.certificate.fingerprint == original_cert)
+        .expect("the old certificate, kept");
+    assert!(old.retired_at.is_some(), "{old:?}");
+    assert!(old.in_force(app.clock.clock().now_naive()));
+    let new = after
+        .certificates
+        .iter()
+        .find(|t| t.certificate.fingerprint != original_cert)
+        .expect("the new certificate");
+    assert!(new.retired_at.is_none());
+    assert_eq!(
+        after.certificate_ders(app.clock.clock().now_naive()).len(),
+        2
+    );
     assert!(after.metadata_error.is_none());
 
     // A broken answer keeps the last good copy and records why.

@@ -3,9 +3,9 @@
 
 use chrono::TimeDelta;
 
-use super::IdpConnection;
 use super::intake::{self, Requester};
-use super::queries;
+use super::{queries, rollover};
+use crate::audit::Actor;
 use crate::clock::Clock;
 use crate::saml::metadata::IdpMetadata;
 use crate::store::{self, Store};
@@ -30,26 +30,33 @@ pub async fn refresh_due(store: &Store, clock: &Clock) -> Result<Refreshed, stor
     for connection in due {
         let url = connection.metadata_url.clone().unwrap_or_default();
         let now = clock.now_naive();
-        match fetched(&connection, &url).await {
-            Ok(metadata) => {
-                let updated = IdpConnection {
-                    sso_url: metadata.sso_url,
-                    certificates: metadata.certificates,
-                    metadata_fetched_at: Some(now),
-                    metadata_error: None,
-                    ..connection
-                };
-                store
-                    .run(move |conn| queries::refreshed(conn, &updated))
-                    .await?;
-                outcome.updated += 1;
-            }
+        let id = connection.id;
+        let metadata = match fetched(&url).await {
+            Ok(metadata) => metadata,
             Err(reason) => {
-                tracing::warn!(connection = %connection.id, url, reason, "metadata refresh failed; keeping the last good copy");
-                let id = connection.id;
-                store
-                    .run(move |conn| queries::refresh_failed(conn, id, now, &reason))
-                    .await?;
+                failed(store, id, &url, now, reason).await?;
+                outcome.failed += 1;
+                continue;
+            }
+        };
+        // As any new metadata: a certificate it no longer lists stays
+        // trusted until removed or expired, so a rollover is no outage.
+        let clock = clock.clone();
+        let applied = store
+            .run(move |conn| {
+                store::write_transaction(conn, |conn| {
+                    let changes =
+                        rollover::apply(conn, &clock, &Actor::System, &connection, &metadata)?;
+                    queries::refreshed(conn, id, now)?;
+                    Ok::<_, super::Error>(changes)
+                })
+            })
+            .await;
+        match applied {
+            Ok(_) => outcome.updated += 1,
+            Err(super::Error::Store(e)) => return Err(e),
+            Err(refused) => {
+                failed(store, id, &url, now, refused.to_string()).await?;
                 outcome.failed += 1;
             }
         }
@@ -57,21 +64,27 @@ pub async fn refresh_due(store: &Store, clock: &Clock) -> Result<Refreshed, stor
     Ok(outcome)
 }
 
-async fn fetched(connection: &IdpConnection, url: &str) -> Result<IdpMetadata, String> {
+/// Records why a refresh failed; the last good metadata stays in force.
+async fn failed(
+    store: &Store,
+    id: crate::ids::ConnectionId,
+    url: &str,
+    now: chrono::NaiveDateTime,
+    reason: String,
+) -> Result<(), store::Error> {
+    tracing::warn!(connection = %id, url, reason, "metadata refresh failed; keeping the last good copy");
+    store
+        .run(move |conn| queries::refresh_failed(conn, id, now, &reason))
+        .await
+}
+
+async fn fetched(url: &str) -> Result<IdpMetadata, String> {
     // Refreshes fetch as the operator would: a URL an org admin gave was
     // checked when it was saved, and an operator's may name the company
     // network (docs/security.md).
     let text = intake::fetch(url, Requester::Operator)
         .await
         .map_err(|e| e.to_string())?;
-    let metadata: IdpMetadata = text
-        .parse()
-        .map_err(|e: crate::saml::metadata::MetadataError| e.to_string())?;
-    if metadata.entity_id != connection.entity_id {
-        return Err(format!(
-            "the metadata now names entity ID {:?}, not {:?}",
-            metadata.entity_id, connection.entity_id
-        ));
-    }
-    Ok(metadata)
+    text.parse()
+        .map_err(|e: crate::saml::metadata::MetadataError| e.to_string())
 }

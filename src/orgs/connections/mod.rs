@@ -3,6 +3,7 @@
 pub mod intake;
 pub mod metadata_source;
 mod queries;
+pub mod rollover;
 
 use std::collections::BTreeMap;
 
@@ -33,7 +34,9 @@ pub struct IdpConnection {
     pub allow_sha1: bool,
     pub mapping: Mapping,
     pub metadata_url: Option<String>,
-    pub certificates: Vec<Certificate>,
+    /// Every certificate it holds, newest expiry first; those
+    /// [`in force`](TrustedCertificate::in_force) verify signatures.
+    pub certificates: Vec<TrustedCertificate>,
     pub created_at: NaiveDateTime,
     /// When the metadata URL was last fetched, good or not.
     pub metadata_fetched_at: Option<NaiveDateTime>,
@@ -73,9 +76,34 @@ impl AdminRole {
     }
 }
 
+/// A certificate a connection holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrustedCertificate {
+    pub certificate: Certificate,
+    /// When the IdP's metadata stopped listing it (a rollover): trusted
+    /// still, until removed or expired.
+    pub retired_at: Option<NaiveDateTime>,
+}
+
+impl TrustedCertificate {
+    /// Whether signatures made with it are accepted at `now`: a retired
+    /// certificate only until it expires. (One the metadata still lists is
+    /// trusted as the IdP publishes it, expired or not: refusing it would
+    /// cut every learner off on a date few IdP admins watch; the console
+    /// warns before.)
+    pub fn in_force(&self, now: NaiveDateTime) -> bool {
+        self.retired_at.is_none() || self.certificate.not_after > now
+    }
+}
+
 impl IdpConnection {
-    pub fn certificate_ders(&self) -> Vec<Vec<u8>> {
-        self.certificates.iter().map(|c| c.der.clone()).collect()
+    /// The certificates in force at `now`, as DER, for signature checks.
+    pub fn certificate_ders(&self, now: NaiveDateTime) -> Vec<Vec<u8>> {
+        self.certificates
+            .iter()
+            .filter(|t| t.in_force(now))
+            .map(|t| t.certificate.der.clone())
+            .collect()
     }
 }
 
@@ -87,6 +115,16 @@ pub enum Error {
     NotFound { org: String, id: String },
     #[error("the administrator role needs both an attribute name and a value")]
     IncompleteAdminRole,
+    #[error("this metadata is for the IdP {found:?}, not for this connection's {expected:?}")]
+    OtherEntity { expected: String, found: String },
+    #[error("the certificate {0} is trusted already")]
+    CertificateKnown(String),
+    #[error("the connection has no certificate with fingerprint {0}")]
+    NoSuchCertificate(String),
+    #[error(
+        "that is the connection's last certificate in force: add the new one before removing it"
+    )]
+    LastCertificate,
     #[error(transparent)]
     Store(#[from] store::Error),
 }
@@ -124,7 +162,14 @@ pub fn add(
             overrides: options.overrides,
         },
         metadata_url: options.metadata_url.clone(),
-        certificates: metadata.certificates,
+        certificates: metadata
+            .certificates
+            .into_iter()
+            .map(|certificate| TrustedCertificate {
+                certificate,
+                retired_at: None,
+            })
+            .collect(),
         created_at: clock.now_naive(),
         metadata_fetched_at: options.metadata_url.as_ref().map(|_| clock.now_naive()),
         metadata_error: None,

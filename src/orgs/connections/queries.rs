@@ -8,7 +8,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::ids::{ConnectionId, OrgId};
-use crate::orgs::connections::{AdminRole, IdpConnection, Policy};
+use crate::orgs::connections::{AdminRole, IdpConnection, Policy, TrustedCertificate};
 use crate::saml::attributes::{Field, Mapping};
 use crate::saml::metadata::Certificate;
 use crate::store::schema::{idp_certificates, idp_connections};
@@ -44,6 +44,7 @@ struct CertificateRow {
     der_base64: String,
     subject: String,
     not_after: NaiveDateTime,
+    retired_at: Option<NaiveDateTime>,
 }
 
 pub(super) fn insert(conn: &mut DbConn, connection: &IdpConnection) -> Result<(), Error> {
@@ -71,23 +72,47 @@ pub(super) fn insert(conn: &mut DbConn, connection: &IdpConnection) -> Result<()
         })
         .execute(conn)
         .map_err(unique)?;
-    insert_certificates(conn, connection)
+    insert_certificates(conn, connection.id, &connection.certificates)
 }
 
 // One statement per row: MultiConnection has no batch insert.
-fn insert_certificates(conn: &mut DbConn, connection: &IdpConnection) -> Result<(), Error> {
-    for cert in &connection.certificates {
+fn insert_certificates(
+    conn: &mut DbConn,
+    id: ConnectionId,
+    certificates: &[TrustedCertificate],
+) -> Result<(), Error> {
+    for trusted in certificates {
+        let cert = &trusted.certificate;
         diesel::insert_into(idp_certificates::table)
             .values(CertificateRow {
-                connection_id: connection.id.to_string(),
+                connection_id: id.to_string(),
                 fingerprint_sha256: cert.fingerprint.clone(),
                 der_base64: STANDARD.encode(&cert.der),
                 subject: cert.subject.clone(),
                 not_after: cert.not_after,
+                retired_at: trusted.retired_at,
             })
             .execute(conn)?;
     }
     Ok(())
+}
+
+/// Sets what a connection trusts: its SSO URL and certificates (run inside
+/// the caller's transaction).
+pub(super) fn set_trust(
+    conn: &mut DbConn,
+    id: ConnectionId,
+    sso_url: &str,
+    certificates: &[TrustedCertificate],
+) -> Result<(), Error> {
+    diesel::update(idp_connections::table.find(id.to_string()))
+        .set(idp_connections::sso_url.eq(sso_url))
+        .execute(conn)?;
+    diesel::delete(
+        idp_certificates::table.filter(idp_certificates::connection_id.eq(id.to_string())),
+    )
+    .execute(conn)?;
+    insert_certificates(conn, id, certificates)
 }
 
 fn with_certificates(
@@ -110,11 +135,14 @@ fn with_certificates(
                         what: "certificate",
                         value: c.fingerprint_sha256.clone(),
                     })?;
-                    Ok(Certificate {
-                        der,
-                        subject: c.subject.clone(),
-                        fingerprint: c.fingerprint_sha256.clone(),
-                        not_after: c.not_after,
+                    Ok(TrustedCertificate {
+                        certificate: Certificate {
+                            der,
+                            subject: c.subject.clone(),
+                            fingerprint: c.fingerprint_sha256.clone(),
+                            not_after: c.not_after,
+                        },
+                        retired_at: c.retired_at,
                     })
                 })
                 .collect::<Result<Vec<_>, Error>>()?;
@@ -216,21 +244,19 @@ pub(super) fn due_for_refresh(
     with_certificates(conn, rows)
 }
 
-/// Replaces what came from metadata (SSO URL, certificates) after a good refresh.
-pub(super) fn refreshed(conn: &mut DbConn, connection: &IdpConnection) -> Result<(), Error> {
-    diesel::update(idp_connections::table.find(connection.id.to_string()))
+/// Records a good refresh (what it changed is [`set_trust`]'s).
+pub(super) fn refreshed(
+    conn: &mut DbConn,
+    id: ConnectionId,
+    at: NaiveDateTime,
+) -> Result<(), Error> {
+    diesel::update(idp_connections::table.find(id.to_string()))
         .set((
-            idp_connections::sso_url.eq(&connection.sso_url),
-            idp_connections::metadata_fetched_at.eq(connection.metadata_fetched_at),
+            idp_connections::metadata_fetched_at.eq(at),
             idp_connections::metadata_error.eq(None::<String>),
         ))
         .execute(conn)?;
-    diesel::delete(
-        idp_certificates::table
-            .filter(idp_certificates::connection_id.eq(connection.id.to_string())),
-    )
-    .execute(conn)?;
-    insert_certificates(conn, connection)
+    Ok(())
 }
 
 /// Records a failed refresh; the last good metadata stays in force.

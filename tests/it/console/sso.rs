@@ -1,6 +1,6 @@
 //! The console's single sign-on page: metadata upload and preview, connection options, Test sign-in, recent errors.
 
-use seatgate::audit::Action;
+use seatgate::audit::{Action, Actor};
 use seatgate::orgs::connections;
 use seatgate::saml::attributes::Preset;
 
@@ -88,7 +88,12 @@ async fn metadata_upload_is_previewed_then_saved(backend: Backend) {
     assert_eq!(added.len(), 1);
     assert_eq!(added[0].name, "Acme Entra");
     assert_eq!(added[0].mapping.preset, Preset::Entra);
-    assert_eq!(added[0].certificates, parsed.certificates);
+    let trusted: Vec<_> = added[0]
+        .certificates
+        .iter()
+        .map(|t| t.certificate.clone())
+        .collect();
+    assert_eq!(trusted, parsed.certificates);
     drop(conn);
     assert_eq!(events(&app, "acme", Action::IdpConnectionAdded).len(), 1);
 
@@ -281,7 +286,176 @@ async fn sign_in_errors_show_the_reason_and_the_fix_with_our_values(backend: Bac
     assert!(page.body.contains(reference.as_str()));
 }
 
+/// Whether a response from `idp` signs `email` in.
+async fn signs_in(app: &TestApp, idp: &TestIdp, email: &str) -> bool {
+    let (page, _) = app
+        .post_response("acme", &idp.mint(&idp.spec(app, "acme", email)), None)
+        .await;
+    page.status.as_u16() == 303
+}
+
+async fn a_certificate_rollover_keeps_every_learner_signing_in(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let old = TestIdp::new(IDP);
+    let connection = app.connect("acme", &old, Preset::Generic);
+    let old_fingerprint = connection.certificates[0].certificate.fingerprint.clone();
+    assert!(signs_in(&app, &old, "ada@acme.example").await);
+
+    // The IdP rolls its key: its metadata now lists only the new certificate.
+    let new = TestIdp::new(IDP);
+    let mut admin = app.admin_visitor("acme", "ann@acme.example", false);
+    let token = admin.get("/admin/orgs/acme/sso").await.csrf_token();
+    let preview = admin
+        .post_multipart(
+            "/admin/orgs/acme/sso/preview",
+            &[("csrf_token", &token), ("source", "file")],
+            &[("metadata", "new.xml", new.metadata().as_bytes())],
+        )
+        .await;
+    assert_eq!(preview.status.as_u16(), 200, "{}", preview.body);
+    let new_fingerprint = new
+        .metadata()
+        .parse::<seatgate::saml::metadata::IdpMetadata>()
+        .unwrap()
+        .certificates[0]
+        .fingerprint
+        .clone();
+    for expected in [
+        "Update ",
+        "Certificates added",
+        new_fingerprint.as_str(),
+        "No longer in the metadata: still trusted until you remove them or they expire",
+        old_fingerprint.as_str(),
+    ] {
+        assert!(
+            preview.body.contains(expected),
+            "{expected}: {}",
+            preview.body
+        );
+    }
+    assert!(
+        signs_in(&app, &old, "bob@acme.example").await,
+        "nothing changed yet"
+    );
+    assert!(
+        !signs_in(&app, &new, "bob@acme.example").await,
+        "nor is the new key trusted yet"
+    );
+
+    let form: Vec<(&str, String)> = ["csrf_token", "entity_id", "sso_url", "certificates"]
+        .into_iter()
+        .map(|name| (name, field(&preview, name)))
+        .collect();
+    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let updated = admin
+        .post(
+            &format!(
+                "/admin/orgs/acme/sso/connections/{}/metadata",
+                connection.id
+            ),
+            &pairs,
+        )
+        .await;
+    assert_eq!(updated.status.as_u16(), 303, "{}", updated.body);
+    let page = admin.get("/admin/orgs/acme/sso").await;
+    assert!(
+        page.body.contains("1 certificate(s) added."),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body
+            .contains("No longer in the IdP&#39;s metadata since"),
+        "{}",
+        page.body
+    );
+
+    // During the rollover both keys sign learners in.
+    assert!(signs_in(&app, &old, "cy@acme.example").await);
+    assert!(signs_in(&app, &new, "dee@acme.example").await);
+
+    // Once the old one is removed, only the new one does.
+    let token = page.csrf_token();
+    let path = format!(
+        "/admin/orgs/acme/sso/connections/{}/certificates/remove",
+        connection.id
+    );
+    let removed = admin
+        .post(
+            &path,
+            &[
+                ("csrf_token", &token),
+                ("fingerprint", &old_fingerprint),
+                ("confirm", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(removed.status.as_u16(), 303);
+    assert!(
+        admin
+            .get("/admin/orgs/acme/sso")
+            .await
+            .body
+            .contains("no longer trusts the certificate")
+    );
+    assert!(!signs_in(&app, &old, "eve@acme.example").await);
+    assert!(signs_in(&app, &new, "eve@acme.example").await);
+
+    // The last certificate in force cannot be removed: that would be an outage.
+    admin
+        .post(
+            &path,
+            &[
+                ("csrf_token", &token),
+                ("fingerprint", &new_fingerprint),
+                ("confirm", "yes"),
+            ],
+        )
+        .await;
+    let page = admin.get("/admin/orgs/acme/sso").await;
+    assert!(
+        page.body
+            .contains("Not removed: that is the connection&#39;s last certificate in force"),
+        "{}",
+        page.body
+    );
+    assert!(signs_in(&app, &new, "fay@acme.example").await);
+    let changed = events(&app, "acme", Action::IdpConnectionChanged);
+    assert_eq!(changed.len(), 2, "the update and the removal: {changed:?}");
+}
+
+async fn a_retired_certificate_stops_at_its_expiry(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let old = TestIdp::new(IDP);
+    let connection = app.connect("acme", &old, Preset::Generic);
+    let new = TestIdp::new(IDP);
+    let org = app.org("acme");
+    let metadata = new.metadata().parse().unwrap();
+    {
+        let mut conn = app.store.connection().expect("connection");
+        seatgate::orgs::connections::rollover::update(
+            &mut conn,
+            &app.clock.clock(),
+            &Actor::Cli,
+            &org,
+            connection.id,
+            &metadata,
+        )
+        .expect("updated");
+    }
+    assert!(signs_in(&app, &old, "ada@acme.example").await);
+    // Past the old certificate's expiry (the new one lives as long): as a
+    // retired certificate it is no longer trusted; the listed one still is.
+    let expiry = connection.certificates[0].certificate.not_after;
+    let now = app.clock.clock().now_naive();
+    app.clock.advance(expiry - now + chrono::TimeDelta::days(1));
+    assert!(!signs_in(&app, &old, "bob@acme.example").await);
+    assert!(signs_in(&app, &new, "bob@acme.example").await);
+}
+
 on_both_databases!(
+    a_certificate_rollover_keeps_every_learner_signing_in,
+    a_retired_certificate_stops_at_its_expiry,
     metadata_upload_is_previewed_then_saved,
     bad_metadata_gets_a_specific_message_and_saves_nothing,
     connection_options_and_removal_are_changed_and_audited,

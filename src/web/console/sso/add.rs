@@ -13,7 +13,8 @@ use serde::Deserialize;
 
 use super::{CertificateLine, certificate_line, page, presets};
 use crate::orgs::connections::intake::{self, Requester, Source};
-use crate::orgs::connections::{self, NewConnection};
+use crate::orgs::connections::rollover::{self, Changes};
+use crate::orgs::connections::{self, IdpConnection, NewConnection};
 use crate::saml::attributes::Preset;
 use crate::saml::metadata::{Certificate, IdpMetadata};
 use crate::web::console::{Chrome, Console, Section};
@@ -119,6 +120,17 @@ async fn preview(
         }
     };
     let now = state.clock.now_naive();
+    let org = console.org.id;
+    let entity_id = metadata.entity_id.clone();
+    let existing = state
+        .store
+        .run(move |conn| connections::list(conn, org))
+        .await?
+        .into_iter()
+        .find(|c| c.entity_id == entity_id);
+    if let Some(connection) = existing {
+        return update_preview(&console, connection, metadata, now);
+    }
     render_with(
         StatusCode::OK,
         &PreviewPage {
@@ -131,12 +143,7 @@ async fn preview(
                 .iter()
                 .map(|c| certificate_line(c, now))
                 .collect(),
-            encoded_certificates: metadata
-                .certificates
-                .iter()
-                .map(|c| STANDARD.encode(&c.der))
-                .collect::<Vec<_>>()
-                .join(" "),
+            encoded_certificates: encoded(&metadata.certificates),
             metadata_url: if source == "url" {
                 upload.text("metadata_url").unwrap_or_default()
             } else {
@@ -147,6 +154,94 @@ async fn preview(
             presets: presets(),
         },
     )
+}
+
+#[derive(Template)]
+#[template(path = "console/sso_update.html")]
+struct UpdatePage {
+    chrome: Chrome,
+    connection: IdpConnection,
+    changes: Changes,
+    added: Vec<CertificateLine>,
+    kept: Vec<CertificateLine>,
+    retiring: Vec<CertificateLine>,
+    dropped: Vec<CertificateLine>,
+    metadata: IdpMetadata,
+    encoded_certificates: String,
+}
+
+impl UpdatePage {
+    /// The certificate tables, captioned.
+    fn sections(&self) -> [(&'static str, &[CertificateLine]); 4] {
+        [
+            ("Certificates added", &self.added),
+            ("Certificates kept", &self.kept),
+            (
+                "No longer in the metadata: still trusted until you remove them or they expire",
+                &self.retiring,
+            ),
+            (
+                "No longer in the metadata and expired: no longer trusted",
+                &self.dropped,
+            ),
+        ]
+    }
+}
+
+/// Metadata for an IdP that already has a connection: what saving it would
+/// change there (a rollover keeps the old certificate trusted).
+fn update_preview(
+    console: &Console,
+    connection: IdpConnection,
+    metadata: IdpMetadata,
+    now: chrono::NaiveDateTime,
+) -> Result<HttpResponse, Error> {
+    let (changes, _) = rollover::plan(&connection, &metadata, now)?;
+    let lines = |certs: &[Certificate]| {
+        certs
+            .iter()
+            .map(|c| certificate_line(c, now))
+            .collect::<Vec<_>>()
+    };
+    render_with(
+        StatusCode::OK,
+        &UpdatePage {
+            chrome: console.chrome(Section::SingleSignOn),
+            added: lines(&changes.added),
+            kept: lines(&changes.kept),
+            retiring: lines(&changes.retiring),
+            dropped: lines(&changes.dropped),
+            encoded_certificates: encoded(&metadata.certificates),
+            changes,
+            connection,
+            metadata,
+        },
+    )
+}
+
+/// Certificates as base64 DER, space-separated, for a form's hidden field.
+fn encoded(certificates: &[Certificate]) -> String {
+    certificates
+        .iter()
+        .map(|c| STANDARD.encode(&c.der))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Metadata as a preview's hidden fields bring it back: checked again, as
+/// they come from the browser.
+pub(super) fn posted_metadata(
+    entity_id: String,
+    sso_url: String,
+    certificates: &str,
+) -> Result<IdpMetadata, Error> {
+    let certificates = certificates
+        .split_whitespace()
+        .map(Certificate::from_base64)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| Error::BadRequest(sentence(&e.to_string())))?;
+    IdpMetadata::manual(entity_id, sso_url, certificates)
+        .map_err(|e| Error::BadRequest(sentence(&e.to_string())))
 }
 
 #[derive(Deserialize)]
@@ -160,7 +255,7 @@ struct SaveForm {
 }
 
 /// Room for a few certificates in base64 and the other fields.
-const SAVE_LIMIT: usize = 128 * 1024;
+pub(super) const SAVE_LIMIT: usize = 128 * 1024;
 
 /// Saves a previewed connection. Everything is checked again: the preview's
 /// hidden fields come back from the browser.
@@ -170,14 +265,7 @@ async fn save(
     posted: Protected<SaveForm, SAVE_LIMIT>,
 ) -> Result<HttpResponse, Error> {
     let form = posted.form;
-    let certificates = form
-        .certificates
-        .split_whitespace()
-        .map(Certificate::from_base64)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| Error::BadRequest(e.to_string()))?;
-    let metadata = IdpMetadata::manual(form.entity_id, form.sso_url, certificates)
-        .map_err(|e| Error::BadRequest(e.to_string()))?;
+    let metadata = posted_metadata(form.entity_id, form.sso_url, &form.certificates)?;
     let metadata_url = Some(form.metadata_url).filter(|u| !u.is_empty());
     if let Some(url) = &metadata_url {
         intake::check_url(url, Requester::OrgAdmin)

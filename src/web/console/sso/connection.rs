@@ -4,7 +4,7 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
 use crate::ids::ConnectionId;
-use crate::orgs::connections::{self, AdminRole, IdpConnection, Policy};
+use crate::orgs::connections::{self, AdminRole, IdpConnection, Policy, rollover};
 use crate::signin::LocalPath;
 use crate::web::console::Console;
 use crate::web::csrf::{NoFields, Protected};
@@ -28,6 +28,14 @@ pub(super) fn routes(cfg: &mut web::ServiceConfig) {
     .route(
         "/admin/orgs/{org}/sso/connections/{id}/test",
         web::post().to(test),
+    )
+    .route(
+        "/admin/orgs/{org}/sso/connections/{id}/metadata",
+        web::post().to(update_metadata),
+    )
+    .route(
+        "/admin/orgs/{org}/sso/connections/{id}/certificates/remove",
+        web::post().to(remove_certificate),
     );
 }
 
@@ -169,4 +177,88 @@ async fn test(
         .parse()
         .map_err(|()| Error::BadRequest("not a local path".into()))?;
     crate::web::sso::send_to_idp(&state, &console.org, &connection, return_to, true).await
+}
+
+#[derive(Deserialize)]
+struct MetadataForm {
+    entity_id: String,
+    sso_url: String,
+    certificates: String,
+}
+
+/// Saves previewed metadata for an existing connection (a rollover).
+async fn update_metadata(
+    state: web::Data<AppState>,
+    console: Console,
+    PathId(id): PathId<ConnectionId>,
+    posted: Protected<MetadataForm, { super::add::SAVE_LIMIT }>,
+) -> Result<HttpResponse, Error> {
+    let form = posted.form;
+    let metadata = super::add::posted_metadata(form.entity_id, form.sso_url, &form.certificates)?;
+    let connection = connection_of(&state, &console, id).await?;
+    let changes = console
+        .apply(&state, move |conn, clock, actor, org| {
+            rollover::update(conn, clock, actor, org, id, &metadata)
+        })
+        .await?;
+    let mut said = vec![format!("{} is updated.", connection.name)];
+    if !changes.added.is_empty() {
+        said.push(format!("{} certificate(s) added.", changes.added.len()));
+    }
+    if !changes.retiring.is_empty() {
+        said.push(format!(
+            "{} certificate(s) no longer in the metadata stay trusted until you remove them or they expire: remove them once sign-ins work with the new one.",
+            changes.retiring.len()
+        ));
+    }
+    if changes.sso_url.is_some() {
+        said.push("The single sign-on URL changed.".to_owned());
+    }
+    if changes.is_empty() {
+        said = vec![format!(
+            "{} already had this metadata: nothing changed.",
+            connection.name
+        )];
+    }
+    redirect_with_flash(
+        &state,
+        &posted.session,
+        console.link("/sso"),
+        said.join(" "),
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+struct CertificateForm {
+    fingerprint: String,
+}
+
+async fn remove_certificate(
+    state: web::Data<AppState>,
+    console: Console,
+    PathId(id): PathId<ConnectionId>,
+    posted: Protected<CertificateForm>,
+) -> Result<HttpResponse, Error> {
+    let connection = connection_of(&state, &console, id).await?;
+    let fingerprint = posted.form.fingerprint.clone();
+    let removed = console
+        .apply(&state, move |conn, clock, actor, org| {
+            rollover::remove_certificate(conn, clock, actor, org, id, &fingerprint)
+        })
+        .await;
+    let message = match removed {
+        Ok(certificate) => format!(
+            "{} no longer trusts the certificate {}: responses signed with it are refused.",
+            connection.name, certificate.fingerprint
+        ),
+        Err(
+            e @ (connections::Error::LastCertificate | connections::Error::NoSuchCertificate(_)),
+        ) => {
+            tracing::info!(reason = %e, "certificate removal refused");
+            format!("Not removed: {}.", e)
+        }
+        Err(other) => return Err(other.into()),
+    };
+    redirect_with_flash(&state, &posted.session, console.link("/sso"), message).await
 }

@@ -13,7 +13,7 @@ use askama::Template;
 use chrono::{NaiveDateTime, TimeDelta};
 
 use super::{Chrome, Console, Section, when};
-use crate::orgs::connections::{self, IdpConnection};
+use crate::orgs::connections::{self, IdpConnection, TrustedCertificate};
 use crate::saml::SpEndpoints;
 use crate::saml::attributes::Preset;
 use crate::saml::metadata::Certificate;
@@ -37,6 +37,32 @@ pub struct CertificateLine {
     pub not_after: String,
     /// "expired" or "expires in N days", when it needs attention.
     pub warning: Option<String>,
+    /// Where it stands in a rollover, for a connection's certificates.
+    pub status: Option<String>,
+    /// It may be removed: another certificate stays in force.
+    pub removable: bool,
+}
+
+/// A connection's certificates as the console shows them, with where each
+/// stands in a rollover.
+fn trusted_lines(certificates: &[TrustedCertificate], now: NaiveDateTime) -> Vec<CertificateLine> {
+    let in_force = certificates.iter().filter(|t| t.in_force(now)).count();
+    certificates
+        .iter()
+        .map(|t| {
+            let mut line = certificate_line(&t.certificate, now);
+            line.status = Some(match t.retired_at {
+                None => "In the IdP's metadata: trusted.".to_owned(),
+                Some(at) if t.in_force(now) => format!(
+                    "No longer in the IdP's metadata since {}: still trusted until you remove it or it expires.",
+                    when(at)
+                ),
+                Some(_) => "No longer in the IdP's metadata, and expired: not trusted.".to_owned(),
+            });
+            line.removable = !t.in_force(now) || in_force > 1;
+            line
+        })
+        .collect()
 }
 
 fn certificate_line(cert: &Certificate, now: NaiveDateTime) -> CertificateLine {
@@ -45,6 +71,8 @@ fn certificate_line(cert: &Certificate, now: NaiveDateTime) -> CertificateLine {
         subject: cert.subject.clone(),
         fingerprint: cert.fingerprint.clone(),
         not_after: when(cert.not_after),
+        status: None,
+        removable: false,
         warning: if left <= TimeDelta::zero() {
             Some("Expired: the IdP must sign with a newer certificate.".to_owned())
         } else if left < EXPIRY_WARNING {
@@ -142,11 +170,7 @@ async fn page(state: &AppState, console: &Console, add: AddForm) -> Result<SsoPa
     let cards = connections
         .into_iter()
         .map(|connection| ConnectionCard {
-            certificates: connection
-                .certificates
-                .iter()
-                .map(|c| certificate_line(c, now))
-                .collect(),
+            certificates: trusted_lines(&connection.certificates, now),
             fetched: connection.metadata_fetched_at.map(when),
             connection,
         })

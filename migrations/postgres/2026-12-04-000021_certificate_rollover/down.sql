@@ -1,0 +1,1 @@
+ALTER TABLE idp_certificates DROP COLUMN retired_at;
