@@ -97,6 +97,16 @@ impl TrustedCertificate {
 }
 
 impl IdpConnection {
+    /// When the last of its certificates in force at `now` expires: the
+    /// day sign-ins stop unless the IdP's new certificate is added first.
+    pub fn trust_ends(&self, now: NaiveDateTime) -> Option<NaiveDateTime> {
+        self.certificates
+            .iter()
+            .filter(|t| t.in_force(now))
+            .map(|t| t.certificate.not_after)
+            .max()
+    }
+
     /// The certificates in force at `now`, as DER, for signature checks.
     pub fn certificate_ders(&self, now: NaiveDateTime) -> Vec<Vec<u8>> {
         self.certificates

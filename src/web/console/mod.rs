@@ -360,25 +360,38 @@ struct OverviewPage {
     learners: i64,
     recent_errors: usize,
     auto_assign: bool,
+    /// Connections whose last certificate expires within 30 days (or has):
+    /// (name, days left).
+    expiring: Vec<(String, i64)>,
 }
 
 async fn overview(state: web::Data<AppState>, console: Console) -> Result<HttpResponse, Error> {
     let org = console.org.id;
+    let now = state.clock.now_naive();
     let (pools, connections, learners, recent_errors) = state
         .store
         .run(move |conn| {
             let pools = crate::licensing::pools(conn, org)?;
-            let connections = orgs::connections::list(conn, org)?.len();
+            let connections = orgs::connections::list(conn, org)?;
             let learners =
                 learners::search(conn, org, &learners::LearnerFilter::default(), 1, 1)?.total;
             let errors = crate::signin::recent_errors(conn, org, 20)?.len();
             Ok::<_, Error>((pools, connections, learners, errors))
         })
         .await?;
+    let expiring = connections
+        .iter()
+        .filter(|c| c.enabled)
+        .filter_map(|c| {
+            let left = c.trust_ends(now)? - now;
+            (left < sso::EXPIRY_WARNING).then(|| (c.name.clone(), left.num_days()))
+        })
+        .collect();
     render(&OverviewPage {
         chrome: console.chrome(Section::Overview),
         pools,
-        connections,
+        connections: connections.len(),
+        expiring,
         learners,
         recent_errors,
         auto_assign: console.org.auto_assign_licenses,

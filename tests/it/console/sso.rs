@@ -448,7 +448,26 @@ async fn a_retired_certificate_stops_at_its_expiry(backend: Backend) {
     // retired certificate it is no longer trusted; the listed one still is.
     let expiry = connection.certificates[0].certificate.not_after;
     let now = app.clock.clock().now_naive();
-    app.clock.advance(expiry - now + chrono::TimeDelta::days(1));
+    let mut admin = app.admin_visitor("acme", "ann@acme.example", false);
+    assert!(
+        !admin
+            .get("/admin/orgs/acme")
+            .await
+            .body
+            .contains("signing certificate of")
+    );
+    // Ten days before: the overview warns.
+    app.clock
+        .advance(expiry - now - chrono::TimeDelta::days(10));
+    // (Signed in again: a session does not last the year.)
+    let mut admin = app.admin_visitor("acme", "ann@acme.example", false);
+    let overview = admin.get("/admin/orgs/acme").await;
+    assert!(
+        overview.body.contains("The signing certificate of <strong>Test IdP https://idp.acme.example/entity</strong> expires in 10 days"),
+        "{}",
+        overview.body
+    );
+    app.clock.advance(chrono::TimeDelta::days(11));
     assert!(!signs_in(&app, &old, "bob@acme.example").await);
     assert!(signs_in(&app, &new, "bob@acme.example").await);
 }

@@ -28,7 +28,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 /// Certificates expiring sooner than this get a warning.
-const EXPIRY_WARNING: TimeDelta = TimeDelta::days(30);
+pub(super) const EXPIRY_WARNING: TimeDelta = TimeDelta::days(30);
 
 /// A certificate as the console shows it.
 pub struct CertificateLine {
