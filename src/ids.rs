@@ -81,6 +81,10 @@ uuid_id!(
     /// A bulk change from a CSV file.
     ImportId
 );
+uuid_id!(
+    /// The verdict of a test sign-in.
+    SsoTestId
+);
 
 /// The short name in URLs and commands (`/sso/acme/...`): lower-case letters,
 /// digits and inner hyphens, 2 to 63 characters.

@@ -8,6 +8,7 @@ pub mod attributes;
 pub mod c14n;
 pub mod decrypt;
 pub mod dsig;
+pub mod inspect;
 pub mod keys;
 pub mod metadata;
 pub mod mint;

@@ -197,6 +197,11 @@ pub struct Parsed<'a> {
 }
 
 impl Decoded {
+    /// The decoded text, untrusted.
+    pub fn text(&self) -> &str {
+        &self.0
+    }
+
     /// Screens and parses the response: bounded work, no I/O.
     pub fn parse(&self) -> Result<Parsed<'_>, Rejection> {
         let doc = xml::parse(&self.0).map_err(Rejection::Xml)?;
@@ -215,7 +220,19 @@ impl Decoded {
     }
 }
 
-impl Parsed<'_> {
+impl<'a> Parsed<'a> {
+    /// The Response element, untrusted.
+    pub fn root(&self) -> roxmltree::Node<'_, 'a> {
+        self.doc.root_element()
+    }
+
+    /// The request the Response says it answers, unverified: read only to
+    /// tell a console's test sign-in, whose verdict goes to the console
+    /// whether the response passes or not.
+    pub fn claimed_in_response_to(&self) -> Option<&str> {
+        self.doc.root_element().attribute("InResponseTo")
+    }
+
     /// The issuer the response claims, read before verification only to
     /// pick which connection's certificates to verify with; never trusted
     /// beyond that. The Response's own Issuer, else the assertion's.

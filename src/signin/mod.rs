@@ -5,6 +5,7 @@ pub mod linkedin;
 mod queries;
 mod reason;
 pub mod start;
+pub mod verdict;
 
 use std::fmt;
 use std::str::FromStr;
@@ -19,7 +20,7 @@ use crate::audit::{self, Action, Actor};
 use crate::binding::{self, Gate};
 use crate::clock::Clock;
 use crate::config::BaseUrl;
-use crate::ids::{ConnectionId, OrgId};
+use crate::ids::{ConnectionId, OrgId, SsoTestId};
 use crate::licensing::{self, AutoAssign};
 use crate::orgs::Organization;
 use crate::orgs::connections::IdpConnection;
@@ -149,23 +150,9 @@ pub fn remember(conn: &mut DbConn, begun: &Begun) -> Result<(), store::Error> {
 #[derive(Debug)]
 pub enum Completed {
     SignedIn(Box<SignedIn>),
-    /// A test sign-in from the console: everything checked, nobody signed in.
-    Tested(TestReport),
-}
-
-/// What a test sign-in found: who the IdP said the person is, and what
-/// Seatgate would make of it.
-#[derive(Debug)]
-pub struct TestReport {
-    pub connection_name: String,
-    pub name_id: String,
-    pub attributes: Vec<(String, String)>,
-    pub email: Email,
-    pub display_name: String,
-    /// Whether a learner with this identity or email exists already.
-    pub existing: bool,
-    /// The console page that started the test.
-    pub return_to: LocalPath,
+    /// A test sign-in from the console, passed or refused: nobody signed
+    /// in, the verdict kept for the console to show.
+    Tested(SsoTestId),
 }
 
 /// A learner signed in.
@@ -242,7 +229,13 @@ pub struct Posted<'a> {
 
 /// The outcome of [`check`], for [`complete`]: opaque, so nothing but
 /// `complete` acts on it.
-pub struct Checked(Result<Verified, (Failure, Option<ConnectionId>)>);
+pub struct Checked {
+    result: Result<Verified, (Failure, Option<ConnectionId>)>,
+    /// The response as decoded, for a test sign-in's report.
+    decoded: Option<validate::Decoded>,
+    /// The request it claims to answer (unverified), to tell a test.
+    claims_to_answer: Option<String>,
+}
 
 struct Verified {
     connection: IdpConnection,
@@ -260,9 +253,20 @@ pub fn check(
     saml_response: &str,
 ) -> Checked {
     let mut connection_id = None;
+    let mut claims_to_answer = None;
+    let decoded = match validate::decode(saml_response) {
+        Ok(decoded) => decoded,
+        Err(e) => {
+            return Checked {
+                result: Err((e.into(), None)),
+                decoded: None,
+                claims_to_answer: None,
+            };
+        }
+    };
     let result = (|| {
-        let decoded = validate::decode(saml_response)?;
         let parsed = decoded.parse()?;
+        claims_to_answer = parsed.claimed_in_response_to().map(str::to_owned);
         let issuer = parsed.claimed_issuer();
         let connection = connections
             .iter()
@@ -292,7 +296,11 @@ pub fn check(
             assertion,
         })
     })();
-    Checked(result.map_err(|failure| (failure, connection_id)))
+    Checked {
+        result: result.map_err(|failure| (failure, connection_id)),
+        decoded: Some(decoded),
+        claims_to_answer,
+    }
 }
 
 /// The second half: for a checked response, spends the assertion, matches
@@ -306,14 +314,26 @@ pub fn complete(
     checked: Checked,
     posted: &Posted,
 ) -> Result<Completed, Refusal> {
-    let (outcome, connection_id) = match checked.0 {
+    let Checked {
+        result,
+        decoded,
+        claims_to_answer,
+    } = checked;
+    let (outcome, connection_id) = match result {
         Ok(verified) => {
             let id = verified.connection.id;
-            (attempt(conn, ctx, org, verified, posted), Some(id))
+            (
+                attempt(conn, ctx, org, verified, posted, decoded.as_ref()),
+                Some(id),
+            )
         }
         Err((failure, connection_id)) => (Err(failure), connection_id),
     };
-    outcome.map_err(|failure| {
+    let failure = match outcome {
+        Ok(done) => return Ok(done),
+        Err(failure) => failure,
+    };
+    let refusal = {
         let reference = posted.reference.to_owned();
         tracing::warn!(
             org = org.slug.as_str(),
@@ -334,7 +354,62 @@ pub fn complete(
             tracing::error!(reason = %e, "cannot record the SSO error");
         }
         Refusal { failure, reference }
-    })
+    };
+    // A refused answer to a test request: its verdict goes to the console
+    // that asked, never to the learner's error page.
+    let Some(request) = claims_to_answer else {
+        return Err(refusal);
+    };
+    match refused_test(conn, ctx, org, &request, &refusal.failure, decoded.as_ref()) {
+        Ok(Some(tested)) => Ok(tested),
+        Ok(None) => Err(refusal),
+        Err(e) => {
+            tracing::error!(reason = %e, "cannot record the test sign-in");
+            Err(refusal)
+        }
+    }
+}
+
+/// When `request` is an outstanding test request of `org`, spends it and
+/// records the refusal as its verdict.
+fn refused_test(
+    conn: &mut DbConn,
+    ctx: &SsoContext,
+    org: &Organization,
+    request: &str,
+    failure: &Failure,
+    decoded: Option<&validate::Decoded>,
+) -> Result<Option<Completed>, store::Error> {
+    let now = ctx.clock.now_naive();
+    let Some(connection) = queries::take_test_request(conn, request, org.id, now)? else {
+        return Ok(None);
+    };
+    let name = crate::orgs::connections::find(conn, org, connection)
+        .map(|c| c.name)
+        .unwrap_or_else(|_| "a removed connection".to_owned());
+    let sp = SpEndpoints::for_org(ctx.base_url, &org.slug);
+    let verdict = verdict::Verdict {
+        connection_name: name,
+        checked_at: ctx.clock.now().to_rfc3339(),
+        clock_skew_seconds: org.clock_skew.duration().num_seconds(),
+        refusal: Some(verdict::Refused {
+            code: failure.reason().code().to_owned(),
+            detail: failure.to_string(),
+            fix: failure.reason().fix(&sp),
+        }),
+        would_sign_in: None,
+        sent: inspected(decoded),
+    };
+    let id = verdict::record(conn, org.id, now, &verdict)?;
+    Ok(Some(Completed::Tested(id)))
+}
+
+/// What the IdP sent, for a test's report.
+fn inspected(decoded: Option<&validate::Decoded>) -> crate::saml::inspect::Inspection {
+    match decoded {
+        Some(decoded) => crate::saml::inspect::inspect(decoded, decoded.parse().ok().as_ref()),
+        None => crate::saml::inspect::Inspection::default(),
+    }
 }
 
 fn attempt(
@@ -346,6 +421,7 @@ fn attempt(
         assertion: verified,
     }: Verified,
     posted: &Posted,
+    decoded: Option<&validate::Decoded>,
 ) -> Result<Completed, Failure> {
     store::write_transaction(conn, |conn| {
         let now = ctx.clock.now_naive();
@@ -373,7 +449,7 @@ fn attempt(
             other => other.into(),
         })?;
         if test {
-            return test_report(conn, ctx.clock, org, &connection, &verified, return_to)
+            return test_report(conn, ctx, org, &connection, &verified, decoded)
                 .map(Completed::Tested);
         }
         let (mut learner, created) =
@@ -442,34 +518,46 @@ fn attempt(
     })
 }
 
-/// A test sign-in: what the IdP sent and whom it would sign in; audited, and
-/// the assertion spent, but no account or session touched.
+/// A test sign-in that passed: what the IdP sent and whom it would sign
+/// in; audited, the assertion spent, the verdict kept for the console, but
+/// no account or session touched.
 fn test_report(
     conn: &mut DbConn,
-    clock: &Clock,
+    ctx: &SsoContext,
     org: &Organization,
     connection: &IdpConnection,
     verified: &VerifiedAssertion,
-    return_to: LocalPath,
-) -> Result<TestReport, Failure> {
+    decoded: Option<&validate::Decoded>,
+) -> Result<SsoTestId, Failure> {
     let claim = claim(connection, verified)?;
     let existing = jit::matches(conn, org.id, &claim)?;
     audit::record(
         conn,
-        clock,
+        ctx.clock,
         audit::NewEvent::new(Some(org.id), &Actor::System, Action::SsoTestSignIn)
             .target(claim.email.as_str())
             .details(json!({ "connection": connection.id.to_string(), "existing": existing })),
     )?;
-    Ok(TestReport {
+    let verdict = verdict::Verdict {
         connection_name: connection.name.clone(),
-        name_id: verified.name_id().to_owned(),
-        attributes: verified.attributes().to_vec(),
-        email: claim.email,
-        display_name: claim.display_name,
-        existing,
-        return_to,
-    })
+        checked_at: ctx.clock.now().to_rfc3339(),
+        clock_skew_seconds: org.clock_skew.duration().num_seconds(),
+        refusal: None,
+        would_sign_in: Some(verdict::Person {
+            email: claim.email.to_string(),
+            display_name: claim.display_name,
+            existing,
+            name_id: verified.name_id().to_owned(),
+            attributes: verified.attributes().to_vec(),
+        }),
+        sent: inspected(decoded),
+    };
+    Ok(verdict::record(
+        conn,
+        org.id,
+        ctx.clock.now_naive(),
+        &verdict,
+    )?)
 }
 
 /// What the assertion says about the person, read by the connection's mapping.

@@ -3,9 +3,11 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::ids::{ConnectionId, InvitationId, OrgId};
+use crate::ids::{ConnectionId, InvitationId, OrgId, SsoTestId};
 use crate::secret::TokenHash;
-use crate::store::schema::{authn_requests, linkedin_sign_ins, sso_errors, used_assertions};
+use crate::store::schema::{
+    authn_requests, linkedin_sign_ins, sso_errors, sso_tests, used_assertions,
+};
 use crate::store::{DbConn, Error, decode, unique};
 
 /// An SP-initiated request awaiting its response.
@@ -61,6 +63,35 @@ pub(super) fn take_request(
     Ok((deleted == 1).then_some(found))
 }
 
+/// Spends `id` when it is an outstanding test request of `org`: the
+/// connection it tested. Other requests are left alone (a refused real
+/// sign-in may be retried).
+pub(super) fn take_test_request(
+    conn: &mut DbConn,
+    id: &str,
+    org: OrgId,
+    now: NaiveDateTime,
+) -> Result<Option<ConnectionId>, Error> {
+    let matching = authn_requests::table
+        .filter(authn_requests::id.eq(id))
+        .filter(authn_requests::org_id.eq(org.to_string()))
+        .filter(authn_requests::test.eq(true))
+        .filter(authn_requests::expires_at.gt(now));
+    let Some(connection) = matching
+        .select(authn_requests::connection_id)
+        .first::<String>(conn)
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    let deleted =
+        diesel::delete(authn_requests::table.filter(authn_requests::id.eq(id))).execute(conn)?;
+    if deleted != 1 {
+        return Ok(None);
+    }
+    Ok(Some(decode("connection id", connection)?))
+}
+
 /// Records an assertion ID as used; [`Error::Duplicate`] when it already was.
 pub(super) fn remember_assertion(
     conn: &mut DbConn,
@@ -86,7 +117,42 @@ pub fn purge_expired(conn: &mut DbConn, now: NaiveDateTime) -> Result<usize, Err
     let assertions =
         diesel::delete(used_assertions::table.filter(used_assertions::expires_at.le(now)))
             .execute(conn)?;
-    Ok(requests + assertions + purge_linkedin_attempts(conn, now)?)
+    let tests =
+        diesel::delete(sso_tests::table.filter(sso_tests::expires_at.le(now))).execute(conn)?;
+    Ok(requests + assertions + tests + purge_linkedin_attempts(conn, now)?)
+}
+
+pub(super) fn insert_test(
+    conn: &mut DbConn,
+    id: SsoTestId,
+    org: OrgId,
+    now: NaiveDateTime,
+    expires_at: NaiveDateTime,
+    report: &str,
+) -> Result<(), Error> {
+    diesel::insert_into(sso_tests::table)
+        .values((
+            sso_tests::id.eq(id.to_string()),
+            sso_tests::org_id.eq(org.to_string()),
+            sso_tests::created_at.eq(now),
+            sso_tests::expires_at.eq(expires_at),
+            sso_tests::report.eq(report),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub(super) fn test_report(
+    conn: &mut DbConn,
+    org: OrgId,
+    id: SsoTestId,
+) -> Result<Option<String>, Error> {
+    Ok(sso_tests::table
+        .find(id.to_string())
+        .filter(sso_tests::org_id.eq(org.to_string()))
+        .select(sso_tests::report)
+        .first::<String>(conn)
+        .optional()?)
 }
 
 /// One failed sign-in, for the IdP admin.

@@ -386,6 +386,15 @@ diesel::table! {
     }
 }
 diesel::table! {
+    sso_tests (id) {
+        id -> Text,
+        org_id -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        report -> Text,
+    }
+}
+diesel::table! {
     import_files (id) {
         id -> Text,
         org_id -> Text,

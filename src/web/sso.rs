@@ -12,7 +12,7 @@ use crate::orgs::connections::{self, IdpConnection};
 use crate::orgs::{self, Organization};
 use crate::saml::validate::MAX_RESPONSE_BYTES;
 use crate::saml::{SpEndpoints, metadata};
-use crate::signin::{self, Completed, LocalPath, TestReport};
+use crate::signin::{self, Completed, LocalPath};
 use crate::store;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -180,6 +180,7 @@ async fn acs(
     }
     let form = form.into_inner();
     let slug = org.into_inner();
+    let org_slug = slug.clone();
     let reference = super::telemetry::reference();
     let (org, connections) = state
         .store
@@ -213,12 +214,14 @@ async fn acs(
         .await?;
     let signed_in = match completed {
         Completed::SignedIn(signed_in) => signed_in,
-        Completed::Tested(report) => {
-            tracing::info!(
-                connection = report.connection_name,
-                "test sign-in succeeded"
-            );
-            return render(&TestedPage { report });
+        // The verdict, passed or refused, is shown in the console: the
+        // admin who asked is signed in there (the cookie comes along on this
+        // top-level GET, which a cross-site POST to here may not carry).
+        Completed::Tested(id) => {
+            tracing::info!(test = %id, "test sign-in checked");
+            return Ok(HttpResponse::SeeOther()
+                .insert_header((LOCATION, format!("/admin/orgs/{}/sso/tests/{id}", org_slug)))
+                .finish());
         }
     };
     tracing::info!(created = signed_in.created, license = ?signed_in.license, "learner signed in");
@@ -229,10 +232,4 @@ async fn acs(
             super::learner::profile::after_sign_in(signed_in.gate, &signed_in.return_to),
         ))
         .finish())
-}
-
-#[derive(Template)]
-#[template(path = "sso/tested.html")]
-struct TestedPage {
-    report: TestReport,
 }

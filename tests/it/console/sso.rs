@@ -251,17 +251,110 @@ async fn test_sign_in_checks_the_idp_and_signs_nobody_in(backend: Backend) {
 
     let mut spec = idp.spec(&app, "acme", "tess@acme.example");
     spec.in_response_to = Some(request.id);
-    let (page, visitor) = app.post_response("acme", &idp.mint(&spec), None).await;
-    assert_eq!(page.status.as_u16(), 200, "{:?}", app.sso_errors("acme"));
-    assert!(page.body.contains("Test sign-in succeeded"));
-    assert!(page.body.contains("tess@acme.example"));
-    assert!(page.body.contains("firstName"), "the attributes are listed");
-    assert!(page.body.contains("href=\"/admin/orgs/acme/sso\""));
+    let (answered, visitor) = app.post_response("acme", &idp.mint(&spec), None).await;
+    assert_eq!(
+        answered.status.as_u16(),
+        303,
+        "{:?}",
+        app.sso_errors("acme")
+    );
     assert!(visitor.cookie.is_none(), "no session for anybody");
+    // The verdict is a console page, for the organization's admins only.
+    let verdict = answered.location.expect("to the verdict");
+    assert!(
+        verdict.starts_with("/admin/orgs/acme/sso/tests/"),
+        "{verdict}"
+    );
+    assert_eq!(
+        app.visitor().get(&verdict).await.status.as_u16(),
+        303,
+        "not signed in: to sign-in"
+    );
+    let other = app
+        .admin_visitor("beta", "bo@beta.example", false)
+        .get(&verdict)
+        .await;
+    assert_eq!(other.status.as_u16(), 404);
+    let page = admin.get(&verdict).await;
+    assert_eq!(page.status.as_u16(), 200);
+    for expected in [
+        "Test sign-in passed",
+        "tess@acme.example",
+        "firstName",
+        "response signed",
+        "verified with a certificate of this connection",
+        "Valid until (Conditions NotOnOrAfter)",
+        "before our clock",
+        "&#60;samlp:Response",
+        "href=\"/admin/orgs/acme/sso\"",
+    ] {
+        assert!(page.body.contains(expected), "{expected}: {}", page.body);
+    }
     assert!(app.learners("acme").is_empty(), "no account created");
     assert_eq!(events(&app, "acme", Action::SsoTestSignIn).len(), 1);
-    // The admin is still signed in to the console.
-    assert_eq!(admin.get("/admin/orgs/acme/sso").await.status.as_u16(), 200);
+}
+
+async fn a_failing_test_sign_in_explains_itself_in_the_console(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let idp = TestIdp::new(IDP);
+    let connection = app.connect("acme", &idp, Preset::Generic);
+    let mut admin = app.admin_visitor("acme", "ann@acme.example", false);
+    let path = format!("/admin/orgs/acme/sso/connections/{}/test", connection.id);
+    // The IdP signs with a key this connection does not know (a rolled key).
+    let rolled = TestIdp::new(IDP);
+    let started = submit(&mut admin, &path, &[]).await;
+    let request = authn_request_in(&started.location.expect("to the IdP"));
+    let mut spec = rolled.spec(&app, "acme", "tess@acme.example");
+    spec.in_response_to = Some(request.id);
+    let (answered, _) = app.post_response("acme", &rolled.mint(&spec), None).await;
+    assert_eq!(
+        answered.status.as_u16(),
+        303,
+        "never the learner's error page"
+    );
+    let page = admin.get(&answered.location.expect("to the verdict")).await;
+    for expected in [
+        "Test sign-in failed",
+        "id=\"test-reason\">No valid signature by a certificate configured for this IdP",
+        "upload its current metadata again, or add the new certificate",
+        "Attributes (as sent, not verified)",
+        "tess@acme.example",
+        "&#60;samlp:Response",
+    ] {
+        assert!(page.body.contains(expected), "{expected}: {}", page.body);
+    }
+
+    // A response for another audience: the reason and our value to set.
+    let started = submit(&mut admin, &path, &[]).await;
+    let request = authn_request_in(&started.location.expect("to the IdP"));
+    let mut spec = idp.spec(&app, "acme", "tess@acme.example");
+    spec.in_response_to = Some(request.id);
+    spec.audience = Some("https://other-sp.example/".into());
+    let (answered, _) = app.post_response("acme", &idp.mint(&spec), None).await;
+    let page = admin.get(&answered.location.expect("to the verdict")).await;
+    let ours = app.endpoints("acme").entity_id;
+    assert!(
+        page.body.contains("https://other-sp.example/"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body
+            .contains(&format!("the Entity ID in Google to {ours}.")),
+        "{}",
+        page.body
+    );
+    assert!(app.learners("acme").is_empty());
+
+    // A refused real sign-in still gets the learner's page.
+    let (refused, _) = app
+        .post_response(
+            "acme",
+            &rolled.mint(&rolled.spec(&app, "acme", "x@acme.example")),
+            None,
+        )
+        .await;
+    assert_eq!(refused.status.as_u16(), 403);
 }
 
 async fn sign_in_errors_show_the_reason_and_the_fix_with_our_values(backend: Backend) {
@@ -479,5 +572,6 @@ on_both_databases!(
     bad_metadata_gets_a_specific_message_and_saves_nothing,
     connection_options_and_removal_are_changed_and_audited,
     test_sign_in_checks_the_idp_and_signs_nobody_in,
+    a_failing_test_sign_in_explains_itself_in_the_console,
     sign_in_errors_show_the_reason_and_the_fix_with_our_values,
 );

@@ -1,13 +1,18 @@
 //! One connection's switches, administrator role, removal and test sign-in.
 
+use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
+use askama::Template;
 use serde::Deserialize;
 
-use crate::ids::ConnectionId;
+use crate::ids::{ConnectionId, SsoTestId};
 use crate::orgs::connections::{self, AdminRole, IdpConnection, Policy, rollover};
 use crate::signin::LocalPath;
+use crate::signin::verdict::Verdict;
 use crate::web::console::Console;
+use crate::web::console::{Chrome, Section};
 use crate::web::csrf::{NoFields, Protected};
+use crate::web::pages::render_with;
 use crate::web::path::PathId;
 use crate::web::session::redirect_with_flash;
 use crate::web::{AppState, Error};
@@ -29,6 +34,7 @@ pub(super) fn routes(cfg: &mut web::ServiceConfig) {
         "/admin/orgs/{org}/sso/connections/{id}/test",
         web::post().to(test),
     )
+    .route("/admin/orgs/{org}/sso/tests/{id}", web::get().to(verdict))
     .route(
         "/admin/orgs/{org}/sso/connections/{id}/metadata",
         web::post().to(update_metadata),
@@ -261,4 +267,68 @@ async fn remove_certificate(
         Err(other) => return Err(other.into()),
     };
     redirect_with_flash(&state, &posted.session, console.link("/sso"), message).await
+}
+
+#[derive(Template)]
+#[template(path = "console/sso_test.html")]
+struct VerdictPage {
+    chrome: Chrome,
+    verdict: Verdict,
+    /// (what, as sent, against our clock) for each instant the IdP sent.
+    times: Vec<(&'static str, String, String)>,
+}
+
+/// `12 s before our clock`, for an instant as the IdP wrote it.
+fn against(instant: &str, ours: chrono::DateTime<chrono::FixedOffset>) -> String {
+    match chrono::DateTime::parse_from_rfc3339(instant) {
+        Ok(at) => {
+            let seconds = (at - ours).num_seconds();
+            match seconds {
+                0 => "the same second as our clock".to_owned(),
+                s if s < 0 => format!("{} s before our clock", -s),
+                s => format!("{s} s after our clock"),
+            }
+        }
+        Err(_) => "not a time Seatgate can read".to_owned(),
+    }
+}
+
+/// A test sign-in's verdict, for the organization's administrators.
+async fn verdict(
+    state: web::Data<AppState>,
+    console: Console,
+    PathId(id): PathId<SsoTestId>,
+) -> Result<HttpResponse, Error> {
+    let org = console.org.id;
+    let verdict = state
+        .store
+        .run(move |conn| crate::signin::verdict::find(conn, org, id))
+        .await?
+        .ok_or(Error::NotFound)?;
+    let ours = chrono::DateTime::parse_from_rfc3339(&verdict.checked_at)
+        .unwrap_or_else(|_| state.clock.now().fixed_offset());
+    let sent = &verdict.sent;
+    let times = [
+        ("Issued (IssueInstant)", &sent.issue_instant),
+        ("Valid from (Conditions NotBefore)", &sent.not_before),
+        (
+            "Valid until (Conditions NotOnOrAfter)",
+            &sent.not_on_or_after,
+        ),
+        (
+            "Answer accepted until (SubjectConfirmationData NotOnOrAfter)",
+            &sent.confirmation_not_on_or_after,
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(what, at)| at.as_ref().map(|at| (what, at.clone(), against(at, ours))))
+    .collect();
+    render_with(
+        StatusCode::OK,
+        &VerdictPage {
+            chrome: console.chrome(Section::SingleSignOn),
+            verdict,
+            times,
+        },
+    )
 }
