@@ -45,7 +45,8 @@ pub enum Preset {
     /// AD FS: the same claim URIs as Entra.
     Adfs,
     Google,
-    /// Common names, LDAP names and OIDs: fits most other IdPs.
+    /// Common names, LDAP names and OIDs, then every other preset's names:
+    /// fits most IdPs, including the ones above chosen as "other".
     Generic,
 }
 
@@ -70,8 +71,25 @@ impl Preset {
         }
     }
 
-    /// Attribute names for a field, most specific first.
-    pub fn names(self, field: Field) -> &'static [&'static str] {
+    /// Attribute names for a field, most specific first. The generic
+    /// preset knows every preset's names after its own: an IdP sending
+    /// OneLogin's `User.email` is understood though nobody chose OneLogin.
+    pub fn names(self, field: Field) -> Vec<&'static str> {
+        let mut names = self.own_names(field).to_vec();
+        if self == Self::Generic {
+            for other in Self::ALL.into_iter().filter(|p| *p != Self::Generic) {
+                for name in other.own_names(field) {
+                    if !names.contains(name) {
+                        names.push(name);
+                    }
+                }
+            }
+        }
+        names
+    }
+
+    /// The names this preset's IdP sends, most specific first.
+    fn own_names(self, field: Field) -> &'static [&'static str] {
         const CLAIMS_EMAIL: &str =
             "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress";
         const CLAIMS_GIVEN: &str =
@@ -191,7 +209,7 @@ impl Mapping {
     pub fn names(&self, field: Field) -> Vec<&str> {
         match self.overrides.get(&field) {
             Some(name) => vec![name.as_str()],
-            None => self.preset.names(field).to_vec(),
+            None => self.preset.names(field),
         }
     }
 
@@ -269,6 +287,54 @@ mod tests {
             ("workEmail", "ann@acme.example"),
         ]));
         assert_eq!(profile.email.as_deref(), Some("ann@acme.example"));
+    }
+
+    #[test]
+    fn the_generic_preset_reads_what_every_preset_knows() {
+        let generic = Mapping {
+            preset: Preset::Generic,
+            overrides: BTreeMap::new(),
+        };
+        // OneLogin's names, with a persistent NameID (no email in it).
+        let profile = generic.profile(&attrs(&[
+            ("User.email", "ann@acme.example"),
+            ("User.FirstName", "Ann"),
+            ("User.LastName", "Lee"),
+        ]));
+        assert_eq!(profile.email.as_deref(), Some("ann@acme.example"));
+        assert_eq!(profile.first_name.as_deref(), Some("Ann"));
+        assert_eq!(profile.last_name.as_deref(), Some("Lee"));
+        // Its own names come first.
+        let both = generic.profile(&attrs(&[
+            ("User.email", "second@acme.example"),
+            ("mail", "first@acme.example"),
+        ]));
+        assert_eq!(both.email.as_deref(), Some("first@acme.example"));
+        for preset in Preset::ALL {
+            for field in [
+                Field::Email,
+                Field::FirstName,
+                Field::LastName,
+                Field::DisplayName,
+            ] {
+                for name in preset.names(field) {
+                    assert!(
+                        Preset::Generic.names(field).contains(&name),
+                        "{preset:?} {name}"
+                    );
+                }
+            }
+        }
+        // A chosen preset stays to its own names.
+        let okta = Mapping {
+            preset: Preset::Okta,
+            overrides: BTreeMap::new(),
+        };
+        assert_eq!(
+            okta.profile(&attrs(&[("User.email", "x@acme.example")]))
+                .email,
+            None
+        );
     }
 
     #[test]
