@@ -117,12 +117,12 @@ pub enum Rejection {
     AssertionNotSigned,
     #[error("the encrypted assertion cannot be decrypted: {0}")]
     Decryption(decrypt::Failure),
-    #[error("Destination was {found:?}, expected {expected:?}")]
+    #[error("Destination was {}, expected \"{expected}\"", shown(found.as_deref()))]
     Destination {
         found: Option<String>,
         expected: String,
     },
-    #[error("Issuer was {found:?}, expected {expected:?}")]
+    #[error("Issuer was {}, expected \"{expected}\"", shown(found.as_deref()))]
     Issuer {
         found: Option<String>,
         expected: String,
@@ -134,9 +134,9 @@ pub enum Rejection {
     },
     #[error("the assertion has no Subject NameID")]
     NoNameId,
-    #[error("the assertion has no AudienceRestriction; it must name {expected:?}")]
+    #[error("the assertion has no AudienceRestriction; it must name \"{expected}\"")]
     AudienceMissing { expected: String },
-    #[error("Audience was {found:?}, expected {expected:?}")]
+    #[error("Audience was {}, expected \"{expected}\"", found.iter().map(|f| format!("\"{f}\"")).collect::<Vec<_>>().join(", "))]
     Audience {
         found: Vec<String>,
         expected: String,
@@ -153,7 +153,7 @@ pub enum Rejection {
     SessionEnded(String),
     #[error("the assertion has no bearer SubjectConfirmation with NotOnOrAfter")]
     NoBearerConfirmation,
-    #[error("Recipient was {found:?}, expected {expected:?}")]
+    #[error("Recipient was {}, expected \"{expected}\"", shown(found.as_deref()))]
     Recipient {
         found: Option<String>,
         expected: String,
@@ -164,6 +164,11 @@ pub enum Rejection {
         "the response answers no request of ours, and this connection does not accept IdP-initiated sign-in"
     )]
     UnsolicitedNotAllowed,
+}
+
+/// A value a response sent, quoted, or "missing": never `None` or `Some(..)`.
+fn shown(found: Option<&str>) -> String {
+    found.map_or_else(|| "missing".to_owned(), |f| format!("\"{f}\""))
 }
 
 /// A posted `SAMLResponse`, bounded and decoded; not yet trusted in any way.

@@ -174,7 +174,7 @@ pub struct SignedIn {
 pub enum Failure {
     #[error(transparent)]
     Rejected(#[from] Rejection),
-    #[error("no enabled IdP connection of this organization has the entity ID {0:?}")]
+    #[error("{}", unknown_issuer(.0.as_deref()))]
     UnknownIssuer(Option<String>),
     #[error("InResponseTo {0:?} matches no outstanding sign-in request of ours")]
     UnknownRequest(String),
@@ -192,6 +192,15 @@ pub enum Failure {
     Licensing(#[from] crate::licensing::Error),
     #[error(transparent)]
     Store(#[from] store::Error),
+}
+
+fn unknown_issuer(issuer: Option<&str>) -> String {
+    match issuer {
+        Some(issuer) => {
+            format!("no enabled IdP connection of this organization has the entity ID \"{issuer}\"")
+        }
+        None => "the response names no issuer (no Issuer element)".to_owned(),
+    }
 }
 
 impl From<jit::Error> for Failure {

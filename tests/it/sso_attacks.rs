@@ -323,6 +323,20 @@ async fn assertion_from_another_issuer_is_refused(backend: Backend) {
         "unknown_issuer",
     )
     .await;
+    let said = |detail: &str| app.sso_errors("acme").iter().any(|e| e.detail == detail);
+    assert!(said(
+        "no enabled IdP connection of this organization has the entity ID \"https://stranger.example/\""
+    ));
+    assert!(said(
+        "Issuer was \"https://another-idp.example/\", expected \"https://idp.acme.example/saml\""
+    ));
+
+    // No issuer at all: said so, never "None".
+    let nameless = idp
+        .mint(&idp.spec(&app, "acme", ATTACKER))
+        .replace(&format!("<saml:Issuer>{}</saml:Issuer>", idp.entity_id), "");
+    expect_refused(&app, &nameless, "unknown_issuer").await;
+    assert!(said("the response names no issuer (no Issuer element)"));
 }
 
 async fn replayed_assertion_is_refused(backend: Backend) {
