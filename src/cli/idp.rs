@@ -91,6 +91,9 @@ pub(super) enum IdpCommand {
         /// Stop granting the console through this connection's attributes
         #[arg(long, conflicts_with = "admin_role_attribute")]
         no_admin_role: bool,
+        /// Rename the connection (learners see the name on the sign-in button; at most 200 characters)
+        #[arg(long)]
+        name: Option<String>,
     },
 }
 
@@ -197,6 +200,7 @@ pub(super) fn run(command: IdpCommand, store: &Store, clock: &Clock) -> anyhow::
             admin_role_attribute,
             admin_role_value,
             no_admin_role,
+            name,
         } => {
             let org = orgs::find(&mut conn, &org)?;
             let connection = find(&mut conn, &org, &id)?;
@@ -227,6 +231,11 @@ pub(super) fn run(command: IdpCommand, store: &Store, clock: &Clock) -> anyhow::
                     connection.id,
                     role,
                 )?;
+            }
+            if let Some(name) = name {
+                let name =
+                    connections::rename(&mut conn, clock, &Actor::Cli, &org, connection.id, &name)?;
+                writeln!(out, "{}: name {name}", connection.id)?;
             }
             let on_off = |on: bool| if on { "on" } else { "off" };
             writeln!(

@@ -26,6 +26,9 @@ pub struct IdpMetadata {
     /// The HTTP-Redirect SingleSignOnService location.
     pub sso_url: String,
     pub certificates: Vec<Certificate>,
+    /// The IdP's `OrganizationDisplayName` (English first), when it has one:
+    /// a name people recognise for the connection.
+    pub display_name: Option<String>,
 }
 
 /// A signing certificate of an IdP, as configured (never one taken from a message).
@@ -40,8 +43,8 @@ pub struct Certificate {
 
 impl Certificate {
     pub fn from_der(der: Vec<u8>) -> Result<Self, MetadataError> {
-        let cert = X509::from_der(&der)
-            .map_err(|e| MetadataError::UnreadableCertificate(e.to_string()))?;
+        let cert =
+            X509::from_der(&der).map_err(|e| unreadable("it is not an X.509 certificate", &e))?;
         let subject = cert
             .subject_name()
             .entries()
@@ -54,14 +57,15 @@ impl Certificate {
             .join(", ");
         let digest = cert
             .digest(MessageDigest::sha256())
-            .map_err(|e| MetadataError::UnreadableCertificate(e.to_string()))?;
+            .map_err(|e| unreadable("its fingerprint cannot be computed", &e))?;
         let fingerprint = digest
             .iter()
             .map(|b| format!("{b:02X}"))
             .collect::<Vec<_>>()
             .join(":");
-        let not_after = asn1_to_naive(cert.not_after())
-            .ok_or_else(|| MetadataError::UnreadableCertificate("unreadable expiry date".into()))?;
+        let not_after = asn1_to_naive(cert.not_after()).ok_or_else(|| {
+            MetadataError::UnreadableCertificate("its expiry date cannot be read".into())
+        })?;
         Ok(Self {
             der,
             subject,
@@ -73,21 +77,34 @@ impl Certificate {
     /// Reads one base64 certificate as it appears in `<X509Certificate>` (whitespace allowed).
     pub fn from_base64(text: &str) -> Result<Self, MetadataError> {
         let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
-        let der = STANDARD
-            .decode(compact)
-            .map_err(|e| MetadataError::UnreadableCertificate(format!("not base64: {e}")))?;
+        let der = STANDARD.decode(compact).map_err(|_| {
+            MetadataError::UnreadableCertificate(
+                "it is not base64 text (copy the certificate again, whole)".into(),
+            )
+        })?;
         Self::from_der(der)
     }
 
     /// Reads a PEM certificate (for manual configuration).
     pub fn from_pem(pem: &[u8]) -> Result<Self, MetadataError> {
-        let cert =
-            X509::from_pem(pem).map_err(|e| MetadataError::UnreadableCertificate(e.to_string()))?;
+        let cert = X509::from_pem(pem).map_err(|e| {
+            unreadable(
+                "it is not a PEM certificate (text between -----BEGIN CERTIFICATE----- and -----END CERTIFICATE-----)",
+                &e,
+            )
+        })?;
         Self::from_der(
             cert.to_der()
-                .map_err(|e| MetadataError::UnreadableCertificate(e.to_string()))?,
+                .map_err(|e| unreadable("it is not an X.509 certificate", &e))?,
         )
     }
+}
+
+/// A certificate refused with a sentence for people; OpenSSL's own text
+/// (`error:0680007B:asn1 encoding routines:...`) goes to the log only.
+fn unreadable(says: &str, e: &openssl::error::ErrorStack) -> MetadataError {
+    tracing::info!(openssl = %e, "certificate refused");
+    MetadataError::UnreadableCertificate(says.to_owned())
 }
 
 fn asn1_to_naive(time: &openssl::asn1::Asn1TimeRef) -> Option<NaiveDateTime> {
@@ -138,6 +155,7 @@ impl IdpMetadata {
             entity_id: entity_id.trim().to_owned(),
             sso_url,
             certificates,
+            display_name: None,
         })
     }
 }
@@ -207,8 +225,29 @@ impl FromStr for IdpMetadata {
             entity_id,
             sso_url,
             certificates,
+            display_name: organization_display_name(&root),
         })
     }
+}
+
+/// The entity's `Organization/OrganizationDisplayName`, the English one
+/// when there are several.
+fn organization_display_name(root: &roxmltree::Node) -> Option<String> {
+    let organization = super::xml::child(*root, METADATA_NS, "Organization")?;
+    let names: Vec<roxmltree::Node> = organization
+        .children()
+        .filter(|n| super::xml::is(n, METADATA_NS, "OrganizationDisplayName"))
+        .collect();
+    let english = names.iter().find(|n| {
+        n.attribute(("http://www.w3.org/XML/1998/namespace", "lang"))
+            .is_some_and(|lang| lang.starts_with("en"))
+    });
+    english
+        .or(names.first())
+        .and_then(|n| n.text())
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
 }
 
 /// Our SP metadata for one organization: signed AuthnRequests, signed

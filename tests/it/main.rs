@@ -18,6 +18,7 @@ mod invitations;
 mod licensing;
 mod licensing_props;
 mod linkedin_sign_in;
+mod metadata_corpus;
 mod metadata_url;
 mod profile;
 mod profile_browser;

@@ -125,6 +125,8 @@ pub enum Error {
     NotFound { org: String, id: String },
     #[error("the administrator role needs both an attribute name and a value")]
     IncompleteAdminRole,
+    #[error("a connection needs a name: learners see it on the sign-in button")]
+    BlankName,
     #[error("this metadata is for the IdP {found:?}, not for this connection's {expected:?}")]
     OtherEntity { expected: String, found: String },
     #[error("the certificate {0} is trusted already")]
@@ -148,6 +150,41 @@ pub struct NewConnection {
     pub overrides: BTreeMap<Field, String>,
 }
 
+/// The longest connection name, in characters: learners see it on a
+/// button, and an IdP's 3,000-character name made a page 46,000 pixels wide.
+pub const MAX_NAME: usize = 200;
+
+/// A name as given (trimmed, at most [`MAX_NAME`] characters); `None` when blank.
+pub fn name_from_input(name: &str) -> Option<String> {
+    let name = name.trim();
+    (!name.is_empty()).then(|| {
+        name.chars()
+            .take(MAX_NAME)
+            .collect::<String>()
+            .trim_end()
+            .to_owned()
+    })
+}
+
+/// The name a new connection gets when nobody gives one: the IdP's own
+/// organization display name from its metadata, else its host (an entity
+/// ID such as `http://www.okta.com/exk1...` says little to a learner).
+pub fn default_name(metadata: &IdpMetadata) -> String {
+    let host = |text: &str| {
+        url::Url::parse(text)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+    };
+    metadata
+        .display_name
+        .as_deref()
+        .and_then(name_from_input)
+        .or_else(|| host(&metadata.sso_url))
+        .or_else(|| host(&metadata.entity_id))
+        .or_else(|| name_from_input(&metadata.entity_id))
+        .unwrap_or_else(|| "Identity provider".to_owned())
+}
+
 /// Adds a connection from parsed metadata; enabled, IdP-initiated allowed, SHA-1 refused.
 pub fn add(
     conn: &mut DbConn,
@@ -160,7 +197,11 @@ pub fn add(
     let connection = IdpConnection {
         id: ConnectionId::generate(),
         org: org.id,
-        name: options.name.unwrap_or_else(|| metadata.entity_id.clone()),
+        name: options
+            .name
+            .as_deref()
+            .and_then(name_from_input)
+            .unwrap_or_else(|| default_name(&metadata)),
         entity_id: metadata.entity_id,
         sso_url: metadata.sso_url,
         enabled: true,
@@ -311,6 +352,23 @@ pub fn set_policy(
     change(conn, clock, actor, org, id, details, |conn| {
         queries::set_policy(conn, id, policy)
     })
+}
+
+/// Renames a connection (the name learners see on its button); audited.
+pub fn rename(
+    conn: &mut DbConn,
+    clock: &Clock,
+    actor: &Actor,
+    org: &Organization,
+    id: ConnectionId,
+    name: &str,
+) -> Result<String, Error> {
+    let name = name_from_input(name).ok_or(Error::BlankName)?;
+    let details = json!({ "name": name });
+    change(conn, clock, actor, org, id, details, |conn| {
+        queries::rename(conn, id, &name)
+    })?;
+    Ok(name)
 }
 
 /// Sets (or with `None` removes) the IdP attribute value that grants the

@@ -213,6 +213,13 @@ pub(super) fn set_policy(conn: &mut DbConn, id: ConnectionId, policy: Policy) ->
     Ok(())
 }
 
+pub(super) fn rename(conn: &mut DbConn, id: ConnectionId, name: &str) -> Result<(), Error> {
+    diesel::update(idp_connections::table.find(id.to_string()))
+        .set(idp_connections::name.eq(name))
+        .execute(conn)?;
+    Ok(())
+}
+
 pub(super) fn set_admin_role(
     conn: &mut DbConn,
     id: ConnectionId,

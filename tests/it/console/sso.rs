@@ -165,7 +165,7 @@ async fn bad_metadata_gets_a_specific_message_and_saves_nothing(backend: Backend
                 ),
             ],
             b"",
-            "cannot be read",
+            "A certificate in the metadata cannot be read: it is not a PEM certificate (text between",
         ),
         (
             &[
@@ -565,7 +565,75 @@ async fn a_retired_certificate_stops_at_its_expiry(backend: Backend) {
     assert!(signs_in(&app, &new, "bob@acme.example").await);
 }
 
+async fn connections_get_human_names_capped_and_renamable(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let mut admin = app.admin_visitor("acme", "ann@acme.example", false);
+    let token = admin.get("/admin/orgs/acme/sso").await.csrf_token();
+    let idp = TestIdp::new("http://www.okta.com/exk1fcia6d6EMsf331d8");
+    // The IdP's organization display name, English preferred.
+    let metadata = idp.metadata().replace(
+        "</md:IDPSSODescriptor>",
+        r#"</md:IDPSSODescriptor><md:Organization><md:OrganizationName xml:lang="de">acme-gmbh</md:OrganizationName><md:OrganizationDisplayName xml:lang="de">Acme GmbH Anmeldung</md:OrganizationDisplayName><md:OrganizationDisplayName xml:lang="en">Acme Sign-in</md:OrganizationDisplayName><md:OrganizationURL xml:lang="en">https://acme.example/</md:OrganizationURL></md:Organization>"#,
+    );
+    let preview = admin
+        .post_multipart(
+            "/admin/orgs/acme/sso/preview",
+            &[("csrf_token", &token), ("source", "file"), ("name", "   ")],
+            &[("metadata", "idp.xml", metadata.as_bytes())],
+        )
+        .await;
+    assert_eq!(field(&preview, "name"), "Acme Sign-in");
+    // Saved with the name field emptied: the default, never the entity ID.
+    let form: Vec<(&str, String)> = [
+        "csrf_token",
+        "entity_id",
+        "sso_url",
+        "certificates",
+        "metadata_url",
+        "display_name",
+    ]
+    .into_iter()
+    .map(|name| (name, field(&preview, name)))
+    .chain([("name", String::new()), ("preset", "okta".to_owned())])
+    .collect();
+    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    admin.post("/admin/orgs/acme/sso/connections", &pairs).await;
+    let org = app.org("acme");
+    let listed = || connections::list(&mut app.store.connection().unwrap(), org.id).unwrap();
+    let connection = listed().remove(0);
+    assert_eq!(connection.name, "Acme Sign-in");
+
+    // Without a display name, the IdP's host.
+    let plain = seatgate::orgs::connections::default_name(
+        &TestIdp::new("urn:x").metadata().parse().unwrap(),
+    );
+    assert_eq!(plain, "idp.example");
+
+    // Renamed; 3,000 characters are cut to 200; blank is refused.
+    let path = format!("/admin/orgs/acme/sso/connections/{}/name", connection.id);
+    admin
+        .post(&path, &[("csrf_token", &token), ("name", "  Acme Okta  ")])
+        .await;
+    assert_eq!(listed()[0].name, "Acme Okta");
+    let long = "x".repeat(3000);
+    admin
+        .post(&path, &[("csrf_token", &token), ("name", &long)])
+        .await;
+    assert_eq!(listed()[0].name.chars().count(), 200);
+    admin
+        .post(&path, &[("csrf_token", &token), ("name", " ")])
+        .await;
+    let page = admin.get("/admin/orgs/acme/sso").await;
+    assert!(
+        page.body.contains("Not renamed: a connection needs a name"),
+        "{}",
+        page.body
+    );
+    assert_eq!(listed()[0].name.chars().count(), 200);
+}
+
 on_both_databases!(
+    connections_get_human_names_capped_and_renamable,
     a_certificate_rollover_keeps_every_learner_signing_in,
     a_retired_certificate_stops_at_its_expiry,
     metadata_upload_is_previewed_then_saved,

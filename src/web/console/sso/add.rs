@@ -137,7 +137,9 @@ async fn preview(
             chrome: console.chrome(Section::SingleSignOn),
             name: upload
                 .text("name")
-                .unwrap_or_else(|| metadata.entity_id.clone()),
+                .as_deref()
+                .and_then(connections::name_from_input)
+                .unwrap_or_else(|| connections::default_name(&metadata)),
             certificates: metadata
                 .certificates
                 .iter()
@@ -247,6 +249,9 @@ pub(super) fn posted_metadata(
 #[derive(Deserialize)]
 struct SaveForm {
     name: String,
+    /// The IdP's own display name, from its metadata: the name when `name` is blank.
+    #[serde(default)]
+    display_name: String,
     entity_id: String,
     sso_url: String,
     certificates: String,
@@ -265,14 +270,15 @@ async fn save(
     posted: Protected<SaveForm, SAVE_LIMIT>,
 ) -> Result<HttpResponse, Error> {
     let form = posted.form;
-    let metadata = posted_metadata(form.entity_id, form.sso_url, &form.certificates)?;
+    let mut metadata = posted_metadata(form.entity_id, form.sso_url, &form.certificates)?;
+    metadata.display_name = connections::name_from_input(&form.display_name);
     let metadata_url = Some(form.metadata_url).filter(|u| !u.is_empty());
     if let Some(url) = &metadata_url {
         intake::check_url(url, Requester::OrgAdmin)
             .map_err(|e| Error::BadRequest(e.to_string()))?;
     }
     let options = NewConnection {
-        name: Some(form.name.trim().to_owned()).filter(|n| !n.is_empty()),
+        name: connections::name_from_input(&form.name),
         metadata_url,
         preset: form
             .preset

@@ -36,6 +36,10 @@ pub(super) fn routes(cfg: &mut web::ServiceConfig) {
     )
     .route("/admin/orgs/{org}/sso/tests/{id}", web::get().to(verdict))
     .route(
+        "/admin/orgs/{org}/sso/connections/{id}/name",
+        web::post().to(rename),
+    )
+    .route(
         "/admin/orgs/{org}/sso/connections/{id}/metadata",
         web::post().to(update_metadata),
     )
@@ -331,4 +335,33 @@ async fn verdict(
             times,
         },
     )
+}
+
+#[derive(Deserialize)]
+struct NameForm {
+    name: String,
+}
+
+async fn rename(
+    state: web::Data<AppState>,
+    console: Console,
+    PathId(id): PathId<ConnectionId>,
+    posted: Protected<NameForm>,
+) -> Result<HttpResponse, Error> {
+    let connection = connection_of(&state, &console, id).await?;
+    let name = posted.form.name.clone();
+    let renamed = console
+        .apply(&state, move |conn, clock, actor, org| {
+            connections::rename(conn, clock, actor, org, id, &name)
+        })
+        .await;
+    let message = match renamed {
+        Ok(name) => format!("{} is now called {name}.", connection.name),
+        Err(e @ connections::Error::BlankName) => {
+            tracing::info!(reason = %e, "connection name refused");
+            format!("Not renamed: {e}.")
+        }
+        Err(other) => return Err(other.into()),
+    };
+    redirect_with_flash(&state, &posted.session, console.link("/sso"), message).await
 }
