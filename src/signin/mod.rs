@@ -492,6 +492,7 @@ fn attempt(
             crate::scim::licenses::reconcile(conn, ctx.clock, org, &learner)?;
         }
         let license = licensing::auto_assign(conn, ctx.clock, org, &learner)?;
+        crate::orgs::connections::signed_in(conn, connection.id, now)?;
         audit::record(
             conn,
             ctx.clock,
@@ -540,6 +541,8 @@ fn test_report(
 ) -> Result<SsoTestId, Failure> {
     let claim = claim(connection, verified)?;
     let existing = jit::matches(conn, org.id, &claim)?;
+    // A passing test shows the connection working, as a real sign-in does.
+    crate::orgs::connections::signed_in(conn, connection.id, ctx.clock.now_naive())?;
     audit::record(
         conn,
         ctx.clock,

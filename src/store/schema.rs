@@ -141,6 +141,7 @@ diesel::table! {
         metadata_error -> Nullable<Text>,
         admin_role_attribute -> Nullable<Text>,
         admin_role_value -> Nullable<Text>,
+        last_signed_in_at -> Nullable<Timestamp>,
     }
 }
 

@@ -44,6 +44,8 @@ pub struct IdpConnection {
     pub metadata_error: Option<String>,
     /// Learners whose assertion carries this attribute value open the console.
     pub admin_role: Option<AdminRole>,
+    /// When a learner last signed in through it (to the minute).
+    pub last_signed_in_at: Option<NaiveDateTime>,
 }
 
 /// The IdP group (or other attribute value) that makes a learner an SSO admin.
@@ -225,6 +227,7 @@ pub fn add(
         metadata_fetched_at: options.metadata_url.as_ref().map(|_| clock.now_naive()),
         metadata_error: None,
         admin_role: None,
+        last_signed_in_at: None,
     };
     store::write_transaction(conn, |conn| {
         queries::insert(conn, &connection).map_err(|e| match e {
@@ -352,6 +355,16 @@ pub fn set_policy(
     change(conn, clock, actor, org, id, details, |conn| {
         queries::set_policy(conn, id, policy)
     })
+}
+
+/// Records that a learner signed in through connection `id` (for its
+/// status in the console), at most once a minute.
+pub fn signed_in(
+    conn: &mut DbConn,
+    id: ConnectionId,
+    now: NaiveDateTime,
+) -> Result<(), store::Error> {
+    queries::signed_in(conn, id, now, now - chrono::TimeDelta::minutes(1))
 }
 
 /// Renames a connection (the name learners see on its button); audited.

@@ -34,6 +34,7 @@ struct ConnectionRow {
     metadata_error: Option<String>,
     admin_role_attribute: Option<String>,
     admin_role_value: Option<String>,
+    last_signed_in_at: Option<NaiveDateTime>,
 }
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -69,6 +70,7 @@ pub(super) fn insert(conn: &mut DbConn, connection: &IdpConnection) -> Result<()
             metadata_error: connection.metadata_error.clone(),
             admin_role_attribute: connection.admin_role.as_ref().map(|r| r.attribute.clone()),
             admin_role_value: connection.admin_role.as_ref().map(|r| r.value.clone()),
+            last_signed_in_at: connection.last_signed_in_at,
         })
         .execute(conn)
         .map_err(unique)?;
@@ -174,6 +176,7 @@ fn with_certificates(
                     (Some(attribute), Some(value)) => Some(AdminRole { attribute, value }),
                     _ => None,
                 },
+                last_signed_in_at: row.last_signed_in_at,
             })
         })
         .collect()
@@ -210,6 +213,26 @@ pub(super) fn set_policy(conn: &mut DbConn, id: ConnectionId, policy: Policy) ->
             idp_connections::allow_sha1.eq(policy.allow_sha1),
         ))
         .execute(conn)?;
+    Ok(())
+}
+
+/// Stamps a successful sign-in through connection `id`, unless one was
+/// stamped since `unless_after` (no write, no row lock, for most sign-ins).
+pub(super) fn signed_in(
+    conn: &mut DbConn,
+    id: ConnectionId,
+    now: NaiveDateTime,
+    unless_after: NaiveDateTime,
+) -> Result<(), Error> {
+    diesel::update(
+        idp_connections::table.find(id.to_string()).filter(
+            idp_connections::last_signed_in_at
+                .is_null()
+                .or(idp_connections::last_signed_in_at.lt(unless_after)),
+        ),
+    )
+    .set(idp_connections::last_signed_in_at.eq(now))
+    .execute(conn)?;
     Ok(())
 }
 

@@ -632,7 +632,42 @@ async fn connections_get_human_names_capped_and_renamable(backend: Backend) {
     assert_eq!(listed()[0].name.chars().count(), 200);
 }
 
+async fn each_connection_says_whether_it_works(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let idp = TestIdp::new(IDP);
+    app.connect("acme", &idp, Preset::Generic);
+    let mut admin = app.admin_visitor("acme", "ann@acme.example", false);
+    let status = async |admin: &mut Visitor| {
+        let page = admin.get("/admin/orgs/acme/sso").await;
+        let at = page.body.find("connection-status").expect("a status");
+        page.body[at..at + page.body[at..].find("</p>").expect("end")].to_owned()
+    };
+    assert!(status(&mut admin).await.contains("Not yet used"));
+    assert!(signs_in(&app, &idp, "ada@acme.example").await);
+    assert!(
+        status(&mut admin)
+            .await
+            .contains("Working: last successful sign-in")
+    );
+    // A later refusal: failing, with the reason and the fix.
+    app.clock.advance(chrono::TimeDelta::minutes(2));
+    let mut spec = idp.spec(&app, "acme", "bob@acme.example");
+    spec.audience = Some("https://other-sp.example/".into());
+    app.post_response("acme", &idp.mint(&spec), None).await;
+    let failing = status(&mut admin).await;
+    assert!(
+        failing.contains("<strong>Failing</strong> since"),
+        "{failing}"
+    );
+    assert!(failing.contains("Audience was"), "{failing}");
+    // Working again after the next good sign-in.
+    app.clock.advance(chrono::TimeDelta::minutes(2));
+    assert!(signs_in(&app, &idp, "cy@acme.example").await);
+    assert!(status(&mut admin).await.contains("Working"));
+}
+
 on_both_databases!(
+    each_connection_says_whether_it_works,
     connections_get_human_names_capped_and_renamable,
     a_certificate_rollover_keeps_every_learner_signing_in,
     a_retired_certificate_stops_at_its_expiry,

@@ -90,6 +90,20 @@ struct ConnectionCard {
     connection: IdpConnection,
     certificates: Vec<CertificateLine>,
     fetched: Option<String>,
+    status: Status,
+}
+
+/// Where a connection stands, from its last sign-in and its last refusal.
+enum Status {
+    NotYetUsed,
+    Working {
+        last: String,
+    },
+    Failing {
+        at: String,
+        detail: String,
+        fix: String,
+    },
 }
 
 struct ErrorLine {
@@ -133,6 +147,14 @@ impl SsoPage {
     }
 }
 
+/// The fix to try for a stored refusal reason.
+fn fix_for(reason: &str, sp: &SpEndpoints) -> String {
+    reason.parse::<Reason>().map_or_else(
+        |()| "Check the detail above; give support the reference if it is unclear.".to_owned(),
+        |reason| reason.fix(sp),
+    )
+}
+
 /// The attribute presets as the forms offer them.
 fn presets() -> Vec<(&'static str, &'static str)> {
     Preset::ALL
@@ -167,16 +189,33 @@ async fn page(state: &AppState, console: &Console, add: AddForm) -> Result<SsoPa
         .iter()
         .map(|c| (c.id.to_string(), c.name.clone()))
         .collect();
-    let cards = connections
-        .into_iter()
-        .map(|connection| ConnectionCard {
-            certificates: trusted_lines(&connection.certificates, now),
-            fetched: connection.metadata_fetched_at.map(when),
-            connection,
-        })
-        .collect();
     let base = &state.settings.base_url;
     let sp = SpEndpoints::for_org(base, &console.org.slug);
+    let cards = connections
+        .into_iter()
+        .map(|connection| {
+            // The errors come newest first.
+            let id = connection.id.to_string();
+            let last_error = errors
+                .iter()
+                .find(|e| e.connection_id.as_deref() == Some(id.as_str()));
+            let status = match (last_error, connection.last_signed_in_at) {
+                (Some(e), last) if last.is_none_or(|at| e.created_at > at) => Status::Failing {
+                    at: when(e.created_at),
+                    detail: e.detail.clone(),
+                    fix: fix_for(&e.reason, &sp),
+                },
+                (_, Some(at)) => Status::Working { last: when(at) },
+                _ => Status::NotYetUsed,
+            };
+            ConnectionCard {
+                certificates: trusted_lines(&connection.certificates, now),
+                fetched: connection.metadata_fetched_at.map(when),
+                status,
+                connection,
+            }
+        })
+        .collect();
     let errors = errors
         .into_iter()
         .map(|e| ErrorLine {
@@ -185,13 +224,7 @@ async fn page(state: &AppState, console: &Console, add: AddForm) -> Result<SsoPa
                 .connection_id
                 .and_then(|id| names.get(&id).cloned())
                 .unwrap_or_else(|| "unknown IdP".to_owned()),
-            fix: e.reason.parse::<Reason>().map_or_else(
-                |()| {
-                    "Check the detail above; give support the reference if it is unclear."
-                        .to_owned()
-                },
-                |reason| reason.fix(&sp),
-            ),
+            fix: fix_for(&e.reason, &sp),
             reason: e.reason,
             detail: e.detail,
             reference: e.reference,
