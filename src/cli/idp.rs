@@ -16,6 +16,7 @@ use crate::orgs;
 use crate::orgs::connections::intake::{self, Requester, Source};
 use crate::orgs::connections::{self, NewConnection, Policy, rollover};
 use crate::saml::attributes::{Field, Preset};
+use crate::saml::request::{AuthnContext, PASSWORD_PROTECTED_TRANSPORT};
 use crate::store::Store;
 
 #[derive(Subcommand)]
@@ -94,6 +95,24 @@ pub(super) enum IdpCommand {
         /// Rename the connection (learners see the name on the sign-in button; at most 200 characters)
         #[arg(long)]
         name: Option<String>,
+        /// Sign the AuthnRequest (off only for an IdP that refuses signed requests)
+        #[arg(long, value_name = "on|off")]
+        sign_requests: Option<Switch>,
+        /// Ask the IdP to sign the learner in again even with a session (ForceAuthn)
+        #[arg(long, value_name = "on|off")]
+        force_authn: Option<Switch>,
+        /// Refuse assertions that are not encrypted
+        #[arg(long, value_name = "on|off")]
+        require_encrypted_assertion: Option<Switch>,
+        /// The NameID format to ask for: none, unspecified, email, persistent, transient
+        #[arg(long, value_name = "FORMAT")]
+        name_id_format: Option<String>,
+        /// The authentication context to ask for: none, password-protected-transport, or a class URI
+        #[arg(long, value_name = "CONTEXT")]
+        authn_context: Option<String>,
+        /// How the IdP's context must compare: exact, minimum, maximum, better
+        #[arg(long, value_name = "COMPARISON", requires = "authn_context")]
+        authn_context_comparison: Option<String>,
     },
 }
 
@@ -201,6 +220,12 @@ pub(super) fn run(command: IdpCommand, store: &Store, clock: &Clock) -> anyhow::
             admin_role_value,
             no_admin_role,
             name,
+            sign_requests,
+            force_authn,
+            require_encrypted_assertion,
+            name_id_format,
+            authn_context,
+            authn_context_comparison,
         } => {
             let org = orgs::find(&mut conn, &org)?;
             let connection = find(&mut conn, &org, &id)?;
@@ -236,6 +261,69 @@ pub(super) fn run(command: IdpCommand, store: &Store, clock: &Clock) -> anyhow::
                 let name =
                     connections::rename(&mut conn, clock, &Actor::Cli, &org, connection.id, &name)?;
                 writeln!(out, "{}: name {name}", connection.id)?;
+            }
+            let asked = sign_requests.is_some()
+                || force_authn.is_some()
+                || require_encrypted_assertion.is_some()
+                || name_id_format.is_some()
+                || authn_context.is_some();
+            if asked {
+                let mut saml = connection.saml.clone();
+                saml.sign_requests = Switch::or(sign_requests, saml.sign_requests);
+                saml.request.force_authn = Switch::or(force_authn, saml.request.force_authn);
+                saml.require_encrypted_assertion = Switch::or(
+                    require_encrypted_assertion,
+                    saml.require_encrypted_assertion,
+                );
+                if let Some(format) = name_id_format {
+                    saml.request.name_id_format = match format.as_str() {
+                        "none" => None,
+                        text => Some(text.parse().map_err(anyhow::Error::msg)?),
+                    };
+                }
+                if let Some(context) = authn_context {
+                    let comparison = authn_context_comparison
+                        .as_deref()
+                        .unwrap_or("exact")
+                        .parse()
+                        .map_err(anyhow::Error::msg)?;
+                    saml.request.authn_context = match context.as_str() {
+                        "none" => None,
+                        "password-protected-transport" => Some(
+                            AuthnContext::new(PASSWORD_PROTECTED_TRANSPORT, comparison)
+                                .map_err(anyhow::Error::msg)?,
+                        ),
+                        uri => {
+                            Some(AuthnContext::new(uri, comparison).map_err(anyhow::Error::msg)?)
+                        }
+                    };
+                }
+                connections::set_saml_options(
+                    &mut conn,
+                    clock,
+                    &Actor::Cli,
+                    &org,
+                    connection.id,
+                    &saml,
+                )?;
+                let on_off = |on: bool| if on { "on" } else { "off" };
+                writeln!(
+                    out,
+                    "{}: sign-requests {}, force-authn {}, require-encrypted-assertion {}, name-id-format {}, authn-context {}",
+                    connection.id,
+                    on_off(saml.sign_requests),
+                    on_off(saml.request.force_authn),
+                    on_off(saml.require_encrypted_assertion),
+                    saml.request.name_id_format.map_or("none", |f| f.as_str()),
+                    saml.request
+                        .authn_context
+                        .as_ref()
+                        .map_or("none".to_owned(), |c| format!(
+                            "{} ({})",
+                            c.class_ref(),
+                            c.comparison.as_str()
+                        )),
+                )?;
             }
             let on_off = |on: bool| if on { "on" } else { "off" };
             writeln!(

@@ -421,6 +421,7 @@ impl Harness {
             idp_entity_id: Self::IDP,
             certificates: &self.certificates,
             require_signed_assertion: false,
+            require_encrypted_assertion: false,
             allow_sha1: false,
             allow_unsolicited: true,
         };

@@ -1,4 +1,6 @@
-//! SP-initiated sign-in: a signed AuthnRequest over the HTTP-Redirect binding.
+//! SP-initiated sign-in: an AuthnRequest (signed unless the connection says
+//! not) over the HTTP-Redirect binding, asking what the connection's options
+//! ask for.
 
 use std::io::Write;
 
@@ -28,19 +30,173 @@ pub enum RequestError {
     Sign(String),
 }
 
-/// Builds the redirect URL: `SAMLRequest` (deflated, base64), `SigAlg`
-/// RSA-SHA256 and `Signature` over those (SAML bindings 2.0, 3.4.4.1). No
-/// RelayState: the pending request keeps where to return to.
+/// The NameID format an AuthnRequest may ask for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NameIdFormat {
+    Unspecified,
+    Email,
+    Persistent,
+    Transient,
+}
+
+impl NameIdFormat {
+    pub const ALL: [Self; 4] = [
+        Self::Unspecified,
+        Self::Email,
+        Self::Persistent,
+        Self::Transient,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unspecified => "unspecified",
+            Self::Email => "email",
+            Self::Persistent => "persistent",
+            Self::Transient => "transient",
+        }
+    }
+
+    pub fn uri(self) -> &'static str {
+        match self {
+            Self::Unspecified => "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified",
+            Self::Email => "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress",
+            Self::Persistent => "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent",
+            Self::Transient => "urn:oasis:names:tc:SAML:2.0:nameid-format:transient",
+        }
+    }
+}
+
+impl std::str::FromStr for NameIdFormat {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|f| f.as_str() == text)
+            .ok_or_else(|| {
+                format!(
+                    "unknown NameID format {text:?} (unspecified, email, persistent, transient)"
+                )
+            })
+    }
+}
+
+/// How the IdP's authentication context must compare with the one asked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Comparison {
+    Exact,
+    Minimum,
+    Maximum,
+    Better,
+}
+
+impl Comparison {
+    pub const ALL: [Self; 4] = [Self::Exact, Self::Minimum, Self::Maximum, Self::Better];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Exact => "exact",
+            Self::Minimum => "minimum",
+            Self::Maximum => "maximum",
+            Self::Better => "better",
+        }
+    }
+}
+
+impl std::str::FromStr for Comparison {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|c| c.as_str() == text)
+            .ok_or_else(|| format!("unknown comparison {text:?} (exact, minimum, maximum, better)"))
+    }
+}
+
+/// `urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport`: the
+/// context most IdPs report for a password over TLS.
+pub const PASSWORD_PROTECTED_TRANSPORT: &str =
+    "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport";
+
+/// A requested authentication context: a class reference and how to compare.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuthnContext {
+    class_ref: String,
+    pub comparison: Comparison,
+}
+
+impl AuthnContext {
+    /// A class reference as given: a URI of at most 1,024 characters without
+    /// spaces (Entra and AD FS refuse what they do not know, and say so).
+    pub fn new(class_ref: &str, comparison: Comparison) -> Result<Self, String> {
+        let class_ref = class_ref.trim();
+        if class_ref.is_empty()
+            || class_ref.len() > 1024
+            || class_ref
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control())
+            || !class_ref.contains(':')
+        {
+            return Err(format!(
+                "{class_ref:?} is not an authentication context class reference (a URI such as {PASSWORD_PROTECTED_TRANSPORT})"
+            ));
+        }
+        Ok(Self {
+            class_ref: class_ref.to_owned(),
+            comparison,
+        })
+    }
+
+    pub fn class_ref(&self) -> &str {
+        &self.class_ref
+    }
+}
+
+/// What an AuthnRequest asks of the IdP besides signing in.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RequestOptions {
+    /// Sign in again even with a session at the IdP.
+    pub force_authn: bool,
+    pub name_id_format: Option<NameIdFormat>,
+    pub authn_context: Option<AuthnContext>,
+}
+
+/// Builds the redirect URL: `SAMLRequest` (deflated, base64) and, with a
+/// `key`, `SigAlg` RSA-SHA256 and `Signature` over those (SAML bindings 2.0,
+/// 3.4.4.1). No RelayState: the pending request keeps where to return to.
 pub fn authn_request_redirect(
     sp: &SpEndpoints,
-    key: &KeyPair,
+    key: Option<&KeyPair>,
     idp_sso_url: &str,
     now: DateTime<Utc>,
+    options: &RequestOptions,
 ) -> Result<RedirectRequest, RequestError> {
     // IDs must start with a letter or underscore (xs:ID).
     let request_id = format!("_{}", uuid::Uuid::new_v4().simple());
+    let force_authn = if options.force_authn {
+        r#" ForceAuthn="true""#
+    } else {
+        ""
+    };
+    let format = options
+        .name_id_format
+        .map(|f| format!(r#" Format="{}""#, f.uri()))
+        .unwrap_or_default();
+    // After NameIDPolicy, as the schema orders them.
+    let context = options
+        .authn_context
+        .as_ref()
+        .map(|c| {
+            format!(
+                r#"<samlp:RequestedAuthnContext Comparison="{}"><saml:AuthnContextClassRef>{}</saml:AuthnContextClassRef></samlp:RequestedAuthnContext>"#,
+                c.comparison.as_str(),
+                escape(&c.class_ref)
+            )
+        })
+        .unwrap_or_default();
     let xml = format!(
-        r#"<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="{id}" Version="2.0" IssueInstant="{instant}" Destination="{destination}" AssertionConsumerServiceURL="{acs}" ProtocolBinding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"><saml:Issuer>{issuer}</saml:Issuer><samlp:NameIDPolicy AllowCreate="true"/></samlp:AuthnRequest>"#,
+        r#"<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="{id}" Version="2.0" IssueInstant="{instant}" Destination="{destination}" AssertionConsumerServiceURL="{acs}" ProtocolBinding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"{force_authn}><saml:Issuer>{issuer}</saml:Issuer><samlp:NameIDPolicy{format} AllowCreate="true"/>{context}</samlp:AuthnRequest>"#,
         id = request_id,
         instant = now.to_rfc3339_opts(SecondsFormat::Secs, true),
         destination = escape(idp_sso_url),
@@ -59,10 +215,13 @@ pub fn authn_request_redirect(
         Url::parse(idp_sso_url).map_err(|_| RequestError::BadSsoUrl(idp_sso_url.to_owned()))?;
     url.query_pairs_mut()
         .append_pair("SAMLRequest", &STANDARD.encode(deflated));
-    let signed =
-        samael::crypto::sign_url(url, &key.key).map_err(|e| RequestError::Sign(e.to_string()))?;
+    let url = match key {
+        Some(key) => samael::crypto::sign_url(url, &key.key)
+            .map_err(|e| RequestError::Sign(e.to_string()))?,
+        None => url,
+    };
     Ok(RedirectRequest {
         request_id,
-        url: signed.to_string(),
+        url: url.to_string(),
     })
 }

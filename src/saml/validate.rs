@@ -40,6 +40,8 @@ pub struct Trust<'a> {
     /// DER certificates from the connection's configuration.
     pub certificates: &'a [Vec<u8>],
     pub require_signed_assertion: bool,
+    /// Refuse a plain (unencrypted) assertion.
+    pub require_encrypted_assertion: bool,
     pub allow_sha1: bool,
     /// Accept responses that answer no request of ours (IdP-initiated).
     pub allow_unsolicited: bool,
@@ -115,6 +117,8 @@ pub enum Rejection {
     NoTrustedSignature(dsig::Failure),
     #[error("the assertion itself is not signed, and this connection requires it")]
     AssertionNotSigned,
+    #[error("the assertion is not encrypted, and this connection requires it")]
+    AssertionNotEncrypted,
     #[error("the encrypted assertion cannot be decrypted: {0}")]
     Decryption(decrypt::Failure),
     #[error("Destination was {}, expected \"{expected}\"", shown(found.as_deref()))]
@@ -262,6 +266,10 @@ pub fn validate(
     let doc = &parsed.doc;
     let root = doc.root_element();
     let encrypted = xml::child(root, ASSERTION_NS, "EncryptedAssertion");
+    // A cheap check before any signature is verified.
+    if trust.require_encrypted_assertion && encrypted.is_none() {
+        return Err(Rejection::AssertionNotEncrypted);
+    }
     let (response, assertion, assertion_signed) =
         if encrypted.is_some() && xml::count(doc, DSIG_NS, "Signature") == 0 {
             // Nothing outside is signed: the signature is inside the ciphertext.
@@ -558,6 +566,7 @@ mod tests {
             idp_entity_id: Harness::IDP,
             certificates: &h.certificates,
             require_signed_assertion: false,
+            require_encrypted_assertion: false,
             allow_sha1: false,
             allow_unsolicited: true,
         };

@@ -116,9 +116,10 @@ pub fn begin(
 ) -> Result<Begun, RequestError> {
     let redirect = request::authn_request_redirect(
         &SpEndpoints::for_org(ctx.base_url, &org.slug),
-        &ctx.keys.current,
+        connection.saml.sign_requests.then_some(&ctx.keys.current),
         &connection.sso_url,
         ctx.clock.now(),
+        &connection.saml.request,
     )?;
     Ok(Begun {
         url: redirect.url,
@@ -290,6 +291,7 @@ pub fn check(
                 idp_entity_id: &connection.entity_id,
                 certificates: &certificates,
                 require_signed_assertion: connection.require_signed_assertion,
+                require_encrypted_assertion: connection.saml.require_encrypted_assertion,
                 allow_sha1: connection.allow_sha1,
                 allow_unsolicited: connection.allow_idp_initiated,
             },

@@ -25,6 +25,7 @@ pub enum Reason {
     Sha1Signature,
     Signature,
     AssertionNotSigned,
+    AssertionNotEncrypted,
     Decryption,
     Destination,
     Issuer,
@@ -52,7 +53,7 @@ pub enum Reason {
 }
 
 impl Reason {
-    pub const ALL: [Self; 37] = [
+    pub const ALL: [Self; 38] = [
         Self::TooLarge,
         Self::NotBase64,
         Self::NotUtf8,
@@ -66,6 +67,7 @@ impl Reason {
         Self::Sha1Signature,
         Self::Signature,
         Self::AssertionNotSigned,
+        Self::AssertionNotEncrypted,
         Self::Decryption,
         Self::Destination,
         Self::Issuer,
@@ -108,6 +110,7 @@ impl Reason {
             Self::Sha1Signature => "sha1_signature",
             Self::Signature => "signature",
             Self::AssertionNotSigned => "assertion_not_signed",
+            Self::AssertionNotEncrypted => "assertion_not_encrypted",
             Self::Decryption => "decryption",
             Self::Destination => "destination",
             Self::Issuer => "issuer",
@@ -159,6 +162,9 @@ impl Reason {
             }
             Self::AssertionNotSigned => {
                 "This connection requires a signed assertion: have the IdP sign the assertion (Entra: Signing option \"Sign SAML response and assertion\"; OneLogin: SAML signature element \"Both\"), or turn the requirement off."
+            }
+            Self::AssertionNotEncrypted => {
+                "This connection requires encrypted assertions: in the IdP, turn on assertion encryption with our certificate (download it above; Entra: Token encryption; Okta: Assertion Encryption; AD FS: the relying party's Encryption tab), or turn the requirement off here."
             }
             Self::Decryption => {
                 "The IdP encrypts assertions with a certificate that is not ours: download our certificate (above) into the IdP again, or turn assertion encryption off there."
@@ -248,6 +254,7 @@ impl From<&Rejection> for Reason {
             Rejection::Sha1Signature => Self::Sha1Signature,
             Rejection::NoTrustedSignature(_) => Self::Signature,
             Rejection::AssertionNotSigned => Self::AssertionNotSigned,
+            Rejection::AssertionNotEncrypted => Self::AssertionNotEncrypted,
             Rejection::Decryption(_) => Self::Decryption,
             Rejection::Destination { .. } => Self::Destination,
             Rejection::Issuer { .. } => Self::Issuer,

@@ -142,6 +142,12 @@ diesel::table! {
         admin_role_attribute -> Nullable<Text>,
         admin_role_value -> Nullable<Text>,
         last_signed_in_at -> Nullable<Timestamp>,
+        sign_requests -> Bool,
+        force_authn -> Bool,
+        name_id_format -> Nullable<Text>,
+        authn_context_class -> Nullable<Text>,
+        authn_context_comparison -> Text,
+        require_encrypted_assertion -> Bool,
     }
 }
 

@@ -466,6 +466,43 @@ async fn idp_update_rolls_certificates_over_without_an_outage(backend: Backend) 
         format!("error: the certificate {old_fingerprint} is trusted already\n")
     );
 
+    // SAML options, as operators script them.
+    let set = with_db(
+        &app.db,
+        &[
+            "idp",
+            "set",
+            "acme",
+            &id,
+            "--force-authn",
+            "on",
+            "--name-id-format",
+            "email",
+            "--authn-context",
+            "password-protected-transport",
+            "--authn-context-comparison",
+            "minimum",
+            "--sign-requests",
+            "off",
+        ],
+    );
+    assert!(set.status.success(), "{}", stderr(&set));
+    assert!(
+        stdout(&set).starts_with(&format!(
+            "{id}: sign-requests off, force-authn on, require-encrypted-assertion off, name-id-format email, authn-context urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport (minimum)\n"
+        )),
+        "{}",
+        stdout(&set)
+    );
+    let bad = with_db(
+        &app.db,
+        &["idp", "set", "acme", &id, "--name-id-format", "x500"],
+    );
+    assert_eq!(
+        stderr(&bad),
+        "error: unknown NameID format \"x500\" (unspecified, email, persistent, transient)\n"
+    );
+
     let other = TestIdp::new("https://other.idp.example/");
     std::fs::write(&file, other.metadata()).unwrap();
     let wrong = with_db(

@@ -16,6 +16,7 @@ use crate::clock::Clock;
 use crate::ids::{ConnectionId, OrgId};
 use crate::saml::attributes::{Field, Mapping, Preset};
 use crate::saml::metadata::{Certificate, IdpMetadata};
+use crate::saml::request::RequestOptions;
 use crate::store::{self, DbConn};
 
 /// One trusted identity provider of one organization.
@@ -46,6 +47,28 @@ pub struct IdpConnection {
     pub admin_role: Option<AdminRole>,
     /// When a learner last signed in through it (to the minute).
     pub last_signed_in_at: Option<NaiveDateTime>,
+    pub saml: SamlOptions,
+}
+
+/// How Seatgate asks this IdP, and what it insists on beyond the defaults.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SamlOptions {
+    /// Sign the AuthnRequest (on by default; some IdPs refuse signed
+    /// requests from an SP they hold no certificate for).
+    pub sign_requests: bool,
+    pub request: RequestOptions,
+    /// Refuse responses whose assertion is not encrypted.
+    pub require_encrypted_assertion: bool,
+}
+
+impl Default for SamlOptions {
+    fn default() -> Self {
+        Self {
+            sign_requests: true,
+            request: RequestOptions::default(),
+            require_encrypted_assertion: false,
+        }
+    }
 }
 
 /// The IdP group (or other attribute value) that makes a learner an SSO admin.
@@ -228,6 +251,7 @@ pub fn add(
         metadata_error: None,
         admin_role: None,
         last_signed_in_at: None,
+        saml: SamlOptions::default(),
     };
     store::write_transaction(conn, |conn| {
         queries::insert(conn, &connection).map_err(|e| match e {
@@ -365,6 +389,29 @@ pub fn signed_in(
     now: NaiveDateTime,
 ) -> Result<(), store::Error> {
     queries::signed_in(conn, id, now, now - chrono::TimeDelta::minutes(1))
+}
+
+/// Changes how Seatgate asks this IdP and what it insists on; audited.
+pub fn set_saml_options(
+    conn: &mut DbConn,
+    clock: &Clock,
+    actor: &Actor,
+    org: &Organization,
+    id: ConnectionId,
+    options: &SamlOptions,
+) -> Result<(), Error> {
+    let request = &options.request;
+    let details = json!({
+        "sign_requests": options.sign_requests,
+        "force_authn": request.force_authn,
+        "name_id_format": request.name_id_format.map(|f| f.as_str()),
+        "authn_context": request.authn_context.as_ref().map(|c| c.class_ref()),
+        "authn_context_comparison": request.authn_context.as_ref().map(|c| c.comparison.as_str()),
+        "require_encrypted_assertion": options.require_encrypted_assertion,
+    });
+    change(conn, clock, actor, org, id, details, |conn| {
+        queries::set_saml_options(conn, id, options)
+    })
 }
 
 /// Renames a connection (the name learners see on its button); audited.

@@ -8,9 +8,10 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::ids::{ConnectionId, OrgId};
-use crate::orgs::connections::{AdminRole, IdpConnection, Policy, TrustedCertificate};
+use crate::orgs::connections::{AdminRole, IdpConnection, Policy, SamlOptions, TrustedCertificate};
 use crate::saml::attributes::{Field, Mapping};
 use crate::saml::metadata::Certificate;
+use crate::saml::request::{AuthnContext, Comparison, RequestOptions};
 use crate::store::schema::{idp_certificates, idp_connections};
 use crate::store::{DbConn, Error, decode, unique};
 
@@ -35,6 +36,12 @@ struct ConnectionRow {
     admin_role_attribute: Option<String>,
     admin_role_value: Option<String>,
     last_signed_in_at: Option<NaiveDateTime>,
+    sign_requests: bool,
+    force_authn: bool,
+    name_id_format: Option<String>,
+    authn_context_class: Option<String>,
+    authn_context_comparison: String,
+    require_encrypted_assertion: bool,
 }
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -71,6 +78,28 @@ pub(super) fn insert(conn: &mut DbConn, connection: &IdpConnection) -> Result<()
             admin_role_attribute: connection.admin_role.as_ref().map(|r| r.attribute.clone()),
             admin_role_value: connection.admin_role.as_ref().map(|r| r.value.clone()),
             last_signed_in_at: connection.last_signed_in_at,
+            sign_requests: connection.saml.sign_requests,
+            force_authn: connection.saml.request.force_authn,
+            name_id_format: connection
+                .saml
+                .request
+                .name_id_format
+                .map(|f| f.as_str().to_owned()),
+            authn_context_class: connection
+                .saml
+                .request
+                .authn_context
+                .as_ref()
+                .map(|c| c.class_ref().to_owned()),
+            authn_context_comparison: connection
+                .saml
+                .request
+                .authn_context
+                .as_ref()
+                .map_or(Comparison::Exact, |c| c.comparison)
+                .as_str()
+                .to_owned(),
+            require_encrypted_assertion: connection.saml.require_encrypted_assertion,
         })
         .execute(conn)
         .map_err(unique)?;
@@ -177,6 +206,30 @@ fn with_certificates(
                     _ => None,
                 },
                 last_signed_in_at: row.last_signed_in_at,
+                saml: SamlOptions {
+                    sign_requests: row.sign_requests,
+                    request: RequestOptions {
+                        force_authn: row.force_authn,
+                        name_id_format: row
+                            .name_id_format
+                            .map(|f| decode("NameID format", f))
+                            .transpose()?,
+                        authn_context: match row.authn_context_class {
+                            Some(class) => Some(
+                                AuthnContext::new(
+                                    &class,
+                                    decode("comparison", row.authn_context_comparison)?,
+                                )
+                                .map_err(|_| Error::Corrupt {
+                                    what: "authentication context",
+                                    value: class,
+                                })?,
+                            ),
+                            None => None,
+                        },
+                    },
+                    require_encrypted_assertion: row.require_encrypted_assertion,
+                },
             })
         })
         .collect()
@@ -233,6 +286,30 @@ pub(super) fn signed_in(
     )
     .set(idp_connections::last_signed_in_at.eq(now))
     .execute(conn)?;
+    Ok(())
+}
+
+pub(super) fn set_saml_options(
+    conn: &mut DbConn,
+    id: ConnectionId,
+    options: &SamlOptions,
+) -> Result<(), Error> {
+    let request = &options.request;
+    diesel::update(idp_connections::table.find(id.to_string()))
+        .set((
+            idp_connections::sign_requests.eq(options.sign_requests),
+            idp_connections::force_authn.eq(request.force_authn),
+            idp_connections::name_id_format.eq(request.name_id_format.map(|f| f.as_str())),
+            idp_connections::authn_context_class
+                .eq(request.authn_context.as_ref().map(|c| c.class_ref())),
+            idp_connections::authn_context_comparison.eq(request
+                .authn_context
+                .as_ref()
+                .map_or(Comparison::Exact, |c| c.comparison)
+                .as_str()),
+            idp_connections::require_encrypted_assertion.eq(options.require_encrypted_assertion),
+        ))
+        .execute(conn)?;
     Ok(())
 }
 

@@ -58,6 +58,13 @@ impl TestIdp {
 /// deflated, base64). Checks that no RelayState is sent: the pending request
 /// keeps where to return to.
 pub fn authn_request_in(location: &str) -> samael::schema::AuthnRequest {
+    authn_request_xml_in(location)
+        .parse()
+        .expect("AuthnRequest")
+}
+
+/// The AuthnRequest XML in a redirect `location`, as the IdP reads it.
+pub fn authn_request_xml_in(location: &str) -> String {
     use base64::Engine;
     use std::io::Read;
     let url = url::Url::parse(location).expect("redirect URL");
@@ -78,7 +85,7 @@ pub fn authn_request_in(location: &str) -> samael::schema::AuthnRequest {
         !url.query_pairs().any(|(k, _)| k == "RelayState"),
         "no RelayState in {location}"
     );
-    xml.parse().expect("AuthnRequest")
+    xml
 }
 
 impl TestApp {

@@ -5,7 +5,7 @@ use seatgate::orgs::connections;
 use seatgate::saml::attributes::Preset;
 
 use super::{IDP, events, field, sso_learner, submit};
-use crate::common::idp::{TestIdp, authn_request_in};
+use crate::common::idp::{TestIdp, authn_request_in, authn_request_xml_in};
 use crate::common::visitor::Page;
 use crate::common::{Backend, TestApp, Visitor};
 use crate::on_both_databases;
@@ -666,7 +666,121 @@ async fn each_connection_says_whether_it_works(backend: Backend) {
     assert!(status(&mut admin).await.contains("Working"));
 }
 
+async fn saml_options_shape_the_request_and_the_checks(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let idp = TestIdp::new(IDP);
+    let connection = app.connect("acme", &idp, Preset::Generic);
+    let mut admin = app.admin_visitor("acme", "ann@acme.example", false);
+    let test = format!("/admin/orgs/acme/sso/connections/{}/test", connection.id);
+    let options = format!(
+        "/admin/orgs/acme/sso/connections/{}/saml-options",
+        connection.id
+    );
+
+    // The defaults: a signed request, no ForceAuthn, no format or context asked.
+    let location = submit(&mut admin, &test, &[])
+        .await
+        .location
+        .expect("to the IdP");
+    assert!(location.contains("&Signature="), "{location}");
+    let xml = authn_request_xml_in(&location);
+    assert!(
+        !xml.contains("ForceAuthn") && !xml.contains("RequestedAuthnContext"),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("<samlp:NameIDPolicy AllowCreate=\"true\"/>"),
+        "{xml}"
+    );
+
+    let saved = submit(
+        &mut admin,
+        &options,
+        &[
+            ("force_authn", "on"),
+            ("name_id_format", "persistent"),
+            ("authn_context", "password"),
+            ("comparison", "minimum"),
+        ],
+    )
+    .await;
+    assert_eq!(saved.status.as_u16(), 303);
+    let location = submit(&mut admin, &test, &[])
+        .await
+        .location
+        .expect("to the IdP");
+    assert!(
+        !location.contains("Signature="),
+        "unsigned, as asked: {location}"
+    );
+    let xml = authn_request_xml_in(&location);
+    for expected in [
+        "ForceAuthn=\"true\"",
+        "<samlp:NameIDPolicy Format=\"urn:oasis:names:tc:SAML:2.0:nameid-format:persistent\" AllowCreate=\"true\"/>",
+        "<samlp:RequestedAuthnContext Comparison=\"minimum\"><saml:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport</saml:AuthnContextClassRef></samlp:RequestedAuthnContext>",
+    ] {
+        assert!(xml.contains(expected), "{expected}: {xml}");
+    }
+    authn_request_in(&location);
+
+    // A custom class; a bad one is refused with the reason, nothing changed.
+    submit(
+        &mut admin,
+        &options,
+        &[
+            ("sign_requests", "on"),
+            ("authn_context", "custom"),
+            ("authn_context_custom", "urn:example:mfa"),
+        ],
+    )
+    .await;
+    let location = submit(&mut admin, &test, &[])
+        .await
+        .location
+        .expect("to the IdP");
+    assert!(
+        authn_request_xml_in(&location)
+            .contains("<saml:AuthnContextClassRef>urn:example:mfa</saml:AuthnContextClassRef>")
+    );
+    assert!(location.contains("&Signature="));
+    submit(
+        &mut admin,
+        &options,
+        &[
+            ("authn_context", "custom"),
+            ("authn_context_custom", "not a uri"),
+        ],
+    )
+    .await;
+    let page = admin.get("/admin/orgs/acme/sso").await;
+    assert!(
+        page.body.contains(
+            "Not saved: &#34;not a uri&#34; is not an authentication context class reference"
+        ),
+        "{}",
+        page.body
+    );
+
+    // Encrypted assertions required: a plain one is refused, an encrypted one signs in.
+    submit(
+        &mut admin,
+        &options,
+        &[
+            ("sign_requests", "on"),
+            ("require_encrypted_assertion", "on"),
+        ],
+    )
+    .await;
+    assert!(!signs_in(&app, &idp, "ada@acme.example").await);
+    assert_eq!(app.sso_errors("acme")[0].reason, "assertion_not_encrypted");
+    let mut spec = idp.spec(&app, "acme", "ada@acme.example");
+    spec.encrypt_for = Some(app.sp_keys.current.cert.clone());
+    let (page, _) = app.post_response("acme", &idp.mint(&spec), None).await;
+    assert_eq!(page.status.as_u16(), 303, "{:?}", app.sso_errors("acme"));
+}
+
 on_both_databases!(
+    saml_options_shape_the_request_and_the_checks,
     each_connection_says_whether_it_works,
     connections_get_human_names_capped_and_renamable,
     a_certificate_rollover_keeps_every_learner_signing_in,

@@ -6,13 +6,16 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::ids::{ConnectionId, SsoTestId};
-use crate::orgs::connections::{self, AdminRole, IdpConnection, Policy, rollover};
+use crate::orgs::connections::{self, AdminRole, IdpConnection, Policy, SamlOptions, rollover};
+use crate::saml::request::{
+    AuthnContext, Comparison, PASSWORD_PROTECTED_TRANSPORT, RequestOptions,
+};
 use crate::signin::LocalPath;
 use crate::signin::verdict::Verdict;
 use crate::web::console::Console;
 use crate::web::console::{Chrome, Section};
 use crate::web::csrf::{NoFields, Protected};
-use crate::web::pages::render_with;
+use crate::web::pages::{render_with, sentence};
 use crate::web::path::PathId;
 use crate::web::session::redirect_with_flash;
 use crate::web::{AppState, Error};
@@ -35,6 +38,10 @@ pub(super) fn routes(cfg: &mut web::ServiceConfig) {
         web::post().to(test),
     )
     .route("/admin/orgs/{org}/sso/tests/{id}", web::get().to(verdict))
+    .route(
+        "/admin/orgs/{org}/sso/connections/{id}/saml-options",
+        web::post().to(set_saml_options),
+    )
     .route(
         "/admin/orgs/{org}/sso/connections/{id}/name",
         web::post().to(rename),
@@ -364,4 +371,79 @@ async fn rename(
         Err(other) => return Err(other.into()),
     };
     redirect_with_flash(&state, &posted.session, console.link("/sso"), message).await
+}
+
+#[derive(Deserialize)]
+struct SamlOptionsForm {
+    sign_requests: Option<String>,
+    force_authn: Option<String>,
+    #[serde(default)]
+    name_id_format: String,
+    /// "", "password" or "custom".
+    #[serde(default)]
+    authn_context: String,
+    #[serde(default)]
+    authn_context_custom: String,
+    #[serde(default)]
+    comparison: String,
+    require_encrypted_assertion: Option<String>,
+}
+
+/// The options a form asked for, or why they cannot be.
+fn saml_options(form: &SamlOptionsForm) -> Result<SamlOptions, String> {
+    let comparison = match form.comparison.as_str() {
+        "" => Comparison::Exact,
+        text => text.parse()?,
+    };
+    let authn_context = match form.authn_context.as_str() {
+        "" => None,
+        "password" => Some(AuthnContext::new(PASSWORD_PROTECTED_TRANSPORT, comparison)?),
+        _ => Some(AuthnContext::new(&form.authn_context_custom, comparison)?),
+    };
+    Ok(SamlOptions {
+        sign_requests: form.sign_requests.is_some(),
+        request: RequestOptions {
+            force_authn: form.force_authn.is_some(),
+            name_id_format: match form.name_id_format.as_str() {
+                "" => None,
+                text => Some(text.parse()?),
+            },
+            authn_context,
+        },
+        require_encrypted_assertion: form.require_encrypted_assertion.is_some(),
+    })
+}
+
+async fn set_saml_options(
+    state: web::Data<AppState>,
+    console: Console,
+    PathId(id): PathId<ConnectionId>,
+    posted: Protected<SamlOptionsForm>,
+) -> Result<HttpResponse, Error> {
+    let connection = connection_of(&state, &console, id).await?;
+    let options = match saml_options(&posted.form) {
+        Ok(options) => options,
+        Err(e) => {
+            tracing::info!(reason = %e, "SAML options refused");
+            return redirect_with_flash(
+                &state,
+                &posted.session,
+                console.link("/sso"),
+                format!("Not saved: {}", sentence(&e)),
+            )
+            .await;
+        }
+    };
+    console
+        .apply(&state, move |conn, clock, actor, org| {
+            connections::set_saml_options(conn, clock, actor, org, id, &options)
+        })
+        .await?;
+    redirect_with_flash(
+        &state,
+        &posted.session,
+        console.link("/sso"),
+        format!("SAML options of {} saved.", connection.name),
+    )
+    .await
 }

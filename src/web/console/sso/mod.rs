@@ -91,6 +91,38 @@ struct ConnectionCard {
     certificates: Vec<CertificateLine>,
     fetched: Option<String>,
     status: Status,
+    saml: SamlView,
+}
+
+/// A connection's SAML options as its form shows them.
+struct SamlView {
+    /// "" when none is asked for.
+    name_id_format: &'static str,
+    /// "", "password" or "custom".
+    context: &'static str,
+    custom: String,
+    comparison: &'static str,
+}
+
+impl SamlView {
+    fn of(connection: &IdpConnection) -> Self {
+        use crate::saml::request::PASSWORD_PROTECTED_TRANSPORT;
+        let request = &connection.saml.request;
+        let context = request.authn_context.as_ref();
+        Self {
+            name_id_format: request.name_id_format.map_or("", |f| f.as_str()),
+            context: match context {
+                None => "",
+                Some(c) if c.class_ref() == PASSWORD_PROTECTED_TRANSPORT => "password",
+                Some(_) => "custom",
+            },
+            custom: context
+                .filter(|c| c.class_ref() != PASSWORD_PROTECTED_TRANSPORT)
+                .map(|c| c.class_ref().to_owned())
+                .unwrap_or_default(),
+            comparison: context.map_or("exact", |c| c.comparison.as_str()),
+        }
+    }
 }
 
 /// Where a connection stands, from its last sign-in and its last refusal.
@@ -128,6 +160,7 @@ struct SsoPage {
     errors: Vec<ErrorLine>,
     add: AddForm,
     presets: Vec<(&'static str, &'static str)>,
+    name_id_formats: [(&'static str, &'static str); 4],
 }
 
 impl SsoPage {
@@ -212,6 +245,7 @@ async fn page(state: &AppState, console: &Console, add: AddForm) -> Result<SsoPa
                 certificates: trusted_lines(&connection.certificates, now),
                 fetched: connection.metadata_fetched_at.map(when),
                 status,
+                saml: SamlView::of(&connection),
                 connection,
             }
         })
@@ -239,6 +273,12 @@ async fn page(state: &AppState, console: &Console, add: AddForm) -> Result<SsoPa
         errors,
         add,
         presets: presets(),
+        name_id_formats: [
+            ("unspecified", "Unspecified"),
+            ("email", "Email address"),
+            ("persistent", "Persistent (a stable opaque id)"),
+            ("transient", "Transient"),
+        ],
     })
 }
 
