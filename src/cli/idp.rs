@@ -95,6 +95,9 @@ pub(super) enum IdpCommand {
         /// Rename the connection (learners see the name on the sign-in button; at most 200 characters)
         #[arg(long)]
         name: Option<String>,
+        /// Send the AuthnRequest by HTTP-Redirect or HTTP-POST (the metadata must list a POST URL)
+        #[arg(long, value_name = "redirect|post")]
+        binding: Option<String>,
         /// Sign the AuthnRequest (off only for an IdP that refuses signed requests)
         #[arg(long, value_name = "on|off")]
         sign_requests: Option<Switch>,
@@ -220,6 +223,7 @@ pub(super) fn run(command: IdpCommand, store: &Store, clock: &Clock) -> anyhow::
             admin_role_value,
             no_admin_role,
             name,
+            binding,
             sign_requests,
             force_authn,
             require_encrypted_assertion,
@@ -262,13 +266,17 @@ pub(super) fn run(command: IdpCommand, store: &Store, clock: &Clock) -> anyhow::
                     connections::rename(&mut conn, clock, &Actor::Cli, &org, connection.id, &name)?;
                 writeln!(out, "{}: name {name}", connection.id)?;
             }
-            let asked = sign_requests.is_some()
+            let asked = binding.is_some()
+                || sign_requests.is_some()
                 || force_authn.is_some()
                 || require_encrypted_assertion.is_some()
                 || name_id_format.is_some()
                 || authn_context.is_some();
             if asked {
                 let mut saml = connection.saml.clone();
+                if let Some(binding) = binding {
+                    saml.request.binding = binding.parse().map_err(anyhow::Error::msg)?;
+                }
                 saml.sign_requests = Switch::or(sign_requests, saml.sign_requests);
                 saml.request.force_authn = Switch::or(force_authn, saml.request.force_authn);
                 saml.require_encrypted_assertion = Switch::or(
@@ -309,8 +317,9 @@ pub(super) fn run(command: IdpCommand, store: &Store, clock: &Clock) -> anyhow::
                 let on_off = |on: bool| if on { "on" } else { "off" };
                 writeln!(
                     out,
-                    "{}: sign-requests {}, force-authn {}, require-encrypted-assertion {}, name-id-format {}, authn-context {}",
+                    "{}: binding {}, sign-requests {}, force-authn {}, require-encrypted-assertion {}, name-id-format {}, authn-context {}",
                     connection.id,
+                    saml.request.binding.as_str(),
                     on_off(saml.sign_requests),
                     on_off(saml.request.force_authn),
                     on_off(saml.require_encrypted_assertion),

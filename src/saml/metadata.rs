@@ -18,6 +18,7 @@ pub const MAX_METADATA_BYTES: usize = 1024 * 1024;
 
 const METADATA_NS: &str = "urn:oasis:names:tc:SAML:2.0:metadata";
 const HTTP_REDIRECT: &str = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect";
+const HTTP_POST: &str = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST";
 
 /// What Seatgate needs from an IdP: who it is, where to send learners, which keys sign.
 #[derive(Clone, Debug)]
@@ -25,6 +26,8 @@ pub struct IdpMetadata {
     pub entity_id: String,
     /// The HTTP-Redirect SingleSignOnService location.
     pub sso_url: String,
+    /// The HTTP-POST SingleSignOnService location, when it lists one.
+    pub sso_post_url: Option<String>,
     pub certificates: Vec<Certificate>,
     /// The IdP's `OrganizationDisplayName` (English first), when it has one:
     /// a name people recognise for the connection.
@@ -154,6 +157,7 @@ impl IdpMetadata {
         Ok(Self {
             entity_id: entity_id.trim().to_owned(),
             sso_url,
+            sso_post_url: None,
             certificates,
             display_name: None,
         })
@@ -205,6 +209,12 @@ impl FromStr for IdpMetadata {
             .map(|s| s.location.clone())
             .filter(|l| l.starts_with("https://") || l.starts_with("http://"))
             .ok_or(MetadataError::NoSsoEndpoint)?;
+        let sso_post_url = idp
+            .single_sign_on_services
+            .iter()
+            .find(|s| s.binding == HTTP_POST)
+            .map(|s| s.location.clone())
+            .filter(|l| l.starts_with("https://") || l.starts_with("http://"));
         // SAML metadata 2.4.1.1: a KeyDescriptor without `use` serves both purposes.
         let mut certificates = Vec::new();
         for key in &idp.key_descriptors {
@@ -224,6 +234,7 @@ impl FromStr for IdpMetadata {
         Ok(Self {
             entity_id,
             sso_url,
+            sso_post_url,
             certificates,
             display_name: organization_display_name(&root),
         })

@@ -156,24 +156,98 @@ impl AuthnContext {
 /// What an AuthnRequest asks of the IdP besides signing in.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RequestOptions {
+    pub binding: Binding,
     /// Sign in again even with a session at the IdP.
     pub force_authn: bool,
     pub name_id_format: Option<NameIdFormat>,
     pub authn_context: Option<AuthnContext>,
 }
 
-/// Builds the redirect URL: `SAMLRequest` (deflated, base64) and, with a
-/// `key`, `SigAlg` RSA-SHA256 and `Signature` over those (SAML bindings 2.0,
-/// 3.4.4.1). No RelayState: the pending request keeps where to return to.
-pub fn authn_request_redirect(
+/// Which binding carries the AuthnRequest to the IdP.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Binding {
+    /// A redirect with the request in the URL (signed over the query).
+    #[default]
+    Redirect,
+    /// A self-posting form (the request signed inside, as XML).
+    Post,
+}
+
+impl Binding {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Redirect => "redirect",
+            Self::Post => "post",
+        }
+    }
+}
+
+impl std::str::FromStr for Binding {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text {
+            "redirect" => Ok(Self::Redirect),
+            "post" => Ok(Self::Post),
+            other => Err(format!("unknown binding {other:?} (redirect, post)")),
+        }
+    }
+}
+
+/// A request for the HTTP-POST binding: a form to post to `url`.
+#[derive(Debug)]
+pub struct PostRequest {
+    pub request_id: String,
+    pub url: String,
+    /// The `SAMLRequest` field: the XML, base64 (not deflated).
+    pub saml_request: String,
+}
+
+/// Builds the request for the HTTP-POST binding (SAML bindings 2.0, 3.5):
+/// with a `key`, an enveloped RSA-SHA256 signature after the Issuer.
+pub fn authn_request_post(
     sp: &SpEndpoints,
     key: Option<&KeyPair>,
     idp_sso_url: &str,
     now: DateTime<Utc>,
     options: &RequestOptions,
-) -> Result<RedirectRequest, RequestError> {
-    // IDs must start with a letter or underscore (xs:ID).
-    let request_id = format!("_{}", uuid::Uuid::new_v4().simple());
+) -> Result<PostRequest, RequestError> {
+    Url::parse(idp_sso_url).map_err(|_| RequestError::BadSsoUrl(idp_sso_url.to_owned()))?;
+    let request_id = new_id();
+    let xml = match key {
+        Some(key) => {
+            let template = format!(
+                r##"<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:SignedInfo><ds:CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/><ds:SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"/><ds:Reference URI="#{request_id}"><ds:Transforms><ds:Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature"/><ds:Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/></ds:Transforms><ds:DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/><ds:DigestValue></ds:DigestValue></ds:Reference></ds:SignedInfo><ds:SignatureValue></ds:SignatureValue><ds:KeyInfo><ds:X509Data><ds:X509Certificate>{cert}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></ds:Signature>"##,
+                cert = key.cert_base64(),
+            );
+            let unsigned = authn_request_xml(sp, &request_id, idp_sso_url, now, options, &template);
+            super::dsig::sign(&unsigned, &request_id, &key.key)
+                .map_err(|e| RequestError::Sign(e.to_string()))?
+        }
+        None => authn_request_xml(sp, &request_id, idp_sso_url, now, options, ""),
+    };
+    Ok(PostRequest {
+        request_id,
+        url: idp_sso_url.to_owned(),
+        saml_request: STANDARD.encode(xml),
+    })
+}
+
+/// A fresh request ID: IDs must start with a letter or underscore (xs:ID).
+fn new_id() -> String {
+    format!("_{}", uuid::Uuid::new_v4().simple())
+}
+
+/// The AuthnRequest XML; `signature` (a template, or empty) goes after the
+/// Issuer, where the schema puts it.
+fn authn_request_xml(
+    sp: &SpEndpoints,
+    request_id: &str,
+    idp_sso_url: &str,
+    now: DateTime<Utc>,
+    options: &RequestOptions,
+    signature: &str,
+) -> String {
     let force_authn = if options.force_authn {
         r#" ForceAuthn="true""#
     } else {
@@ -195,14 +269,28 @@ pub fn authn_request_redirect(
             )
         })
         .unwrap_or_default();
-    let xml = format!(
-        r#"<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="{id}" Version="2.0" IssueInstant="{instant}" Destination="{destination}" AssertionConsumerServiceURL="{acs}" ProtocolBinding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"{force_authn}><saml:Issuer>{issuer}</saml:Issuer><samlp:NameIDPolicy{format} AllowCreate="true"/>{context}</samlp:AuthnRequest>"#,
+    format!(
+        r#"<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="{id}" Version="2.0" IssueInstant="{instant}" Destination="{destination}" AssertionConsumerServiceURL="{acs}" ProtocolBinding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"{force_authn}><saml:Issuer>{issuer}</saml:Issuer>{signature}<samlp:NameIDPolicy{format} AllowCreate="true"/>{context}</samlp:AuthnRequest>"#,
         id = request_id,
         instant = now.to_rfc3339_opts(SecondsFormat::Secs, true),
         destination = escape(idp_sso_url),
         acs = escape(&sp.acs_url),
         issuer = escape(&sp.entity_id),
-    );
+    )
+}
+
+/// Builds the redirect URL: `SAMLRequest` (deflated, base64) and, with a
+/// `key`, `SigAlg` RSA-SHA256 and `Signature` over those (SAML bindings 2.0,
+/// 3.4.4.1). No RelayState: the pending request keeps where to return to.
+pub fn authn_request_redirect(
+    sp: &SpEndpoints,
+    key: Option<&KeyPair>,
+    idp_sso_url: &str,
+    now: DateTime<Utc>,
+    options: &RequestOptions,
+) -> Result<RedirectRequest, RequestError> {
+    let request_id = new_id();
+    let xml = authn_request_xml(sp, &request_id, idp_sso_url, now, options, "");
     let mut deflater = DeflateEncoder::new(Vec::new(), Compression::default());
     deflater
         .write_all(xml.as_bytes())

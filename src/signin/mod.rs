@@ -84,10 +84,11 @@ pub struct SsoContext<'a> {
     pub linkedin_available: bool,
 }
 
-/// An SP-initiated sign-in on its way to the IdP: the signed AuthnRequest's
-/// URL, and what [`remember`] keeps for the response's InResponseTo.
+/// An SP-initiated sign-in on its way to the IdP: how the browser takes
+/// the AuthnRequest there, and what [`remember`] keeps for the response's
+/// InResponseTo.
 pub struct Begun {
-    url: String,
+    to: ToIdp,
     request_id: String,
     org: OrgId,
     connection: ConnectionId,
@@ -96,10 +97,19 @@ pub struct Begun {
     test: bool,
 }
 
+/// How the browser takes the AuthnRequest to the IdP.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ToIdp {
+    /// Redirected to this URL (HTTP-Redirect binding).
+    Redirect(String),
+    /// A form posting `saml_request` as `SAMLRequest` to `url` (HTTP-POST).
+    Post { url: String, saml_request: String },
+}
+
 impl Begun {
-    /// Where to send the browser.
-    pub fn url(&self) -> &str {
-        &self.url
+    /// How to send the browser.
+    pub fn to(&self) -> &ToIdp {
+        &self.to
     }
 }
 
@@ -114,16 +124,34 @@ pub fn begin(
     return_to: LocalPath,
     test: bool,
 ) -> Result<Begun, RequestError> {
-    let redirect = request::authn_request_redirect(
-        &SpEndpoints::for_org(ctx.base_url, &org.slug),
-        connection.saml.sign_requests.then_some(&ctx.keys.current),
-        &connection.sso_url,
-        ctx.clock.now(),
-        &connection.saml.request,
-    )?;
+    let sp = SpEndpoints::for_org(ctx.base_url, &org.slug);
+    let key = connection.saml.sign_requests.then_some(&ctx.keys.current);
+    let options = &connection.saml.request;
+    let (to, request_id) = match (options.binding, &connection.sso_post_url) {
+        (request::Binding::Post, Some(post_url)) => {
+            let post = request::authn_request_post(&sp, key, post_url, ctx.clock.now(), options)?;
+            let to = ToIdp::Post {
+                url: post.url,
+                saml_request: post.saml_request,
+            };
+            (to, post.request_id)
+        }
+        // A POST binding without a POST URL cannot be saved; should the
+        // metadata lose it, the redirect binding still signs people in.
+        _ => {
+            let redirect = request::authn_request_redirect(
+                &sp,
+                key,
+                &connection.sso_url,
+                ctx.clock.now(),
+                options,
+            )?;
+            (ToIdp::Redirect(redirect.url), redirect.request_id)
+        }
+    };
     Ok(Begun {
-        url: redirect.url,
-        request_id: redirect.request_id,
+        to,
+        request_id,
         org: org.id,
         connection: connection.id,
         return_to,

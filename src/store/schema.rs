@@ -148,6 +148,8 @@ diesel::table! {
         authn_context_class -> Nullable<Text>,
         authn_context_comparison -> Text,
         require_encrypted_assertion -> Bool,
+        sso_post_url -> Nullable<Text>,
+        request_binding -> Text,
     }
 }
 

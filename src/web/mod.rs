@@ -114,7 +114,7 @@ const CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; img-
 
 /// [`CSP`] for a page whose form is answered with a redirect to `origin`:
 /// browsers apply `form-action` to the redirects after a form post too.
-fn csp_with_form_action(origin: &str) -> String {
+pub(crate) fn csp_with_form_action(origin: &str) -> String {
     CSP.replace(
         "form-action 'self'",
         &format!("form-action 'self' {origin}"),

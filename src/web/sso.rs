@@ -146,14 +146,39 @@ pub async fn send_to_idp(
 ) -> Result<HttpResponse, Error> {
     let begun = signin::begin(&state.sso_context(), org, connection, return_to, test)
         .map_err(|e| Error::BadRequest(e.to_string()))?;
-    let url = begun.url().to_owned();
+    let to = begun.to().clone();
     state
         .store
         .run(move |conn| signin::remember(conn, &begun))
         .await?;
-    Ok(HttpResponse::SeeOther()
-        .insert_header((LOCATION, url))
-        .finish())
+    match to {
+        signin::ToIdp::Redirect(url) => Ok(HttpResponse::SeeOther()
+            .insert_header((LOCATION, url))
+            .finish()),
+        signin::ToIdp::Post { url, saml_request } => {
+            // The form posts to the IdP: its origin joins form-action.
+            let origin = url::Url::parse(&url)
+                .map(|u| u.origin().ascii_serialization())
+                .map_err(|_| Error::BadRequest("the IdP's POST URL is not a URL".into()))?;
+            let mut page = super::pages::render(&PostToIdp { url, saml_request })?;
+            page.headers_mut().insert(
+                actix_web::http::header::CONTENT_SECURITY_POLICY,
+                actix_web::http::header::HeaderValue::from_str(&super::csp_with_form_action(
+                    &origin,
+                ))
+                .map_err(|_| Error::BadRequest("the IdP's POST URL is not a URL".into()))?,
+            );
+            Ok(page)
+        }
+    }
+}
+
+/// The self-posting form of the HTTP-POST binding.
+#[derive(Template)]
+#[template(path = "sso/post.html")]
+struct PostToIdp {
+    url: String,
+    saml_request: String,
 }
 
 #[derive(Deserialize)]

@@ -489,10 +489,16 @@ async fn idp_update_rolls_certificates_over_without_an_outage(backend: Backend) 
     assert!(set.status.success(), "{}", stderr(&set));
     assert!(
         stdout(&set).starts_with(&format!(
-            "{id}: sign-requests off, force-authn on, require-encrypted-assertion off, name-id-format email, authn-context urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport (minimum)\n"
+            "{id}: binding redirect, sign-requests off, force-authn on, require-encrypted-assertion off, name-id-format email, authn-context urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport (minimum)\n"
         )),
         "{}",
         stdout(&set)
+    );
+    // TestIdp's metadata lists no POST URL.
+    let post = with_db(&app.db, &["idp", "set", "acme", &id, "--binding", "post"]);
+    assert_eq!(
+        stderr(&post),
+        "error: the IdP's metadata lists no HTTP-POST single sign-on URL: keep HTTP-Redirect, or upload metadata that has one\n"
     );
     let bad = with_db(
         &app.db,

@@ -16,7 +16,7 @@ use crate::clock::Clock;
 use crate::ids::{ConnectionId, OrgId};
 use crate::saml::attributes::{Field, Mapping, Preset};
 use crate::saml::metadata::{Certificate, IdpMetadata};
-use crate::saml::request::RequestOptions;
+use crate::saml::request::{Binding, RequestOptions};
 use crate::store::{self, DbConn};
 
 /// One trusted identity provider of one organization.
@@ -27,6 +27,8 @@ pub struct IdpConnection {
     pub name: String,
     pub entity_id: String,
     pub sso_url: String,
+    /// The HTTP-POST single sign-on URL, when the metadata lists one.
+    pub sso_post_url: Option<String>,
     pub enabled: bool,
     /// Accept IdP-initiated (unsolicited) responses; on by default, as the
     /// app tiles of Entra and Okta start sign-in at the IdP.
@@ -152,6 +154,10 @@ pub enum Error {
     IncompleteAdminRole,
     #[error("a connection needs a name: learners see it on the sign-in button")]
     BlankName,
+    #[error(
+        "the IdP's metadata lists no HTTP-POST single sign-on URL: keep HTTP-Redirect, or upload metadata that has one"
+    )]
+    NoPostUrl,
     #[error("this metadata is for the IdP {found:?}, not for this connection's {expected:?}")]
     OtherEntity { expected: String, found: String },
     #[error("the certificate {0} is trusted already")]
@@ -229,6 +235,7 @@ pub fn add(
             .unwrap_or_else(|| default_name(&metadata)),
         entity_id: metadata.entity_id,
         sso_url: metadata.sso_url,
+        sso_post_url: metadata.sso_post_url,
         enabled: true,
         allow_idp_initiated: true,
         require_signed_assertion: false,
@@ -402,6 +409,7 @@ pub fn set_saml_options(
 ) -> Result<(), Error> {
     let request = &options.request;
     let details = json!({
+        "binding": request.binding.as_str(),
         "sign_requests": options.sign_requests,
         "force_authn": request.force_authn,
         "name_id_format": request.name_id_format.map(|f| f.as_str()),
@@ -409,6 +417,9 @@ pub fn set_saml_options(
         "authn_context_comparison": request.authn_context.as_ref().map(|c| c.comparison.as_str()),
         "require_encrypted_assertion": options.require_encrypted_assertion,
     });
+    if request.binding == Binding::Post && find(conn, org, id)?.sso_post_url.is_none() {
+        return Err(Error::NoPostUrl);
+    }
     change(conn, clock, actor, org, id, details, |conn| {
         queries::set_saml_options(conn, id, options)
     })

@@ -42,6 +42,8 @@ struct ConnectionRow {
     authn_context_class: Option<String>,
     authn_context_comparison: String,
     require_encrypted_assertion: bool,
+    sso_post_url: Option<String>,
+    request_binding: String,
 }
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -100,6 +102,8 @@ pub(super) fn insert(conn: &mut DbConn, connection: &IdpConnection) -> Result<()
                 .as_str()
                 .to_owned(),
             require_encrypted_assertion: connection.saml.require_encrypted_assertion,
+            sso_post_url: connection.sso_post_url.clone(),
+            request_binding: connection.saml.request.binding.as_str().to_owned(),
         })
         .execute(conn)
         .map_err(unique)?;
@@ -133,11 +137,14 @@ fn insert_certificates(
 pub(super) fn set_trust(
     conn: &mut DbConn,
     id: ConnectionId,
-    sso_url: &str,
+    (sso_url, sso_post_url): (&str, Option<&str>),
     certificates: &[TrustedCertificate],
 ) -> Result<(), Error> {
     diesel::update(idp_connections::table.find(id.to_string()))
-        .set(idp_connections::sso_url.eq(sso_url))
+        .set((
+            idp_connections::sso_url.eq(sso_url),
+            idp_connections::sso_post_url.eq(sso_post_url),
+        ))
         .execute(conn)?;
     diesel::delete(
         idp_certificates::table.filter(idp_certificates::connection_id.eq(id.to_string())),
@@ -188,6 +195,7 @@ fn with_certificates(
                 name: row.name,
                 entity_id: row.entity_id,
                 sso_url: row.sso_url,
+                sso_post_url: row.sso_post_url,
                 enabled: row.enabled,
                 allow_idp_initiated: row.allow_idp_initiated,
                 require_signed_assertion: row.require_signed_assertion,
@@ -209,6 +217,7 @@ fn with_certificates(
                 saml: SamlOptions {
                     sign_requests: row.sign_requests,
                     request: RequestOptions {
+                        binding: decode("request binding", row.request_binding)?,
                         force_authn: row.force_authn,
                         name_id_format: row
                             .name_id_format
@@ -297,6 +306,7 @@ pub(super) fn set_saml_options(
     let request = &options.request;
     diesel::update(idp_connections::table.find(id.to_string()))
         .set((
+            idp_connections::request_binding.eq(request.binding.as_str()),
             idp_connections::sign_requests.eq(options.sign_requests),
             idp_connections::force_authn.eq(request.force_authn),
             idp_connections::name_id_format.eq(request.name_id_format.map(|f| f.as_str())),

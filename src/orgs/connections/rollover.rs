@@ -135,7 +135,13 @@ pub(super) fn apply(
 ) -> Result<Changes, Error> {
     let id = connection.id;
     let (changes, trusted) = plan(connection, metadata, clock.now_naive())?;
-    queries::set_trust(conn, id, &metadata.sso_url, &trusted)?;
+    // A metadata without a POST URL keeps the one known: the connection
+    // may send its requests there.
+    let post = metadata
+        .sso_post_url
+        .as_deref()
+        .or(connection.sso_post_url.as_deref());
+    queries::set_trust(conn, id, (&metadata.sso_url, post), &trusted)?;
     if !changes.is_empty() {
         let fingerprints = |certs: &[Certificate]| {
             certs
@@ -185,7 +191,12 @@ pub fn add_certificate(
             certificate: certificate.clone(),
             retired_at: None,
         });
-        queries::set_trust(conn, id, &connection.sso_url, &trusted)?;
+        queries::set_trust(
+            conn,
+            id,
+            (&connection.sso_url, connection.sso_post_url.as_deref()),
+            &trusted,
+        )?;
         audit::record(
             conn,
             clock,
@@ -226,7 +237,12 @@ pub fn remove_certificate(
         if !kept.iter().any(|t| t.in_force(now)) {
             return Err(Error::LastCertificate);
         }
-        queries::set_trust(conn, id, &connection.sso_url, &kept)?;
+        queries::set_trust(
+            conn,
+            id,
+            (&connection.sso_url, connection.sso_post_url.as_deref()),
+            &kept,
+        )?;
         audit::record(
             conn,
             clock,

@@ -779,7 +779,93 @@ async fn saml_options_shape_the_request_and_the_checks(backend: Backend) {
     assert_eq!(page.status.as_u16(), 303, "{:?}", app.sso_errors("acme"));
 }
 
+async fn the_post_binding_sends_a_signed_request_in_a_self_posting_form(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let idp = TestIdp::new(IDP);
+    let org = app.org("acme");
+    // Metadata listing a POST URL beside the redirect one.
+    let metadata = idp.metadata().replace(
+        "</md:IDPSSODescriptor>",
+        r#"<md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="https://idp.example/sso/post"/></md:IDPSSODescriptor>"#,
+    );
+    let connection = {
+        let mut conn = app.store.connection().expect("connection");
+        connections::add(
+            &mut conn,
+            &app.clock.clock(),
+            &Actor::Cli,
+            &org,
+            metadata.parse().expect("metadata"),
+            connections::NewConnection {
+                name: None,
+                metadata_url: None,
+                preset: Preset::Generic,
+                overrides: Default::default(),
+            },
+        )
+        .expect("connection")
+    };
+    assert_eq!(
+        connection.sso_post_url.as_deref(),
+        Some("https://idp.example/sso/post")
+    );
+    let mut admin = app.admin_visitor("acme", "ann@acme.example", false);
+    let options = format!(
+        "/admin/orgs/acme/sso/connections/{}/saml-options",
+        connection.id
+    );
+    submit(
+        &mut admin,
+        &options,
+        &[("binding", "post"), ("sign_requests", "on")],
+    )
+    .await;
+    let page = submit(
+        &mut admin,
+        &format!("/admin/orgs/acme/sso/connections/{}/test", connection.id),
+        &[],
+    )
+    .await;
+    assert_eq!(page.status.as_u16(), 200, "a page, not a redirect");
+    assert!(
+        page.body.contains(
+            r#"<form id="saml-post" method="post" action="https://idp.example/sso/post">"#
+        ),
+        "{}",
+        page.body
+    );
+    let encoded = field(&page, "SAMLRequest");
+    use base64::Engine;
+    let xml = String::from_utf8(
+        base64::engine::general_purpose::STANDARD
+            .decode(&encoded)
+            .expect("base64"),
+    )
+    .expect("UTF-8");
+    assert!(
+        xml.contains("Destination=\"https://idp.example/sso/post\""),
+        "{xml}"
+    );
+    // Signed inside, with our key: verified as an IdP would.
+    let doc = roxmltree::Document::parse(&xml).expect("XML");
+    let keys = seatgate::saml::dsig::public_keys(&[app.sp_keys.current.cert.to_der().unwrap()]);
+    let signed = seatgate::saml::dsig::verify(&doc, &keys, false).expect("a valid signature");
+    assert!(signed.covers_root);
+    let request: samael::schema::AuthnRequest = xml.parse().expect("an AuthnRequest");
+    // The IdP answers it: the test's verdict.
+    let mut spec = idp.spec(&app, "acme", "tess@acme.example");
+    spec.in_response_to = Some(request.id);
+    let (answered, _) = app.post_response("acme", &idp.mint(&spec), None).await;
+    assert!(
+        answered
+            .location
+            .expect("to the verdict")
+            .contains("/sso/tests/")
+    );
+}
+
 on_both_databases!(
+    the_post_binding_sends_a_signed_request_in_a_self_posting_form,
     saml_options_shape_the_request_and_the_checks,
     each_connection_says_whether_it_works,
     connections_get_human_names_capped_and_renamable,

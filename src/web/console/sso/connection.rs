@@ -8,7 +8,7 @@ use serde::Deserialize;
 use crate::ids::{ConnectionId, SsoTestId};
 use crate::orgs::connections::{self, AdminRole, IdpConnection, Policy, SamlOptions, rollover};
 use crate::saml::request::{
-    AuthnContext, Comparison, PASSWORD_PROTECTED_TRANSPORT, RequestOptions,
+    AuthnContext, Binding, Comparison, PASSWORD_PROTECTED_TRANSPORT, RequestOptions,
 };
 use crate::signin::LocalPath;
 use crate::signin::verdict::Verdict;
@@ -375,6 +375,9 @@ async fn rename(
 
 #[derive(Deserialize)]
 struct SamlOptionsForm {
+    /// "redirect" or "post".
+    #[serde(default)]
+    binding: String,
     sign_requests: Option<String>,
     force_authn: Option<String>,
     #[serde(default)]
@@ -403,6 +406,10 @@ fn saml_options(form: &SamlOptionsForm) -> Result<SamlOptions, String> {
     Ok(SamlOptions {
         sign_requests: form.sign_requests.is_some(),
         request: RequestOptions {
+            binding: match form.binding.as_str() {
+                "" => Binding::Redirect,
+                text => text.parse()?,
+            },
             force_authn: form.force_authn.is_some(),
             name_id_format: match form.name_id_format.as_str() {
                 "" => None,
@@ -434,16 +441,18 @@ async fn set_saml_options(
             .await;
         }
     };
-    console
+    let saved = console
         .apply(&state, move |conn, clock, actor, org| {
             connections::set_saml_options(conn, clock, actor, org, id, &options)
         })
-        .await?;
-    redirect_with_flash(
-        &state,
-        &posted.session,
-        console.link("/sso"),
-        format!("SAML options of {} saved.", connection.name),
-    )
-    .await
+        .await;
+    let message = match saved {
+        Ok(()) => format!("SAML options of {} saved.", connection.name),
+        Err(e @ connections::Error::NoPostUrl) => {
+            tracing::info!(reason = %e, "SAML options refused");
+            format!("Not saved: {e}.")
+        }
+        Err(other) => return Err(other.into()),
+    };
+    redirect_with_flash(&state, &posted.session, console.link("/sso"), message).await
 }

@@ -96,6 +96,7 @@ struct ConnectionCard {
 
 /// A connection's SAML options as its form shows them.
 struct SamlView {
+    binding: &'static str,
     /// "" when none is asked for.
     name_id_format: &'static str,
     /// "", "password" or "custom".
@@ -110,6 +111,7 @@ impl SamlView {
         let request = &connection.saml.request;
         let context = request.authn_context.as_ref();
         Self {
+            binding: request.binding.as_str(),
             name_id_format: request.name_id_format.map_or("", |f| f.as_str()),
             context: match context {
                 None => "",

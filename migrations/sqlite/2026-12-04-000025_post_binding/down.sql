@@ -1,0 +1,2 @@
+ALTER TABLE idp_connections DROP COLUMN request_binding;
+ALTER TABLE idp_connections DROP COLUMN sso_post_url;
