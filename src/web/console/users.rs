@@ -234,6 +234,8 @@ async fn show(
 #[derive(Deserialize)]
 struct LicenseForm {
     license_type: String,
+    /// The box ticked to confirm a revocation.
+    confirm: Option<String>,
 }
 
 async fn assign(
@@ -264,6 +266,12 @@ async fn change_license(
     give: bool,
 ) -> Result<HttpResponse, Error> {
     let learner = learner_of(&state, &console, user).await?;
+    let location = console.link(&format!("/users/{}", learner.id));
+    // Checked here too: the box's `required` is only the browser's.
+    if !give && posted.form.confirm.is_none() {
+        let message = "Not revoked: tick the box to confirm that this learner loses the seat.";
+        return redirect_with_flash(&state, &posted.session, location, message.to_owned()).await;
+    }
     let license_type: LicenseType = posted
         .form
         .license_type
@@ -288,7 +296,6 @@ async fn change_license(
             )
         })
         .await;
-    let location = console.link(&format!("/users/{}", learner.id));
     let message = match outcome {
         Ok(()) if give => format!("{} now holds a {license_type} license.", learner.email),
         Ok(()) => format!(
@@ -314,6 +321,8 @@ async fn change_license(
 struct AdminForm {
     /// "grant" or "revoke".
     role: String,
+    /// The box ticked to confirm a grant.
+    confirm: Option<String>,
 }
 
 async fn set_admin(
@@ -328,6 +337,16 @@ async fn set_admin(
         "revoke" => false,
         _ => return Err(Error::BadRequest("role must be grant or revoke".into())),
     };
+    if grant && posted.form.confirm.is_none() {
+        return redirect_with_flash(
+            &state,
+            &posted.session,
+            console.link(&format!("/users/{}", learner.id)),
+            "Not changed: tick the box to confirm that this learner may run the console."
+                .to_owned(),
+        )
+        .await;
+    }
     let subject = learner.clone();
     console
         .apply(&state, move |conn, clock, actor, _| {

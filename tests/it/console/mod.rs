@@ -113,7 +113,7 @@ async fn other_organizations_are_not_found_and_learners_are_forbidden(backend: B
     );
     let grant = format!("/admin/orgs/alpha/users/{}/admin", learner.id);
     assert_eq!(
-        submit(&mut admin, &grant, &[("role", "grant")])
+        submit(&mut admin, &grant, &[("role", "grant"), ("confirm", "yes")])
             .await
             .status
             .as_u16(),
@@ -157,7 +157,12 @@ async fn other_organizations_are_not_found_and_learners_are_forbidden(backend: B
     );
     // An operator's changes are audited under their name.
     let grant = format!("/admin/orgs/beta/users/{}/admin", learner.id);
-    let granted = submit(&mut operator, &grant, &[("role", "grant")]).await;
+    let granted = submit(
+        &mut operator,
+        &grant,
+        &[("role", "grant"), ("confirm", "yes")],
+    )
+    .await;
     assert_eq!(granted.status.as_u16(), 303);
     let audit = operator
         .get("/admin/orgs/beta/audit?action=sso_admin_granted")

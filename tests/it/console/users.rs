@@ -138,10 +138,30 @@ async fn admins_assign_revoke_and_promote_on_the_user_page(backend: Backend) {
         .expect("a flash message");
     assert!(flash.contains("seat is free (1 of 1 assigned)"), "{flash}");
 
+    // Not without the confirmation.
     submit(
         &mut admin,
         &format!("{}/revoke", user(&ann)),
         &[("license_type", "Learning")],
+    )
+    .await;
+    let page = admin.get(&user(&ann)).await;
+    assert!(
+        page.body.contains("Not revoked: tick the box to confirm"),
+        "{}",
+        page.body
+    );
+    {
+        let mut conn = app.store.connection().expect("connection");
+        let pool = licensing::pools(&mut conn, app.org("acme").id)
+            .unwrap()
+            .remove(0);
+        assert_eq!(pool.assigned, 1, "still held");
+    }
+    submit(
+        &mut admin,
+        &format!("{}/revoke", user(&ann)),
+        &[("license_type", "Learning"), ("confirm", "yes")],
     )
     .await;
     {
@@ -161,6 +181,17 @@ async fn admins_assign_revoke_and_promote_on_the_user_page(backend: Backend) {
         &mut admin,
         &format!("{}/admin", user(&bo)),
         &[("role", "grant")],
+    )
+    .await;
+    assert_eq!(
+        bo_visitor.get("/admin/orgs/acme").await.status.as_u16(),
+        403,
+        "not without the confirmation"
+    );
+    submit(
+        &mut admin,
+        &format!("{}/admin", user(&bo)),
+        &[("role", "grant"), ("confirm", "yes")],
     )
     .await;
     assert_eq!(
