@@ -32,6 +32,12 @@ async fn metadata_upload_is_previewed_then_saved(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let mut admin = app.admin_visitor("acme", "ann@acme.example", false);
     let page = admin.get("/admin/orgs/acme/sso").await;
+    // The setup steps carry this organization's own values, inline.
+    let ours = app.endpoints("acme");
+    for value in [&ours.entity_id, &ours.acs_url] {
+        let inline = format!("= <code class=\"wrap\">{value}</code>");
+        assert!(page.body.matches(&inline).count() >= 4, "{inline}");
+    }
     // Each way of adding an IdP has its own labelled name and preset fields.
     for source in ["file", "url", "manual"] {
         for field in ["name", "preset"] {
@@ -145,7 +151,7 @@ async fn bad_metadata_gets_a_specific_message_and_saves_nothing(backend: Backend
             b"",
             "Choose the IdP&#39;s metadata XML file.",
         ),
-        (&[("source", "file")], &huge, "larger than"),
+        (&[("source", "file")], &huge, "larger than 1 MiB"),
         (
             &[
                 ("source", "url"),
@@ -188,7 +194,11 @@ async fn bad_metadata_gets_a_specific_message_and_saves_nothing(backend: Backend
                 &[("metadata", "idp.xml", file)],
             )
             .await;
-        let status = if message == "larger than" { 413 } else { 400 };
+        let status = if message == "larger than 1 MiB" {
+            413
+        } else {
+            400
+        };
         assert_eq!(page.status.as_u16(), status, "{message}");
         assert!(page.body.contains(message), "{message}: {}", page.body);
     }

@@ -97,8 +97,28 @@ async fn understood(upload: &ProtectedUpload, source: &str) -> Result<IdpMetadat
 async fn preview(
     state: web::Data<AppState>,
     console: Console,
-    upload: ProtectedUpload,
+    upload: Result<ProtectedUpload, Error>,
 ) -> Result<HttpResponse, Error> {
+    // An oversized upload is refused on the page, next to the file field,
+    // like any unreadable metadata (its other fields were not read).
+    let upload = match upload {
+        Err(Error::UploadTooLarge(_)) => {
+            tracing::info!("IdP metadata upload too large");
+            let add = AddForm {
+                source: "file".to_owned(),
+                problem: Some(
+                    "The file is larger than 1 MiB: that is not IdP metadata (an IdP's metadata is a few KiB). Choose the IdP's metadata XML file."
+                        .to_owned(),
+                ),
+                ..AddForm::default()
+            };
+            return render_with(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &page(&state, &console, add).await?,
+            );
+        }
+        other => other?,
+    };
     let source = upload.text("source").unwrap_or_default();
     let preset = upload
         .text("preset")
