@@ -429,7 +429,10 @@ fn refused_test(
     let sp = SpEndpoints::for_org(ctx.base_url, &org.slug);
     let verdict = verdict::Verdict {
         connection_name: name,
-        checked_at: ctx.clock.now().to_rfc3339(),
+        checked_at: ctx
+            .clock
+            .now()
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         clock_skew_seconds: org.clock_skew.duration().num_seconds(),
         refusal: Some(verdict::Refused {
             code: failure.reason().code().to_owned(),
@@ -582,7 +585,10 @@ fn test_report(
     )?;
     let verdict = verdict::Verdict {
         connection_name: connection.name.clone(),
-        checked_at: ctx.clock.now().to_rfc3339(),
+        checked_at: ctx
+            .clock
+            .now()
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         clock_skew_seconds: org.clock_skew.duration().num_seconds(),
         refusal: None,
         would_sign_in: Some(verdict::Person {

@@ -29,5 +29,6 @@ mod scim_filter_sql;
 mod scim_groups;
 mod sso;
 mod sso_attacks;
+mod sso_console_browser;
 mod start;
 mod storage;
