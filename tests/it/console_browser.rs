@@ -131,8 +131,8 @@ async fn admin_runs_the_console_in_chromium(backend: Backend) {
     wait_for(c, "Audit trail").await;
     admin.screenshot("console-user").await;
     c.goto(&format!("{console}/audit")).await.unwrap();
-    let audit = wait_for(c, "license_pool_exhausted").await;
-    assert!(audit.contains("auto_assign_changed"));
+    let audit = wait_for(c, "ran out of seats").await;
+    assert!(audit.contains("changed automatic license assignment"));
     admin.screenshot("console-audit").await;
 
     // "Test sign-in" checks the IdP without signing the admin out.

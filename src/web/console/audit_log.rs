@@ -30,7 +30,10 @@ const EXPORT_LIMIT: u32 = 100_000;
 pub struct EventLine {
     pub at: String,
     pub actor: String,
+    /// The action's code, as the CSV export and the filter keep it.
     pub action: &'static str,
+    /// What happened, in words.
+    pub said: &'static str,
     pub target: String,
     pub details: String,
 }
@@ -82,9 +85,14 @@ impl ActorNames {
     }
 }
 
-/// Puts names on the actors of `events`.
+/// Puts names on the actors of `events`, and on the connections their
+/// details name.
 pub fn lines(conn: &mut DbConn, org: OrgId, events: Vec<Event>) -> Result<Vec<EventLine>, Error> {
     let mut names = ActorNames::new(conn, org)?;
+    let connections: HashMap<String, String> = crate::orgs::connections::list(conn, org)?
+        .into_iter()
+        .map(|c| (c.id.to_string(), c.name))
+        .collect();
     events
         .into_iter()
         .map(|event| {
@@ -92,21 +100,79 @@ pub fn lines(conn: &mut DbConn, org: OrgId, events: Vec<Event>) -> Result<Vec<Ev
                 at: when(event.at),
                 actor: names.name(conn, &event.actor)?,
                 action: event.action.as_str(),
+                said: said(event.action),
                 target: event.target.unwrap_or_default(),
-                details: readable(&event.details),
+                details: readable(&event.details, &connections),
             })
         })
         .collect()
 }
 
-/// Event details as `key: value, ...` rather than JSON.
-fn readable(details: &serde_json::Value) -> String {
+/// An action as people read it. Exhaustive: a new action needs its words.
+fn said(action: Action) -> &'static str {
+    match action {
+        Action::OrgCreated => "created the organization",
+        Action::AdminCreated => "added an administrator",
+        Action::AdminSignInLinkIssued => "issued an administrator sign-in link",
+        Action::AdminPasswordSet => "set an administrator password",
+        Action::AdminSignedIn => "signed in to the console",
+        Action::AdminSignInFailed => "failed to sign in to the console",
+        Action::AdminSignedOut => "signed out of the console",
+        Action::IdpConnectionAdded => "connected an identity provider",
+        Action::IdpConnectionRemoved => "removed an identity provider",
+        Action::IdpConnectionChanged => "changed an identity provider connection",
+        Action::LicensePoolSet => "set a license pool",
+        Action::LicenseAssigned => "assigned a license",
+        Action::LicenseRevoked => "revoked a license",
+        Action::AutoAssignChanged => "changed automatic license assignment",
+        Action::LicensePoolExhausted => "ran out of seats",
+        Action::UserCreated => "created a learner",
+        Action::IdentityLinked => "linked a sign-in identity",
+        Action::UserSignedIn => "signed in",
+        Action::OperatorGranted => "made an operator",
+        Action::OrgSettingsChanged => "changed the settings",
+        Action::SsoAdminGranted => "gave console access",
+        Action::SsoAdminRevoked => "took console access away",
+        Action::SsoTestSignIn => "ran a test sign-in",
+        Action::ProfileBound => "connected a LinkedIn profile",
+        Action::ProfileUnbound => "disconnected a LinkedIn profile",
+        Action::LearnerInvited => "invited a learner",
+        Action::InvitationCancelled => "cancelled an invitation",
+        Action::InvitationAccepted => "accepted an invitation",
+        Action::ScimConfigCreated => "created a SCIM configuration",
+        Action::ScimTokenRotated => "issued a new SCIM token",
+        Action::ScimConfigRemoved => "removed a SCIM configuration",
+        Action::LearnerUpdated => "updated a learner",
+        Action::LearnerDeactivated => "deactivated a learner",
+        Action::LearnerReactivated => "reactivated a learner",
+        Action::LearnerDeleted => "deleted a learner",
+        Action::GroupCreated => "created a group",
+        Action::GroupUpdated => "updated a group",
+        Action::GroupDeleted => "deleted a group",
+        Action::GroupLicenseMapped => "mapped a group to a license",
+        Action::ImportApplied => "applied a CSV import",
+    }
+}
+
+/// Event details as `key: value, ...` rather than JSON: keys in words, a
+/// connection by its name, nothing empty.
+fn readable(details: &serde_json::Value, connections: &HashMap<String, String>) -> String {
     match details {
         serde_json::Value::Object(map) => map
             .iter()
-            .map(|(key, value)| match value {
-                serde_json::Value::String(text) => format!("{key}: {text}"),
-                other => format!("{key}: {other}"),
+            .filter(|(_, value)| !value.is_null())
+            .map(|(key, value)| {
+                let text = match value {
+                    serde_json::Value::String(text) if key == "connection" => connections
+                        .get(text)
+                        .cloned()
+                        .unwrap_or_else(|| "a removed connection".to_owned()),
+                    serde_json::Value::String(text) => text.clone(),
+                    serde_json::Value::Bool(true) => "yes".to_owned(),
+                    serde_json::Value::Bool(false) => "no".to_owned(),
+                    other => other.to_string(),
+                };
+                format!("{}: {text}", key.replace('_', " "))
             })
             .collect::<Vec<_>>()
             .join(", "),
@@ -302,9 +368,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn details_read_as_key_value_pairs() {
-        let details = serde_json::json!({ "license_type": "Learning", "on": true });
-        assert_eq!(readable(&details), "license_type: Learning, on: true");
+    fn details_read_as_words() {
+        let details = serde_json::json!({
+            "license_type": "Learning",
+            "on": true,
+            "connection": "c1",
+            "failure": null,
+        });
+        let names = HashMap::from([("c1".to_owned(), "Acme Okta".to_owned())]);
+        assert_eq!(
+            readable(&details, &names),
+            "connection: Acme Okta, license type: Learning, on: yes"
+        );
+        let gone = serde_json::json!({ "connection": "c2" });
+        assert_eq!(readable(&gone, &names), "connection: a removed connection");
     }
 
     #[test]
