@@ -201,7 +201,42 @@ async fn bad_metadata_gets_a_specific_message_and_saves_nothing(backend: Backend
         };
         assert_eq!(page.status.as_u16(), status, "{message}");
         assert!(page.body.contains(message), "{message}: {}", page.body);
+        assert!(
+            page.body
+                .contains(r#"<div class="error-summary" role="alert""#),
+            "{message}"
+        );
     }
+    // What was typed and pasted comes back, and the summary links to the field.
+    let page = admin
+        .post_multipart(
+            "/admin/orgs/acme/sso/preview",
+            &[
+                ("csrf_token", token.as_str()),
+                ("source", "manual"),
+                ("name", "Hand-made"),
+                ("entity_id", "https://idp.example"),
+                ("sso_url", "https://idp.example/sso"),
+                (
+                    "certificate_pem",
+                    "-----BEGIN CERTIFICATE-----\nnope\n-----END CERTIFICATE-----",
+                ),
+            ],
+            &[],
+        )
+        .await;
+    assert!(
+        page.body.contains(r##"<a href="#certificate_pem">"##),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body
+            .contains("-----BEGIN CERTIFICATE-----\nnope\n-----END CERTIFICATE-----</textarea>"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains(r#"value="Hand-made""#));
     let mut conn = app.store.connection().expect("connection");
     assert!(
         connections::list(&mut conn, app.org("acme").id)

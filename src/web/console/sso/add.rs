@@ -36,6 +36,8 @@ pub(super) struct AddForm {
     pub(super) metadata_url: String,
     pub(super) entity_id: String,
     pub(super) sso_url: String,
+    /// A pasted certificate, given back as it was pasted.
+    pub(super) certificate_pem: String,
     pub(super) problem: Option<String>,
 }
 
@@ -133,6 +135,7 @@ async fn preview(
                 metadata_url: upload.text("metadata_url").unwrap_or_default(),
                 entity_id: upload.text("entity_id").unwrap_or_default(),
                 sso_url: upload.text("sso_url").unwrap_or_default(),
+                certificate_pem: upload.text("certificate_pem").unwrap_or_default(),
                 source,
                 problem: Some(problem),
             };

@@ -174,6 +174,16 @@ impl SsoPage {
             .map_or("", |(_, label)| label)
     }
 
+    /// The id of the field a refused add form's problem is about, for the
+    /// error summary's link.
+    fn problem_field(&self) -> &'static str {
+        match self.add.source.as_str() {
+            "url" => "metadata_url",
+            "manual" => "certificate_pem",
+            _ => "metadata",
+        }
+    }
+
     fn problem_for(&self, source: &str) -> Option<&str> {
         self.add
             .problem
