@@ -85,6 +85,10 @@ uuid_id!(
     /// The verdict of a test sign-in.
     SsoTestId
 );
+uuid_id!(
+    /// A setup link: SSO setup without a console account.
+    SetupLinkId
+);
 
 /// The short name in URLs and commands (`/sso/acme/...`): lower-case letters,
 /// digits and inner hyphens, 2 to 63 characters.

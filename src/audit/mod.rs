@@ -9,7 +9,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use serde_json::Value;
 
 use crate::clock::Clock;
-use crate::ids::{AdminId, EventId, ImportId, OrgId, ScimConfigId, UserId};
+use crate::ids::{AdminId, EventId, ImportId, OrgId, ScimConfigId, SetupLinkId, UserId};
 use crate::store::{self, DbConn};
 
 /// Who caused an event.
@@ -25,6 +25,8 @@ pub enum Actor {
     Scim(ScimConfigId),
     /// A CSV import, on behalf of whoever started it (its record says who).
     Import(ImportId),
+    /// Whoever opened this setup link (the customer's IT team, say).
+    Setup(SetupLinkId),
 }
 
 impl fmt::Display for Actor {
@@ -36,6 +38,7 @@ impl fmt::Display for Actor {
             Actor::System => f.write_str("system"),
             Actor::Scim(id) => write!(f, "scim:{id}"),
             Actor::Import(id) => write!(f, "import:{id}"),
+            Actor::Setup(id) => write!(f, "setup:{id}"),
         }
     }
 }
@@ -51,6 +54,7 @@ impl FromStr for Actor {
             Some(("user", id)) => id.parse().map(Actor::Learner).map_err(drop),
             Some(("scim", id)) => id.parse().map(Actor::Scim).map_err(drop),
             Some(("import", id)) => id.parse().map(Actor::Import).map_err(drop),
+            Some(("setup", id)) => id.parse().map(Actor::Setup).map_err(drop),
             _ => Err(()),
         }
     }
@@ -99,9 +103,12 @@ pub enum Action {
     GroupDeleted,
     GroupLicenseMapped,
     ImportApplied,
+    SetupLinkCreated,
+    SetupLinkOpened,
+    SetupLinkRevoked,
 }
 
-pub const ACTIONS: [Action; 40] = [
+pub const ACTIONS: [Action; 43] = [
     Action::OrgCreated,
     Action::AdminCreated,
     Action::AdminSignInLinkIssued,
@@ -142,6 +149,9 @@ pub const ACTIONS: [Action; 40] = [
     Action::GroupDeleted,
     Action::GroupLicenseMapped,
     Action::ImportApplied,
+    Action::SetupLinkCreated,
+    Action::SetupLinkOpened,
+    Action::SetupLinkRevoked,
 ];
 
 impl Action {
@@ -187,6 +197,9 @@ impl Action {
             Action::GroupDeleted => "group_deleted",
             Action::GroupLicenseMapped => "group_license_mapped",
             Action::ImportApplied => "import_applied",
+            Action::SetupLinkCreated => "setup_link_created",
+            Action::SetupLinkOpened => "setup_link_opened",
+            Action::SetupLinkRevoked => "setup_link_revoked",
         }
     }
 }

@@ -49,6 +49,14 @@ pub(super) enum IdpCommand {
     },
     /// List an organization's IdP connections: id, name, entity ID, state
     List { org: String },
+    /// Create a single-use, expiring link that lets someone without a
+    /// console account set up this organization's SSO (prints the URL once)
+    SetupLink {
+        org: String,
+        /// How long the link lives, in hours (at most 336)
+        #[arg(long, default_value_t = crate::orgs::setup_links::DEFAULT_HOURS)]
+        hours: u32,
+    },
     /// Update a connection's trust without an outage: new metadata (a
     /// certificate it no longer lists stays trusted until removed or
     /// expired), or one certificate added or removed
@@ -119,7 +127,12 @@ pub(super) enum IdpCommand {
     },
 }
 
-pub(super) fn run(command: IdpCommand, store: &Store, clock: &Clock) -> anyhow::Result<()> {
+pub(super) fn run(
+    command: IdpCommand,
+    settings: &crate::config::Settings,
+    store: &Store,
+    clock: &Clock,
+) -> anyhow::Result<()> {
     let mut conn = store.connection()?;
     let mut out = std::io::stdout().lock();
     match command {
@@ -418,6 +431,24 @@ pub(super) fn run(command: IdpCommand, store: &Store, clock: &Clock) -> anyhow::
                     connection.id, removed.fingerprint
                 )?;
             }
+        }
+        IdpCommand::SetupLink { org, hours } => {
+            let org = orgs::find(&mut conn, &org)?;
+            let created = crate::orgs::setup_links::create(
+                &mut conn,
+                clock,
+                &Actor::Cli,
+                &settings.base_url,
+                &org,
+                hours,
+            )?;
+            writeln!(
+                out,
+                "setup link for {} (expires {}, works once):",
+                org.slug,
+                created.link.expires_at.and_utc().to_rfc3339()
+            )?;
+            writeln!(out, "{}", created.url)?;
         }
         IdpCommand::Remove { org, id } => {
             let org = orgs::find(&mut conn, &org)?;

@@ -220,7 +220,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Idp(command) => {
             let settings = settings(&cli.global)?;
-            idp::run(command, &open_store(&settings)?, &clock)
+            idp::run(command, &settings, &open_store(&settings)?, &clock)
         }
         Command::User(command) => {
             let settings = settings(&cli.global)?;

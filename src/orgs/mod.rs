@@ -3,6 +3,7 @@
 pub mod connections;
 mod domains;
 mod queries;
+pub mod setup_links;
 
 pub use domains::{
     EmailDomain, InvalidDomain, by_email_domain, email_domains, listed as listed_domains,

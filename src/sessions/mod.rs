@@ -10,7 +10,7 @@ mod queries;
 use chrono::{NaiveDateTime, TimeDelta};
 
 use crate::clock::Clock;
-use crate::ids::{AdminId, UserId};
+use crate::ids::{AdminId, SetupLinkId, UserId};
 use crate::secret::{SecretToken, TokenHash};
 use crate::store::{self, DbConn};
 
@@ -21,6 +21,8 @@ pub enum Principal {
     Anonymous,
     Admin(AdminId),
     Learner(UserId),
+    /// Whoever opened a setup link: the Single sign-on pages only.
+    Setup(SetupLinkId),
 }
 
 impl Principal {
@@ -28,7 +30,9 @@ impl Principal {
     pub fn lifetime(self) -> TimeDelta {
         match self {
             Principal::Anonymous => TimeDelta::hours(1),
-            Principal::Admin(_) | Principal::Learner(_) => TimeDelta::hours(8),
+            Principal::Admin(_) | Principal::Learner(_) | Principal::Setup(_) => {
+                TimeDelta::hours(8)
+            }
         }
     }
 }

@@ -17,6 +17,7 @@ struct SessionRow {
     user_id: Option<String>,
     expires_at: NaiveDateTime,
     flash: Option<String>,
+    setup_link_id: Option<String>,
 }
 
 pub(super) fn insert(
@@ -24,10 +25,11 @@ pub(super) fn insert(
     session: &Session,
     now: NaiveDateTime,
 ) -> Result<(), Error> {
-    let (admin_id, user_id) = match session.principal {
-        Principal::Anonymous => (None, None),
-        Principal::Admin(id) => (Some(id.to_string()), None),
-        Principal::Learner(id) => (None, Some(id.to_string())),
+    let (admin_id, user_id, setup_link_id) = match session.principal {
+        Principal::Anonymous => (None, None, None),
+        Principal::Admin(id) => (Some(id.to_string()), None, None),
+        Principal::Learner(id) => (None, Some(id.to_string()), None),
+        Principal::Setup(id) => (None, None, Some(id.to_string())),
     };
     diesel::insert_into(sessions::table)
         .values((
@@ -35,6 +37,7 @@ pub(super) fn insert(
             sessions::csrf_token.eq(session.csrf.expose()),
             sessions::admin_id.eq(admin_id),
             sessions::user_id.eq(user_id),
+            sessions::setup_link_id.eq(setup_link_id),
             sessions::created_at.eq(now),
             sessions::expires_at.eq(session.expires_at),
         ))
@@ -51,11 +54,12 @@ pub(super) fn by_id(conn: &mut DbConn, id: &TokenHash) -> Result<Option<Session>
     else {
         return Ok(None);
     };
-    let principal = match (row.admin_id, row.user_id) {
-        (None, None) => Principal::Anonymous,
-        (Some(admin), None) => Principal::Admin(decode("admin id", admin)?),
-        (None, Some(user)) => Principal::Learner(decode("user id", user)?),
-        (Some(admin), Some(_)) => {
+    let principal = match (row.admin_id, row.user_id, row.setup_link_id) {
+        (None, None, None) => Principal::Anonymous,
+        (Some(admin), None, None) => Principal::Admin(decode("admin id", admin)?),
+        (None, Some(user), None) => Principal::Learner(decode("user id", user)?),
+        (None, None, Some(link)) => Principal::Setup(decode("setup link id", link)?),
+        (Some(admin), _, _) | (_, Some(admin), _) => {
             return Err(Error::Corrupt {
                 what: "session owner",
                 value: admin,

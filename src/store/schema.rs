@@ -99,6 +99,20 @@ diesel::table! {
         created_at -> Timestamp,
         expires_at -> Timestamp,
         flash -> Nullable<Text>,
+        setup_link_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    setup_links (id) {
+        id -> Text,
+        org_id -> Text,
+        token_hash -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        opened_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
     }
 }
 

@@ -13,6 +13,7 @@ pub mod path;
 mod rate_limit;
 mod scim;
 mod session;
+mod setup;
 mod sso;
 mod start;
 mod system;
@@ -159,6 +160,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
     start::routes(cfg);
     invitations::routes(cfg);
     admin::routes(cfg);
+    setup::routes(cfg);
     console::routes(cfg);
     sso::routes(cfg);
     scim::routes(cfg);

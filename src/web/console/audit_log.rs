@@ -70,6 +70,7 @@ impl ActorNames {
                 .map(|c| format!("{} (SCIM)", c.name))
                 .unwrap_or_else(|| "removed SCIM configuration".to_owned()),
             Actor::Import(id) => format!("CSV import {id}"),
+            Actor::Setup(_) => "someone with a setup link".to_owned(),
             Actor::Learner(id) => learners::find_by_id(conn, *id)?
                 .map(|l| l.email.to_string())
                 .unwrap_or_else(|| "deleted learner".to_owned()),
@@ -151,6 +152,9 @@ fn said(action: Action) -> &'static str {
         Action::GroupDeleted => "deleted a group",
         Action::GroupLicenseMapped => "mapped a group to a license",
         Action::ImportApplied => "applied a CSV import",
+        Action::SetupLinkCreated => "created a setup link",
+        Action::SetupLinkOpened => "opened a setup link",
+        Action::SetupLinkRevoked => "revoked a setup link",
     }
 }
 

@@ -56,6 +56,8 @@ pub struct ConsoleUser {
     pub home_org: OrgId,
     /// Sees every organization.
     pub operator: bool,
+    /// Came with a setup link: the Single sign-on pages of its organization only.
+    pub setup: bool,
 }
 
 impl FromRequest for ConsoleUser {
@@ -75,11 +77,24 @@ impl FromRequest for ConsoleUser {
 /// rights away takes effect at once.
 pub async fn console_user(state: &AppState, session: Session) -> Result<ConsoleUser, Error> {
     let principal = session.principal;
+    let now = state.clock.now_naive();
     let found = state
         .store
         .run(move |conn| {
             Ok::<_, Error>(match principal {
                 Principal::Anonymous => None,
+                // Checked at every request: a revoked or expired link ends its session.
+                Principal::Setup(id) => orgs::setup_links::find(conn, id)?
+                    .filter(|link| link.usable(now))
+                    .map(|link| {
+                        (
+                            Actor::Setup(link.id),
+                            "setup link".to_owned(),
+                            link.org,
+                            false,
+                            true,
+                        )
+                    }),
                 Principal::Admin(id) => admins::find(conn, id)?.map(|a| {
                     (
                         Actor::Admin(a.id),
@@ -105,6 +120,7 @@ pub async fn console_user(state: &AppState, session: Session) -> Result<ConsoleU
         None => Err(Error::SignInRequired),
         Some((_, _, _, _, false)) => Err(Error::Forbidden),
         Some((actor, email, home_org, operator, true)) => Ok(ConsoleUser {
+            setup: matches!(actor, Actor::Setup(_)),
             session,
             actor,
             email,
@@ -151,6 +167,14 @@ impl FromRequest for Console {
             if !user.operator && org.id != user.home_org {
                 return Err(Error::NotFound);
             }
+            // Nor do the other pages for a setup link.
+            if user.setup
+                && !req
+                    .path()
+                    .starts_with(&format!("/admin/orgs/{}/sso", org.slug))
+            {
+                return Err(Error::NotFound);
+            }
             Ok(Console { user, org, flash })
         })
     }
@@ -165,6 +189,8 @@ pub struct Chrome {
     pub org_name: String,
     pub section: Section,
     pub flash: Option<String>,
+    /// A setup link's session: the Single sign-on section only.
+    pub setup: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -227,6 +253,7 @@ impl Chrome {
     pub fn nav(&self) -> Vec<(&'static str, String, bool)> {
         Section::ALL
             .into_iter()
+            .filter(|s| !self.setup || *s == Section::SingleSignOn)
             .map(|s| (s.label(), self.link(s.path()), s == self.section))
             .collect()
     }
@@ -251,6 +278,7 @@ impl Console {
             org_name: self.org.display_name.clone(),
             section,
             flash: self.flash.clone(),
+            setup: self.user.setup,
         }
     }
 
@@ -312,6 +340,7 @@ pub fn when(at: chrono::NaiveDateTime) -> String {
 }
 
 async fn start(state: web::Data<AppState>, user: ConsoleUser) -> Result<HttpResponse, Error> {
+    let setup = user.setup;
     let location = if user.operator {
         "/admin/orgs".to_owned()
     } else {
@@ -320,7 +349,11 @@ async fn start(state: web::Data<AppState>, user: ConsoleUser) -> Result<HttpResp
             .store
             .run(move |conn| orgs::find_by_id(conn, home))
             .await?;
-        format!("/admin/orgs/{}", org.slug)
+        if setup {
+            format!("/admin/orgs/{}/sso", org.slug)
+        } else {
+            format!("/admin/orgs/{}", org.slug)
+        }
     };
     Ok(HttpResponse::SeeOther()
         .insert_header((LOCATION, location))

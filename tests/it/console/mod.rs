@@ -6,6 +6,7 @@ mod imports;
 mod invitations;
 mod licenses;
 mod settings;
+mod setup_links;
 mod sso;
 mod users;
 

@@ -4,6 +4,7 @@
 
 mod add;
 mod connection;
+mod setup_links;
 
 use std::collections::BTreeMap;
 
@@ -25,6 +26,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/admin/orgs/{org}/sso", web::get().to(show));
     add::routes(cfg);
     connection::routes(cfg);
+    setup_links::routes(cfg);
 }
 
 /// Certificates expiring sooner than this get a warning.
@@ -163,6 +165,20 @@ struct SsoPage {
     add: AddForm,
     presets: Vec<(&'static str, &'static str)>,
     name_id_formats: [(&'static str, &'static str); 4],
+    /// The organization's setup links (none for a setup link's own session).
+    setup_links: Vec<SetupLinkLine>,
+    /// A link just created: its URL, shown this once.
+    new_setup_link: Option<String>,
+}
+
+/// A setup link as listed.
+struct SetupLinkLine {
+    id: crate::ids::SetupLinkId,
+    created: String,
+    expires: String,
+    state: &'static str,
+    /// It may still be revoked.
+    live: bool,
 }
 
 impl SsoPage {
@@ -221,15 +237,44 @@ fn presets() -> Vec<(&'static str, &'static str)> {
 async fn page(state: &AppState, console: &Console, add: AddForm) -> Result<SsoPage, Error> {
     let org = console.org.id;
     let now = state.clock.now_naive();
-    let (connections, errors) = state
+    let whole_org = console.org.clone();
+    let setup = console.user.setup;
+    let (connections, errors, links) = state
         .store
         .run(move |conn| {
+            let links = if setup {
+                Vec::new()
+            } else {
+                crate::orgs::setup_links::list(conn, &whole_org)?
+            };
             Ok::<_, Error>((
                 connections::list(conn, org)?,
                 crate::signin::recent_errors(conn, org, 20)?,
+                links,
             ))
         })
         .await?;
+    let setup_links = links
+        .into_iter()
+        .map(|link| {
+            let state = if link.revoked_at.is_some() {
+                "revoked"
+            } else if !link.usable(now) {
+                "expired"
+            } else if link.opened_at.is_some() {
+                "opened (in use)"
+            } else {
+                "not opened yet"
+            };
+            SetupLinkLine {
+                id: link.id,
+                created: when(link.created_at),
+                expires: when(link.expires_at),
+                state,
+                live: link.usable(now),
+            }
+        })
+        .collect();
     let names: BTreeMap<String, String> = connections
         .iter()
         .map(|c| (c.id.to_string(), c.name.clone()))
@@ -291,6 +336,8 @@ async fn page(state: &AppState, console: &Console, add: AddForm) -> Result<SsoPa
             ("persistent", "Persistent (a stable opaque id)"),
             ("transient", "Transient"),
         ],
+        setup_links,
+        new_setup_link: None,
     })
 }
 
