@@ -171,4 +171,83 @@ async fn an_idp_admin_connects_tests_and_rolls_over_in_chromium(backend: Backend
     admin.close().await;
 }
 
-on_both_databases!(an_idp_admin_connects_tests_and_rolls_over_in_chromium);
+/// A setup link's whole life: made by an administrator in the console,
+/// opened by the IT team in another browser, used to connect and test the
+/// IdP, revoked, and then no longer letting that browser in.
+async fn a_setup_link_in_chromium(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let org = app.org("acme");
+    let link = {
+        let mut conn = app.store.connection().expect("connection");
+        admins::create_with_link(
+            &mut conn,
+            &app.clock.clock(),
+            &app.settings.base_url,
+            &org,
+            "ida@acme.example".parse().unwrap(),
+            false,
+        )
+        .expect("admin link")
+        .url
+    };
+    let demo = DemoIdp::load_or_generate(&app.settings.certs_dir, &app.settings.base_url)
+        .expect("demo IdP");
+    let metadata = app.db.dir().join("idp-metadata.xml");
+    std::fs::write(&metadata, demo.metadata()).expect("metadata file");
+    let console = format!("{}/admin/orgs/acme", app.address);
+
+    let admin = Browser::start().await;
+    let c = &admin.client;
+    c.goto(&link).await.expect("open the link");
+    fill(c, "password", PASSWORD).await;
+    fill(c, "confirmation", PASSWORD).await;
+    click(c, "button[type=submit]").await;
+    wait_for(c, "Identity providers").await;
+    c.goto(&format!("{console}/sso")).await.unwrap();
+    click(c, "form[action$='/setup-links'] button[type=submit]").await;
+    wait_for(c, "Setup link created").await;
+    let url = element(c, "#setup-link-url")
+        .await
+        .text()
+        .await
+        .expect("the URL");
+
+    // The IT team, in a browser of its own and without an account.
+    let it = Browser::start().await;
+    let t = &it.client;
+    t.goto(&url).await.unwrap();
+    click(t, "main form button[type=submit]").await;
+    let page = wait_for(t, "Values for your identity provider").await;
+    assert!(
+        !page.contains("Users"),
+        "the Single sign-on section only: {page}"
+    );
+    it.screenshot("setup-link-sso").await;
+    upload(t, &console, &metadata).await;
+    wait_for(t, "Check the identity provider").await;
+    click(t, "main form button[type=submit]").await;
+    wait_for(t, "is connected").await;
+    test_sign_in(t, &console, "Test sign-in passed").await;
+
+    // Revoked by the administrator: the IT team's browser is out.
+    c.goto(&format!("{console}/sso")).await.unwrap();
+    wait_for(c, "opened (in use)").await;
+    click(c, "form[action$='/revoke'] button[type=submit]").await;
+    wait_for(c, "Setup link revoked").await;
+    t.goto(&format!("{console}/sso")).await.unwrap();
+    wait_for(t, "Sign in").await;
+    assert!(
+        t.current_url()
+            .await
+            .expect("url")
+            .path()
+            .starts_with("/admin/login")
+    );
+    it.close().await;
+    admin.close().await;
+}
+
+on_both_databases!(
+    an_idp_admin_connects_tests_and_rolls_over_in_chromium,
+    a_setup_link_in_chromium,
+);
