@@ -186,6 +186,19 @@ impl FromStr for Preset {
     }
 }
 
+/// The longest name Seatgate keeps from what a person or an IdP supplies.
+pub const MAX_NAME: usize = 200;
+
+/// `text` trimmed and cut to [`MAX_NAME`] characters.
+pub fn capped(text: &str) -> String {
+    text.trim()
+        .chars()
+        .take(MAX_NAME)
+        .collect::<String>()
+        .trim_end()
+        .to_owned()
+}
+
 /// A connection's attribute mapping: a preset, with per-field overrides.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Mapping {
@@ -213,7 +226,9 @@ impl Mapping {
         }
     }
 
-    /// Reads the profile from `(attribute name, first value)` pairs.
+    /// Reads the profile from `(attribute name, first value)` pairs. Names
+    /// are cut to [`MAX_NAME`] characters: they are shown on pages, and an
+    /// IdP once sent 3,000 (the email keeps its own rules).
     pub fn profile(&self, attributes: &[(String, String)]) -> Profile {
         let get = |field: Field| {
             self.names(field).into_iter().find_map(|name| {
@@ -223,13 +238,14 @@ impl Mapping {
                     .map(|(_, value)| value.trim().to_owned())
             })
         };
+        let name = |field: Field| get(field).map(|text| capped(&text));
         Profile {
             email: get(Field::Email),
-            first_name: get(Field::FirstName),
-            last_name: get(Field::LastName),
-            display_name: get(Field::DisplayName),
-            department: get(Field::Department),
-            employee_id: get(Field::EmployeeId),
+            first_name: name(Field::FirstName),
+            last_name: name(Field::LastName),
+            display_name: name(Field::DisplayName),
+            department: name(Field::Department),
+            employee_id: name(Field::EmployeeId),
         }
     }
 }
@@ -335,6 +351,18 @@ mod tests {
                 .email,
             None
         );
+    }
+
+    #[test]
+    fn names_from_the_idp_are_capped() {
+        let generic = Mapping {
+            preset: Preset::Generic,
+            overrides: BTreeMap::new(),
+        };
+        let long = "é".repeat(3000);
+        let profile = generic.profile(&attrs(&[("displayName", &long), ("givenName", " Ann ")]));
+        assert_eq!(profile.display_name.unwrap().chars().count(), MAX_NAME);
+        assert_eq!(profile.first_name.as_deref(), Some("Ann"));
     }
 
     #[test]

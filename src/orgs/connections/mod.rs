@@ -181,20 +181,11 @@ pub struct NewConnection {
     pub overrides: BTreeMap<Field, String>,
 }
 
-/// The longest connection name, in characters: learners see it on a
-/// button, and an IdP's 3,000-character name made a page 46,000 pixels wide.
-pub const MAX_NAME: usize = 200;
-
-/// A name as given (trimmed, at most [`MAX_NAME`] characters); `None` when blank.
+/// A name as given (trimmed, at most [`MAX_NAME`](crate::saml::attributes::MAX_NAME)
+/// characters: learners see it on a button, and an IdP's 3,000-character
+/// name made a page 46,000 pixels wide); `None` when blank.
 pub fn name_from_input(name: &str) -> Option<String> {
-    let name = name.trim();
-    (!name.is_empty()).then(|| {
-        name.chars()
-            .take(MAX_NAME)
-            .collect::<String>()
-            .trim_end()
-            .to_owned()
-    })
+    Some(crate::saml::attributes::capped(name)).filter(|n| !n.is_empty())
 }
 
 /// The name a new connection gets when nobody gives one: the IdP's own
