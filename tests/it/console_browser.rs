@@ -30,35 +30,15 @@ async fn learner_signs_in(c: &Client, address: &str, email: &str, name: (&str, &
 
 async fn admin_runs_the_console_in_chromium(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let org = app.org("acme");
-    let link = {
-        let mut conn = app.store.connection().expect("connection");
-        admins::create_with_link(
-            &mut conn,
-            &app.clock.clock(),
-            &app.settings.base_url,
-            &org,
-            "ann@acme.example".parse().unwrap(),
-            false,
-        )
-        .expect("admin link")
-        .url
-    };
     let metadata_file = app.db.dir().join("demo-idp-metadata.xml");
     let demo = DemoIdp::load_or_generate(&app.settings.certs_dir, &app.settings.base_url)
         .expect("demo IdP");
     std::fs::write(&metadata_file, demo.metadata()).expect("metadata file");
     let console = format!("{}/admin/orgs/acme", app.address);
 
-    let admin = Browser::start().await;
-    let c = &admin.client;
-
     // The one-time link: set a password, land in the console.
-    c.goto(&link).await.expect("open the link");
-    fill(c, "password", PASSWORD).await;
-    fill(c, "confirmation", PASSWORD).await;
-    click(c, "button[type=submit]").await;
-    wait_for(c, "Identity providers").await;
+    let admin = Browser::admin(&app, "acme", "ann@acme.example").await;
+    let c = &admin.client;
     admin.screenshot("console-overview").await;
 
     // Single sign-on: upload the IdP's metadata, check the preview, save.

@@ -6,16 +6,13 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use seatgate::accounts::admins;
 use seatgate::audit::Actor;
 use seatgate::imports::files;
 use seatgate::licensing;
 
-use crate::common::browser::{Browser, click, element, fill, wait_for, wait_for_within};
+use crate::common::browser::{Browser, click, element, wait_for, wait_for_within};
 use crate::common::{Backend, TestApp};
 use crate::on_both_databases;
-
-const PASSWORD: &str = "a long enough passphrase";
 
 /// `rows` new learners asking for a Learning seat, and one bad row.
 fn people(first: usize, rows: usize) -> String {
@@ -30,40 +27,24 @@ fn people(first: usize, rows: usize) -> String {
 async fn admin_imports_a_file_in_chromium(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let org = app.org("acme");
-    let link = {
+    {
         let mut conn = app.store.connection().expect("connection");
-        let clock = app.clock.clock();
         licensing::set_pool(
             &mut conn,
-            &clock,
+            &app.clock.clock(),
             &Actor::Cli,
             &org,
             &"Learning".parse().unwrap(),
             150,
         )
         .expect("pool");
-        admins::create_with_link(
-            &mut conn,
-            &clock,
-            &app.settings.base_url,
-            &org,
-            "ann@acme.example".parse().unwrap(),
-            false,
-        )
-        .expect("admin link")
-        .url
-    };
+    }
     let file = app.db.dir().join("people.csv");
     std::fs::write(&file, people(0, 200)).expect("the CSV file");
     let console = format!("{}/admin/orgs/acme", app.address);
 
-    let admin = Browser::start().await;
+    let admin = Browser::admin(&app, "acme", "ann@acme.example").await;
     let c = &admin.client;
-    c.goto(&link).await.expect("open the link");
-    fill(c, "password", PASSWORD).await;
-    fill(c, "confirmation", PASSWORD).await;
-    click(c, "button[type=submit]").await;
-    wait_for(c, "Identity providers").await;
 
     // Upload: the preview says what each row would do, and changes nothing.
     click(c, "nav.sections a[href$='/imports']").await;

@@ -7,8 +7,8 @@
 use seatgate::saml::keys::KeyPair;
 
 use crate::common::idp::TestIdp;
-use crate::common::visitor::Page;
 use crate::common::{Backend, TestApp, Visitor};
+use crate::console::{field, save_previewed};
 use crate::on_both_databases;
 
 /// What a file must come to.
@@ -80,22 +80,6 @@ fn filled(file: &str, idp: &TestIdp, other: &KeyPair, encryption: &KeyPair) -> S
         .replace("{ENCRYPTION_CERT}", &encryption.cert_base64())
 }
 
-/// The value of a form field on a page.
-fn field(page: &Page, name: &str) -> String {
-    let at = page
-        .body
-        .find(&format!("name=\"{name}\""))
-        .unwrap_or_else(|| panic!("field {name} on the page: {}", page.body));
-    let tag = &page.body[at..at + page.body[at..].find('>').expect("end of tag")];
-    let start = tag.find("value=\"").expect("a value") + "value=\"".len();
-    let end = tag[start..].find('"').expect("closing quote") + start;
-    tag[start..end]
-        .replace("&amp;", "&")
-        .replace("&#x2f;", "/")
-        .replace("&#38;", "&")
-        .replace("&#47;", "/")
-}
-
 /// Uploads `metadata` in `slug`'s console, checks the preview, saves it.
 async fn upload(admin: &mut Visitor, slug: &str, metadata: &str, expected: &Expected) {
     let token = admin
@@ -129,22 +113,7 @@ async fn upload(admin: &mut Visitor, slug: &str, metadata: &str, expected: &Expe
         expected.file
     );
     assert_eq!(field(&preview, "name"), expected.name, "{}", expected.file);
-    let form: Vec<(&str, String)> = [
-        "csrf_token",
-        "entity_id",
-        "sso_url",
-        "certificates",
-        "metadata_url",
-        "name",
-    ]
-    .into_iter()
-    .map(|name| (name, field(&preview, name)))
-    .chain([("preset", "generic".to_owned())])
-    .collect();
-    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let saved = admin
-        .post(&format!("/admin/orgs/{slug}/sso/connections"), &pairs)
-        .await;
+    let saved = save_previewed(admin, slug, &preview, "generic").await;
     assert_eq!(saved.status.as_u16(), 303, "{}", expected.file);
 }
 

@@ -6,7 +6,6 @@
 //! under `target/screenshots/`.
 
 use fantoccini::Client;
-use seatgate::accounts::admins;
 use seatgate::demo_idp::DemoIdp;
 use seatgate::saml::keys::KeyPair;
 use seatgate::saml::mint;
@@ -14,8 +13,6 @@ use seatgate::saml::mint;
 use crate::common::browser::{Browser, click, element, fill, wait_for};
 use crate::common::{Backend, TestApp};
 use crate::on_both_databases;
-
-const PASSWORD: &str = "a long enough passphrase";
 
 /// Uploads a metadata file on the Single sign-on page and opens its preview.
 async fn upload(c: &Client, console: &str, file: &std::path::Path) {
@@ -40,20 +37,6 @@ async fn test_sign_in(c: &Client, console: &str, expected: &str) -> String {
 
 async fn an_idp_admin_connects_tests_and_rolls_over_in_chromium(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let org = app.org("acme");
-    let link = {
-        let mut conn = app.store.connection().expect("connection");
-        admins::create_with_link(
-            &mut conn,
-            &app.clock.clock(),
-            &app.settings.base_url,
-            &org,
-            "ida@acme.example".parse().unwrap(),
-            false,
-        )
-        .expect("admin link")
-        .url
-    };
     let demo = DemoIdp::load_or_generate(&app.settings.certs_dir, &app.settings.base_url)
         .expect("demo IdP");
     let first = app.db.dir().join("idp-metadata.xml");
@@ -68,13 +51,8 @@ async fn an_idp_admin_connects_tests_and_rolls_over_in_chromium(backend: Backend
     .expect("file");
     let console = format!("{}/admin/orgs/acme", app.address);
 
-    let admin = Browser::start().await;
+    let admin = Browser::admin(&app, "acme", "ida@acme.example").await;
     let c = &admin.client;
-    c.goto(&link).await.expect("open the link");
-    fill(c, "password", PASSWORD).await;
-    fill(c, "confirmation", PASSWORD).await;
-    click(c, "button[type=submit]").await;
-    wait_for(c, "Identity providers").await;
 
     // Connect: preview, save; the setup steps carry our values.
     upload(c, &console, &first).await;
@@ -176,33 +154,14 @@ async fn an_idp_admin_connects_tests_and_rolls_over_in_chromium(backend: Backend
 /// IdP, revoked, and then no longer letting that browser in.
 async fn a_setup_link_in_chromium(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let org = app.org("acme");
-    let link = {
-        let mut conn = app.store.connection().expect("connection");
-        admins::create_with_link(
-            &mut conn,
-            &app.clock.clock(),
-            &app.settings.base_url,
-            &org,
-            "ida@acme.example".parse().unwrap(),
-            false,
-        )
-        .expect("admin link")
-        .url
-    };
     let demo = DemoIdp::load_or_generate(&app.settings.certs_dir, &app.settings.base_url)
         .expect("demo IdP");
     let metadata = app.db.dir().join("idp-metadata.xml");
     std::fs::write(&metadata, demo.metadata()).expect("metadata file");
     let console = format!("{}/admin/orgs/acme", app.address);
 
-    let admin = Browser::start().await;
+    let admin = Browser::admin(&app, "acme", "ida@acme.example").await;
     let c = &admin.client;
-    c.goto(&link).await.expect("open the link");
-    fill(c, "password", PASSWORD).await;
-    fill(c, "confirmation", PASSWORD).await;
-    click(c, "button[type=submit]").await;
-    wait_for(c, "Identity providers").await;
     c.goto(&format!("{console}/sso")).await.unwrap();
     click(c, "form[action$='/setup-links'] button[type=submit]").await;
     wait_for(c, "Setup link created").await;

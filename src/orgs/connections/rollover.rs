@@ -191,23 +191,8 @@ pub fn add_certificate(
             certificate: certificate.clone(),
             retired_at: None,
         });
-        queries::set_trust(
-            conn,
-            id,
-            (&connection.sso_url, connection.sso_post_url.as_deref()),
-            &trusted,
-        )?;
-        audit::record(
-            conn,
-            clock,
-            audit::NewEvent::new(Some(org.id), actor, Action::IdpConnectionChanged)
-                .target(&connection.entity_id)
-                .details(json!({
-                    "connection": id.to_string(),
-                    "certificate_added": certificate.fingerprint,
-                })),
-        )
-        .map_err(Error::from)
+        let details = json!({ "certificate_added": certificate.fingerprint });
+        set_certificates(conn, clock, actor, &connection, &trusted, details)
     })
 }
 
@@ -237,24 +222,36 @@ pub fn remove_certificate(
         if !kept.iter().any(|t| t.in_force(now)) {
             return Err(Error::LastCertificate);
         }
-        queries::set_trust(
-            conn,
-            id,
-            (&connection.sso_url, connection.sso_post_url.as_deref()),
-            &kept,
-        )?;
-        audit::record(
-            conn,
-            clock,
-            audit::NewEvent::new(Some(org.id), actor, Action::IdpConnectionChanged)
-                .target(&connection.entity_id)
-                .details(json!({
-                    "connection": id.to_string(),
-                    "certificate_removed": removed.certificate.fingerprint,
-                })),
-        )?;
+        let details = json!({ "certificate_removed": removed.certificate.fingerprint });
+        set_certificates(conn, clock, actor, &connection, &kept, details)?;
         Ok(removed.certificate)
     })
+}
+
+/// Sets a connection's certificates (its URLs as they are), audited with
+/// `details`, inside the caller's transaction.
+fn set_certificates(
+    conn: &mut DbConn,
+    clock: &Clock,
+    actor: &Actor,
+    connection: &IdpConnection,
+    certificates: &[TrustedCertificate],
+    mut details: serde_json::Value,
+) -> Result<(), Error> {
+    let urls = (
+        connection.sso_url.as_str(),
+        connection.sso_post_url.as_deref(),
+    );
+    queries::set_trust(conn, connection.id, urls, certificates)?;
+    details["connection"] = connection.id.to_string().into();
+    audit::record(
+        conn,
+        clock,
+        audit::NewEvent::new(Some(connection.org), actor, Action::IdpConnectionChanged)
+            .target(&connection.entity_id)
+            .details(details),
+    )?;
+    Ok(())
 }
 
 /// A fingerprint as people type it: upper case, without separators.

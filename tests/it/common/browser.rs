@@ -112,6 +112,35 @@ impl Browser {
         std::fs::write(dir.join(format!("{name}.png")), png).expect("write screenshot");
     }
 
+    /// A browser signed in to `org`'s console as a new administrator
+    /// `email`, as a person does it: the one-time link, a password, the
+    /// console's first page.
+    pub async fn admin(app: &super::TestApp, org: &str, email: &str) -> Self {
+        const PASSWORD: &str = "a long enough passphrase";
+        let org = app.org(org);
+        let link = {
+            let mut conn = app.store.connection().expect("connection");
+            seatgate::accounts::admins::create_with_link(
+                &mut conn,
+                &app.clock.clock(),
+                &app.settings.base_url,
+                &org,
+                email.parse().expect("an email"),
+                false,
+            )
+            .expect("admin link")
+            .url
+        };
+        let browser = Self::start().await;
+        let c = &browser.client;
+        c.goto(&link).await.expect("open the link");
+        fill(c, "password", PASSWORD).await;
+        fill(c, "confirmation", PASSWORD).await;
+        click(c, "button[type=submit]").await;
+        wait_for(c, "Identity providers").await;
+        browser
+    }
+
     /// The downloaded file `name`, once Chromium has finished writing it;
     /// fails after ten seconds.
     pub async fn downloaded(&self, name: &str) -> String {

@@ -24,7 +24,7 @@ use crate::on_both_databases;
 const IDP: &str = "https://idp.acme.example/entity";
 
 /// The value of the form field `name` on a page (first occurrence).
-fn field(page: &Page, name: &str) -> String {
+pub(crate) fn field(page: &Page, name: &str) -> String {
     let at = page
         .body
         .find(&format!("name=\"{name}\""))
@@ -33,6 +33,33 @@ fn field(page: &Page, name: &str) -> String {
     let start = tag.find("value=\"").expect("a value") + "value=\"".len();
     let end = tag[start..].find('"').expect("closing quote") + start;
     tag[start..end].replace("&amp;", "&").replace("&#x2f;", "/")
+}
+
+/// Submits a metadata preview page's "Save connection" form as a browser
+/// would, with its hidden fields and `preset`.
+pub(crate) async fn save_previewed(
+    admin: &mut Visitor,
+    slug: &str,
+    preview: &Page,
+    preset: &str,
+) -> Page {
+    let form: Vec<(&str, String)> = [
+        "csrf_token",
+        "entity_id",
+        "sso_url",
+        "certificates",
+        "metadata_url",
+        "display_name",
+        "name",
+    ]
+    .into_iter()
+    .map(|name| (name, field(preview, name)))
+    .chain([("preset", preset.to_owned())])
+    .collect();
+    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    admin
+        .post(&format!("/admin/orgs/{slug}/sso/connections"), &pairs)
+        .await
 }
 
 /// Posts a console form with the page's CSRF token.

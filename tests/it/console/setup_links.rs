@@ -6,7 +6,7 @@
 use seatgate::audit::{Action, Actor};
 use seatgate::orgs::connections;
 
-use super::{IDP, events, field};
+use super::{IDP, events, save_previewed};
 use crate::cli::{stdout, with_db};
 use crate::common::idp::TestIdp;
 use crate::common::visitor::Page;
@@ -98,26 +98,8 @@ async fn a_setup_link_opens_single_sign_on_once_and_nothing_else(backend: Backen
         )
         .await;
     assert_eq!(preview.status.as_u16(), 200, "{}", preview.body);
-    let form: Vec<(&str, String)> = [
-        "csrf_token",
-        "entity_id",
-        "sso_url",
-        "certificates",
-        "metadata_url",
-        "name",
-    ]
-    .into_iter()
-    .map(|name| (name, field(&preview, name)))
-    .chain([("preset", "generic".to_owned())])
-    .collect();
-    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    assert_eq!(
-        it.post("/admin/orgs/acme/sso/connections", &pairs)
-            .await
-            .status
-            .as_u16(),
-        303
-    );
+    let saved = save_previewed(&mut it, "acme", &preview, "generic").await;
+    assert_eq!(saved.status.as_u16(), 303);
     let org = app.org("acme");
     let connection = connections::list(&mut app.store.connection().unwrap(), org.id)
         .unwrap()

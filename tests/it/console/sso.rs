@@ -4,29 +4,10 @@ use seatgate::audit::{Action, Actor};
 use seatgate::orgs::connections;
 use seatgate::saml::attributes::Preset;
 
-use super::{IDP, events, field, sso_learner, submit};
+use super::{IDP, events, field, save_previewed, sso_learner, submit};
 use crate::common::idp::{TestIdp, authn_request_in, authn_request_xml_in};
-use crate::common::visitor::Page;
 use crate::common::{Backend, TestApp, Visitor};
 use crate::on_both_databases;
-
-/// Submits a preview page's "Save connection" form as shown.
-async fn save_previewed(admin: &mut Visitor, preview: &Page) -> Page {
-    let form: Vec<(&str, String)> = [
-        "csrf_token",
-        "entity_id",
-        "sso_url",
-        "certificates",
-        "metadata_url",
-        "name",
-    ]
-    .into_iter()
-    .map(|name| (name, field(preview, name)))
-    .chain([("preset", "entra".to_owned())])
-    .collect();
-    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    admin.post("/admin/orgs/acme/sso/connections", &pairs).await
-}
 
 async fn metadata_upload_is_previewed_then_saved(backend: Backend) {
     let app = TestApp::spawn(backend).await;
@@ -85,7 +66,7 @@ async fn metadata_upload_is_previewed_then_saved(backend: Backend) {
         );
     }
 
-    let saved = save_previewed(&mut admin, &preview).await;
+    let saved = save_previewed(&mut admin, "acme", &preview, "entra").await;
     assert_eq!(saved.status.as_u16(), 303);
     let page = admin.get("/admin/orgs/acme/sso").await;
     assert!(page.body.contains("Acme Entra is connected."));
@@ -104,7 +85,7 @@ async fn metadata_upload_is_previewed_then_saved(backend: Backend) {
     assert_eq!(events(&app, "acme", Action::IdpConnectionAdded).len(), 1);
 
     // Saving the same IdP again is refused with a message, not a second row.
-    let again = save_previewed(&mut admin, &preview).await;
+    let again = save_previewed(&mut admin, "acme", &preview, "entra").await;
     assert_eq!(again.status.as_u16(), 303);
     assert!(
         admin
