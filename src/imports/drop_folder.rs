@@ -36,17 +36,6 @@ use crate::store::{DbConn, Store};
 /// How long a file's size and time must stay the same to count as written.
 pub const SETTLE: Duration = Duration::from_secs(2);
 
-/// What became of one file.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Done {
-    pub org: String,
-    pub file: String,
-    /// Where the file went.
-    pub moved_to: PathBuf,
-    /// `Some`: the whole file was refused, for this reason.
-    pub failure: Option<String>,
-}
-
 /// A file's size and modification time, as last seen.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Look {
@@ -81,11 +70,10 @@ impl DropFolders {
     /// Looks at every organization's `incoming/` once and imports the
     /// finished files. A file that cannot be imported now (the database
     /// is unreachable) stays for the next look.
-    pub fn scan(&mut self, store: &Store, clock: &Clock) -> Vec<Done> {
-        let mut done = Vec::new();
+    pub fn scan(&mut self, store: &Store, clock: &Clock) {
         let mut still = HashMap::new();
         let Ok(orgs) = fs::read_dir(&self.root) else {
-            return done;
+            return;
         };
         for org_dir in orgs.filter_map(Result::ok) {
             let Ok(slug) = org_dir.file_name().to_string_lossy().parse::<OrgSlug>() else {
@@ -121,9 +109,9 @@ impl DropFolders {
                     stamped: stamped(clock, &name),
                 };
                 match self.one(store, clock, &dropped, look) {
-                    Ok(Some(d)) => done.push(d),
+                    Ok(true) => {}
                     // Another process has it, or it changed: look again later.
-                    Ok(None) => {
+                    Ok(false) => {
                         still.insert(path, look);
                     }
                     Err(e) => {
@@ -134,18 +122,18 @@ impl DropFolders {
             }
         }
         self.seen = still;
-        done
     }
 
-    /// Imports one finished file under its lock; `None` when another
-    /// process holds it or it is no longer the file that settled.
+    /// Imports (or files as refused) one finished file under its lock;
+    /// false when another process holds it or it is no longer the file that
+    /// settled.
     fn one(
         &self,
         store: &Store,
         clock: &Clock,
         dropped: &Dropped,
         look: Look,
-    ) -> Result<Option<Done>, crate::store::Error> {
+    ) -> Result<bool, crate::store::Error> {
         // Never through a link: the SFTP user may make one, pointing at any
         // file Seatgate can read, whose contents would come back in the
         // results. Non-blocking, so that a FIFO cannot hold the watcher.
@@ -156,35 +144,33 @@ impl DropFolders {
         {
             Ok(file) => file,
             Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
-                return Ok(Some(self.failed(dropped, NOT_A_FILE)));
+                self.failed(dropped, NOT_A_FILE);
+                return Ok(true);
             }
             // Gone: another process imported it.
-            Err(_) => return Ok(None),
+            Err(_) => return Ok(false),
         };
         let Ok(meta) = file.metadata() else {
-            return Ok(None);
+            return Ok(false);
         };
         if !meta.is_file() {
-            return Ok(Some(self.failed(dropped, NOT_A_FILE)));
+            self.failed(dropped, NOT_A_FILE);
+            return Ok(true);
         }
         if meta.len() != look.len || meta.modified().ok() != Some(look.modified) {
-            return Ok(None);
+            return Ok(false);
         }
         let mut conn = store.connection()?;
         let Some(claim) = Claim::take(&mut conn, dropped.path, &file)? else {
-            return Ok(None);
+            return Ok(false);
         };
         // Still in place? Another process may have imported and moved it
         // between our listing and our lock.
         let in_place = fs::symlink_metadata(dropped.path)
             .is_ok_and(|now| now.ino() == meta.ino() && now.dev() == meta.dev());
-        let outcome = if in_place {
-            Some(self.import(&mut conn, clock, dropped, &file, look))
-        } else {
-            None
-        };
+        let imported = in_place.then(|| self.import(&mut conn, clock, dropped, &file, look));
         claim.release(&mut conn, &file)?;
-        outcome.transpose()
+        imported.transpose().map(|done| done.is_some())
     }
 
     fn import(
@@ -194,7 +180,7 @@ impl DropFolders {
         dropped: &Dropped,
         file: &File,
         look: Look,
-    ) -> Result<Done, crate::store::Error> {
+    ) -> Result<(), crate::store::Error> {
         let Dropped {
             slug,
             path,
@@ -202,13 +188,15 @@ impl DropFolders {
             ref stamped,
         } = *dropped;
         if look.len > format::MAX_BYTES {
-            return Ok(self.failed(dropped, &format::FileError::TooLarge.to_string()));
+            self.failed(dropped, &format::FileError::TooLarge.to_string());
+            return Ok(());
         }
         let org = match orgs::find(conn, slug.as_str()) {
             Ok(org) => org,
             Err(orgs::Error::Store(e)) => return Err(e),
             Err(_) => {
-                return Ok(self.failed(dropped, &format!("no organization {slug}")));
+                self.failed(dropped, &format!("no organization {slug}"));
+                return Ok(());
             }
         };
         let processed = self.root.join(slug.as_str()).join("processed");
@@ -246,37 +234,31 @@ impl DropFolders {
                 if let Err(e) = flushed {
                     tracing::error!(path = %result_path.display(), reason = %e, "drop folder results incomplete");
                 }
-                Ok(Done {
-                    org: slug.to_string(),
-                    file: name.to_owned(),
-                    moved_to,
-                    failure: None,
-                })
+                Ok(())
             }
             Err(super::Error::Store(e)) => {
                 let _ = fs::remove_file(&result_path);
                 Err(e)
             }
             Err(e) => {
-                let done = self.failed(dropped, &e.to_string());
+                let moved_to = self.failed(dropped, &e.to_string());
                 if rows > 0 {
                     // The rows before a fault deep in the file were
                     // applied: their results go with it.
                     let _ = fs::rename(
                         &result_path,
-                        done.moved_to
-                            .with_file_name(format!("{stamped}.result.csv")),
+                        moved_to.with_file_name(format!("{stamped}.result.csv")),
                     );
                 } else {
                     let _ = fs::remove_file(&result_path);
                 }
-                Ok(done)
+                Ok(())
             }
         }
     }
 
-    /// Moves a refused file to `failed/`, the reason beside it.
-    fn failed(&self, dropped: &Dropped, reason: &str) -> Done {
+    /// Moves a refused file to `failed/`, the reason beside it; where it went.
+    fn failed(&self, dropped: &Dropped, reason: &str) -> PathBuf {
         let Dropped {
             slug,
             path,
@@ -293,12 +275,7 @@ impl DropFolders {
         }
         move_file(path, &moved_to);
         tracing::warn!(org = %slug, file = name, reason, "drop folder file refused");
-        Done {
-            org: slug.to_string(),
-            file: name.to_owned(),
-            moved_to,
-            failure: Some(reason.to_owned()),
-        }
+        moved_to
     }
 }
 

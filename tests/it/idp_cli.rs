@@ -352,12 +352,6 @@ async fn idp_update_rolls_certificates_over_without_an_outage(backend: Backend) 
         .clone();
     let file = app.db.dir().join("new.xml");
     std::fs::write(&file, new.metadata()).unwrap();
-    let signs_in = async |idp: &TestIdp, email: &str| {
-        let (page, _) = app
-            .post_response("acme", &idp.mint(&idp.spec(&app, "acme", email)), None)
-            .await;
-        page.status.as_u16() == 303
-    };
 
     let updated = with_db(
         &app.db,
@@ -389,8 +383,8 @@ async fn idp_update_rolls_certificates_over_without_an_outage(backend: Backend) 
         ],
     );
     assert_eq!(stdout(&again), format!("{id}: unchanged\n"));
-    assert!(signs_in(&old, "ada@acme.example").await);
-    assert!(signs_in(&new, "bob@acme.example").await);
+    assert!(app.signs_in("acme", &old, "ada@acme.example").await);
+    assert!(app.signs_in("acme", &new, "bob@acme.example").await);
 
     // The fingerprint as IdP consoles show it, or without colons in lower case.
     let compact = old_fingerprint.replace(':', "").to_lowercase();
@@ -410,7 +404,7 @@ async fn idp_update_rolls_certificates_over_without_an_outage(backend: Backend) 
         stdout(&removed),
         format!("{id}: certificate removed: {old_fingerprint}\n")
     );
-    assert!(!signs_in(&old, "cy@acme.example").await);
+    assert!(!app.signs_in("acme", &old, "cy@acme.example").await);
 
     let last = with_db(
         &app.db,
@@ -449,7 +443,7 @@ async fn idp_update_rolls_certificates_over_without_an_outage(backend: Backend) 
         "{}",
         stderr(&added)
     );
-    assert!(signs_in(&old, "dee@acme.example").await);
+    assert!(app.signs_in("acme", &old, "dee@acme.example").await);
     let twice = with_db(
         &app.db,
         &[

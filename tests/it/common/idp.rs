@@ -161,6 +161,14 @@ impl TestApp {
         .expect("add connection")
     }
 
+    /// Whether a fresh response from `idp` for `email` signs in to `org`.
+    pub async fn signs_in(&self, org: &str, idp: &TestIdp, email: &str) -> bool {
+        let (page, _) = self
+            .post_response(org, &idp.mint(&idp.spec(self, org, email)), None)
+            .await;
+        page.status.as_u16() == 303
+    }
+
     /// Posts a response (XML, base64-encoded here) to the ACS of `org`.
     pub async fn post_response(
         &self,

@@ -405,20 +405,12 @@ async fn sign_in_errors_show_the_reason_and_the_fix_with_our_values(backend: Bac
     assert!(page.body.contains(reference.as_str()));
 }
 
-/// Whether a response from `idp` signs `email` in.
-async fn signs_in(app: &TestApp, idp: &TestIdp, email: &str) -> bool {
-    let (page, _) = app
-        .post_response("acme", &idp.mint(&idp.spec(app, "acme", email)), None)
-        .await;
-    page.status.as_u16() == 303
-}
-
 async fn a_certificate_rollover_keeps_every_learner_signing_in(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let old = TestIdp::new(IDP);
     let connection = app.connect("acme", &old, Preset::Generic);
     let old_fingerprint = connection.certificates[0].certificate.fingerprint.clone();
-    assert!(signs_in(&app, &old, "ada@acme.example").await);
+    assert!(app.signs_in("acme", &old, "ada@acme.example").await);
 
     // The IdP rolls its key: its metadata now lists only the new certificate.
     let new = TestIdp::new(IDP);
@@ -453,11 +445,11 @@ async fn a_certificate_rollover_keeps_every_learner_signing_in(backend: Backend)
         );
     }
     assert!(
-        signs_in(&app, &old, "bob@acme.example").await,
+        app.signs_in("acme", &old, "bob@acme.example").await,
         "nothing changed yet"
     );
     assert!(
-        !signs_in(&app, &new, "bob@acme.example").await,
+        !app.signs_in("acme", &new, "bob@acme.example").await,
         "nor is the new key trusted yet"
     );
 
@@ -490,8 +482,8 @@ async fn a_certificate_rollover_keeps_every_learner_signing_in(backend: Backend)
     );
 
     // During the rollover both keys sign learners in.
-    assert!(signs_in(&app, &old, "cy@acme.example").await);
-    assert!(signs_in(&app, &new, "dee@acme.example").await);
+    assert!(app.signs_in("acme", &old, "cy@acme.example").await);
+    assert!(app.signs_in("acme", &new, "dee@acme.example").await);
 
     // Once the old one is removed, only the new one does.
     let token = page.csrf_token();
@@ -517,8 +509,8 @@ async fn a_certificate_rollover_keeps_every_learner_signing_in(backend: Backend)
             .body
             .contains("no longer trusts the certificate")
     );
-    assert!(!signs_in(&app, &old, "eve@acme.example").await);
-    assert!(signs_in(&app, &new, "eve@acme.example").await);
+    assert!(!app.signs_in("acme", &old, "eve@acme.example").await);
+    assert!(app.signs_in("acme", &new, "eve@acme.example").await);
 
     // The last certificate in force cannot be removed: that would be an outage.
     admin
@@ -538,7 +530,7 @@ async fn a_certificate_rollover_keeps_every_learner_signing_in(backend: Backend)
         "{}",
         page.body
     );
-    assert!(signs_in(&app, &new, "fay@acme.example").await);
+    assert!(app.signs_in("acme", &new, "fay@acme.example").await);
     let changed = events(&app, "acme", Action::IdpConnectionChanged);
     assert_eq!(changed.len(), 2, "the update and the removal: {changed:?}");
 }
@@ -562,7 +554,7 @@ async fn a_retired_certificate_stops_at_its_expiry(backend: Backend) {
         )
         .expect("updated");
     }
-    assert!(signs_in(&app, &old, "ada@acme.example").await);
+    assert!(app.signs_in("acme", &old, "ada@acme.example").await);
     // Past the old certificate's expiry (the new one lives as long): as a
     // retired certificate it is no longer trusted; the listed one still is.
     let expiry = connection.certificates[0].certificate.not_after;
@@ -587,8 +579,8 @@ async fn a_retired_certificate_stops_at_its_expiry(backend: Backend) {
         overview.body
     );
     app.clock.advance(chrono::TimeDelta::days(11));
-    assert!(!signs_in(&app, &old, "bob@acme.example").await);
-    assert!(signs_in(&app, &new, "bob@acme.example").await);
+    assert!(!app.signs_in("acme", &old, "bob@acme.example").await);
+    assert!(app.signs_in("acme", &new, "bob@acme.example").await);
 }
 
 async fn connections_get_human_names_capped_and_renamable(backend: Backend) {
@@ -669,7 +661,7 @@ async fn each_connection_says_whether_it_works(backend: Backend) {
         page.body[at..at + page.body[at..].find("</p>").expect("end")].to_owned()
     };
     assert!(status(&mut admin).await.contains("Not yet used"));
-    assert!(signs_in(&app, &idp, "ada@acme.example").await);
+    assert!(app.signs_in("acme", &idp, "ada@acme.example").await);
     assert!(
         status(&mut admin)
             .await
@@ -688,7 +680,7 @@ async fn each_connection_says_whether_it_works(backend: Backend) {
     assert!(failing.contains("Audience was"), "{failing}");
     // Working again after the next good sign-in.
     app.clock.advance(chrono::TimeDelta::minutes(2));
-    assert!(signs_in(&app, &idp, "cy@acme.example").await);
+    assert!(app.signs_in("acme", &idp, "cy@acme.example").await);
     assert!(status(&mut admin).await.contains("Working"));
 }
 
@@ -797,7 +789,7 @@ async fn saml_options_shape_the_request_and_the_checks(backend: Backend) {
         ],
     )
     .await;
-    assert!(!signs_in(&app, &idp, "ada@acme.example").await);
+    assert!(!app.signs_in("acme", &idp, "ada@acme.example").await);
     assert_eq!(app.sso_errors("acme")[0].reason, "assertion_not_encrypted");
     let mut spec = idp.spec(&app, "acme", "ada@acme.example");
     spec.encrypt_for = Some(app.sp_keys.current.cert.clone());
