@@ -8,6 +8,7 @@ use actix_web::dev::Server;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::demo_idp::DemoIdp;
+use crate::oidc::keys::OidcKeys;
 use crate::saml::keys::{KeyError, SpKeys};
 use crate::store::Store;
 use crate::web::{self, AppState};
@@ -48,6 +49,7 @@ impl Application {
         listener: TcpListener,
     ) -> Result<Self, StartError> {
         let sp_keys = SpKeys::load_or_generate(&settings.certs_dir, clock.now())?;
+        let oidc_keys = OidcKeys::load_or_generate(&settings.certs_dir)?;
         let demo_idp = if settings.demo_idp {
             tracing::warn!("the demo IdP is enabled at /demo-idp: for trying Seatgate only");
             Some(DemoIdp::load_or_generate(
@@ -60,9 +62,15 @@ impl Application {
         if settings.linkedin.is_none() {
             tracing::info!("no linkedin_client_id: learners cannot connect LinkedIn profiles");
         }
-        let state = AppState::new(store, clock, settings, sp_keys, demo_idp)
+        let state = AppState::new(store, clock, settings, sp_keys, oidc_keys, demo_idp)
             .map_err(StartError::LinkedIn)?;
         Ok(Self { state, listener })
+    }
+
+    /// Serves the demo application at `/demo-app` (`seatgate demo` only).
+    pub fn with_demo_app(mut self, app: crate::demo_idp::DemoApp) -> Self {
+        self.state.demo_app = Some(std::sync::Arc::new(app));
+        self
     }
 
     /// Starts serving; call inside an actix system.

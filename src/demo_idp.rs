@@ -165,3 +165,59 @@ pub fn acs_org<'a>(acs_url: &'a str, base_url: &BaseUrl) -> Option<&'a str> {
 fn is_our_acs(acs_url: &str, base_url: &BaseUrl) -> bool {
     acs_org(acs_url, base_url).is_some()
 }
+
+/// Where the demo application (`/demo-app`, `seatgate demo` only) lives.
+pub const DEMO_APP_PATH: &str = "/demo-app/";
+/// The demo application's redirect URI path.
+pub const DEMO_APP_CALLBACK: &str = "/demo-app/callback";
+const DEMO_APP_NAME: &str = "Demo application";
+
+/// The demo application's registration: its client id and a fresh secret.
+pub struct DemoApp {
+    pub client_id: String,
+    pub secret: crate::secret::SecretToken,
+}
+
+/// Registers the demo application with this Seatgate (or gives the one
+/// registered before a new secret: only hashes are kept).
+pub fn register_demo_app(
+    conn: &mut crate::store::DbConn,
+    clock: &crate::clock::Clock,
+    base_url: &BaseUrl,
+) -> Result<DemoApp, crate::applications::Error> {
+    use crate::applications::{self, NewApplication};
+    use crate::audit::Actor;
+    let existing = applications::list(conn)?
+        .into_iter()
+        .find(|app| app.name == DEMO_APP_NAME);
+    let (id, secret) = match existing {
+        Some(app) => {
+            let (app, secret) =
+                applications::rotate_secret(conn, clock, &Actor::Cli, &app.id.to_string())?;
+            (app.id, secret)
+        }
+        None => {
+            let (app, secret) = applications::create(
+                conn,
+                clock,
+                &Actor::Cli,
+                NewApplication {
+                    name: DEMO_APP_NAME.to_owned(),
+                    redirect_uris: vec![base_url.join(DEMO_APP_CALLBACK).parse()?],
+                    post_logout_redirect_uris: vec![base_url.join(DEMO_APP_PATH).parse()?],
+                    launch_url: Some(base_url.join(DEMO_APP_PATH).parse()?),
+                    public: false,
+                    id_token_alg: applications::IdTokenAlg::Rs256,
+                },
+            )?;
+            (
+                app.id,
+                secret.expect("a confidential application has a secret"),
+            )
+        }
+    };
+    Ok(DemoApp {
+        client_id: id.to_string(),
+        secret,
+    })
+}

@@ -89,6 +89,11 @@ uuid_id!(
     /// A setup link: SSO setup without a console account.
     SetupLinkId
 );
+uuid_id!(
+    /// An application behind Seatgate: an OpenID Connect client, whose
+    /// `client_id` this is.
+    ApplicationId
+);
 
 /// The short name in URLs and commands (`/sso/acme/...`): lower-case letters,
 /// digits and inner hyphens, 2 to 63 characters.

@@ -2,6 +2,7 @@
 
 pub mod accounts; // learners and administrators, emails, password sign-in
 pub mod app; // one start-up: settings to a running server
+pub mod applications; // the learning applications behind Seatgate (OpenID Connect clients)
 pub mod audit; // audit events: who did what, when
 pub mod binding; // LinkedIn profile binding (OpenID Connect) and its policy
 pub mod cli; // the command line: clap definitions and dispatch
@@ -14,7 +15,9 @@ pub mod imports; // bulk changes from CSV files: add, license, revoke, remove
 pub mod invitations; // learners invited by email, their single-use links
 pub mod licensing; // license pools, seats and the seat invariant
 pub mod mail; // outgoing email over SMTP
+pub mod oidc; // Seatgate as an OpenID Connect provider: codes, tokens, claims, keys
 pub mod orgs; // organizations and their settings
+pub mod outbound; // outgoing HTTP: bounded in time and size, no redirects
 pub mod saml; // SAML: metadata, AuthnRequests, response validation (pure)
 pub mod scim; // SCIM 2.0 provisioning: IdPs push learners and manage their licenses
 pub mod secret; // tokens, token hashes, passwords

@@ -106,9 +106,13 @@ pub enum Action {
     SetupLinkCreated,
     SetupLinkOpened,
     SetupLinkRevoked,
+    ApplicationCreated,
+    ApplicationSecretRotated,
+    ApplicationRemoved,
+    ApplicationSignIn,
 }
 
-pub const ACTIONS: [Action; 43] = [
+pub const ACTIONS: [Action; 47] = [
     Action::OrgCreated,
     Action::AdminCreated,
     Action::AdminSignInLinkIssued,
@@ -152,6 +156,10 @@ pub const ACTIONS: [Action; 43] = [
     Action::SetupLinkCreated,
     Action::SetupLinkOpened,
     Action::SetupLinkRevoked,
+    Action::ApplicationCreated,
+    Action::ApplicationSecretRotated,
+    Action::ApplicationRemoved,
+    Action::ApplicationSignIn,
 ];
 
 impl Action {
@@ -200,6 +208,10 @@ impl Action {
             Action::SetupLinkCreated => "setup_link_created",
             Action::SetupLinkOpened => "setup_link_opened",
             Action::SetupLinkRevoked => "setup_link_revoked",
+            Action::ApplicationCreated => "application_created",
+            Action::ApplicationSecretRotated => "application_secret_rotated",
+            Action::ApplicationRemoved => "application_removed",
+            Action::ApplicationSignIn => "application_sign_in",
         }
     }
 }

@@ -17,7 +17,6 @@
 //! no redirects.
 
 use std::sync::Mutex;
-use std::time::Duration;
 
 use chrono::{NaiveDateTime, TimeDelta};
 use openidconnect::core::{
@@ -26,8 +25,8 @@ use openidconnect::core::{
 };
 use openidconnect::{
     AuthType, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet,
-    EndpointNotSet, EndpointSet, HttpRequest, HttpResponse, IssuerUrl, Nonce, PkceCodeChallenge,
-    PkceCodeVerifier, RedirectUrl, Scope, TokenResponse,
+    EndpointNotSet, EndpointSet, IssuerUrl, Nonce, PkceCodeChallenge, PkceCodeVerifier,
+    RedirectUrl, Scope, TokenResponse,
 };
 
 use subtle::ConstantTimeEq;
@@ -35,12 +34,9 @@ use subtle::ConstantTimeEq;
 use super::Member;
 use crate::clock::Clock;
 use crate::config;
+use crate::outbound::{describe, send};
 use crate::secret::SecretToken;
 
-/// How long Seatgate waits for LinkedIn.
-const TIMEOUT: Duration = Duration::from_secs(10);
-/// The largest answer read from LinkedIn.
-const MAX_BODY: usize = 1024 * 1024;
 /// How long the discovery document and keys are trusted before they are fetched again.
 const METADATA_LIFETIME: TimeDelta = TimeDelta::hours(1);
 
@@ -68,11 +64,6 @@ pub enum Error {
     InvalidIdToken(String),
 }
 
-/// An HTTP failure, as openidconnect wants it.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct HttpError(String);
-
 /// What to send the browser to LinkedIn with, and what to keep for the callback.
 pub struct Authorization {
     pub url: String,
@@ -97,36 +88,6 @@ pub struct LinkedIn {
     redirect: RedirectUrl,
     clock: Clock,
     metadata: Mutex<Option<(NaiveDateTime, CoreProviderMetadata)>>,
-}
-
-/// Performs one HTTP request with awc for openidconnect.
-async fn send(request: HttpRequest) -> Result<HttpResponse, HttpError> {
-    let client = awc::Client::builder()
-        .timeout(TIMEOUT)
-        .disable_redirects()
-        .finish();
-    let method = awc::http::Method::from_bytes(request.method().as_str().as_bytes())
-        .map_err(|e| HttpError(e.to_string()))?;
-    let mut outgoing = client.request(method, request.uri().to_string());
-    for (name, value) in request.headers() {
-        outgoing = outgoing.insert_header((name.as_str(), value.as_bytes()));
-    }
-    let mut response = outgoing
-        .send_body(request.into_body())
-        .await
-        .map_err(|e| HttpError(e.to_string()))?;
-    let body = response
-        .body()
-        .limit(MAX_BODY)
-        .await
-        .map_err(|e| HttpError(e.to_string()))?;
-    let mut answer = openidconnect::http::Response::builder().status(response.status().as_u16());
-    for (name, value) in response.headers() {
-        answer = answer.header(name.as_str(), value.as_bytes());
-    }
-    answer
-        .body(body.to_vec())
-        .map_err(|e| HttpError(e.to_string()))
 }
 
 impl LinkedIn {
@@ -280,16 +241,4 @@ impl LinkedIn {
                 other => Error::InvalidIdToken(other.to_string()),
             })
     }
-}
-
-/// An error with its causes, for the log and the page.
-fn describe(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

@@ -4,6 +4,7 @@ use clap::Subcommand;
 
 use crate::clock::Clock;
 use crate::config::Settings;
+use crate::oidc::keys::OidcKeys;
 use crate::saml::keys::SpKeys;
 use crate::saml::metadata::Certificate;
 
@@ -11,10 +12,24 @@ use crate::saml::metadata::Certificate;
 pub(super) enum CertsCommand {
     /// Make a new SP key pair; the old certificate stays published until it expires
     Rotate,
+    /// Make new ID token signing keys (RS256, ES256) for applications; the
+    /// old keys stay published in /oauth/jwks until the next rotation
+    RotateOidc,
 }
 
 pub(super) fn run(command: CertsCommand, settings: &Settings, clock: &Clock) -> anyhow::Result<()> {
-    let CertsCommand::Rotate = command;
+    if let CertsCommand::RotateOidc = command {
+        let keys = OidcKeys::rotate(&settings.certs_dir)?;
+        println!(
+            "new ID token keys {} and {}",
+            keys.current.rs256.kid(),
+            keys.current.es256.kid()
+        );
+        println!(
+            "restart Seatgate: it then signs with the new keys and publishes both in /oauth/jwks"
+        );
+        return Ok(());
+    }
     let keys = SpKeys::rotate(&settings.certs_dir, clock.now())?;
     let fingerprint = |pair: &crate::saml::keys::KeyPair| {
         Certificate::from_der(pair.cert_der())

@@ -2,6 +2,7 @@
 //! operators script against: change them only with a note in the README.
 
 mod admin;
+mod app;
 mod certs;
 mod idp;
 mod import;
@@ -104,6 +105,9 @@ enum Command {
     /// Manage SCIM provisioning configurations and their tokens
     #[command(subcommand)]
     Scim(scim::ScimCommand),
+    /// Manage the applications learners are signed in to (OpenID Connect clients)
+    #[command(subcommand)]
+    App(app::AppCommand),
     /// Add, license, revoke and remove learners from a CSV file
     Import(import::ImportArgs),
     /// Write the organization's learners as CSV, in the import format
@@ -233,6 +237,10 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Scim(command) => {
             let settings = settings(&cli.global)?;
             scim::run(command, &settings, &open_store(&settings)?, &clock)
+        }
+        Command::App(command) => {
+            let settings = settings(&cli.global)?;
+            app::run(command, &settings, &open_store(&settings)?, &clock)
         }
         Command::Certs(command) => certs::run(command, &settings(&cli.global)?, &clock),
         // The template needs no settings nor database.

@@ -54,6 +54,10 @@ pub(super) enum OrgCommand {
         /// comma-separated (replaces the list; "" for none), e.g. department
         #[arg(long, value_name = "ATTRIBUTE,...")]
         group_attributes: Option<String>,
+        /// Learners need a license to be signed in to applications (without
+        /// one they see why, never the application)
+        #[arg(long, value_name = "on|off")]
+        apps_require_license: Option<Switch>,
     },
 }
 
@@ -133,8 +137,13 @@ pub(super) fn run(command: OrgCommand, store: &Store, clock: &Clock) -> anyhow::
             learner_sign_in,
             email_domains,
             group_attributes,
+            apps_require_license,
         } => {
             let org = orgs::find(&mut conn, &slug)?;
+            if let Some(switch) = apps_require_license {
+                let required = Switch::or(Some(switch), org.apps_require_license);
+                orgs::set_apps_require_license(&mut conn, clock, &Actor::Cli, &org, required)?;
+            }
             if let Some(list) = group_attributes {
                 let names = crate::groups::parse_attributes(&list)?;
                 crate::groups::set_attributes(&mut conn, clock, &Actor::Cli, org.id, &names)?;
@@ -199,6 +208,11 @@ fn show_org(
             .map_or("none", |t| t.as_str())
     )?;
     writeln!(out, "learner_sign_in: {}", org.learner_sign_in.as_str())?;
+    writeln!(
+        out,
+        "apps_require_license: {}",
+        on_off(org.apps_require_license)
+    )?;
     writeln!(
         out,
         "profile_binding_policy: {}",

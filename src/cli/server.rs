@@ -11,13 +11,23 @@ use crate::app::{Application, Housekeeping};
 use crate::audit::Actor;
 use crate::clock::Clock;
 use crate::config::{DatabaseUrl, Settings};
-use crate::demo_idp::DemoIdp;
+use crate::demo_idp::{self, DemoApp, DemoIdp};
 use crate::invitations;
 use crate::licensing::{self, LicenseType};
 use crate::orgs;
 use crate::store::Store;
 
 pub(super) fn serve(settings: Settings, store: Store, clock: Clock) -> anyhow::Result<()> {
+    serve_with(settings, store, clock, None)
+}
+
+/// Serves, with the demo application when `seatgate demo` registered one.
+fn serve_with(
+    settings: Settings,
+    store: Store,
+    clock: Clock,
+    demo_app: Option<DemoApp>,
+) -> anyhow::Result<()> {
     let listener = TcpListener::bind(settings.bind)
         .with_context(|| format!("bind: cannot listen on {}", settings.bind))?;
     tracing::info!(
@@ -26,7 +36,10 @@ pub(super) fn serve(settings: Settings, store: Store, clock: Clock) -> anyhow::R
         database = %settings.database_url,
         "Seatgate is listening"
     );
-    let app = Application::build(settings, store, clock, listener)?;
+    let mut app = Application::build(settings, store, clock, listener)?;
+    if let Some(demo_app) = demo_app {
+        app = app.with_demo_app(demo_app);
+    }
     actix_web::rt::System::new().block_on(async move { app.run(Housekeeping::Periodic)?.await })?;
     Ok(())
 }
@@ -63,7 +76,7 @@ pub(super) fn demo(global: &GlobalArgs, clock: Clock) -> anyhow::Result<()> {
     settings.demo_idp = true;
     let idp =
         DemoIdp::load_or_generate(&settings.certs_dir, &settings.base_url).context("certs_dir")?;
-    crate::demo_idp::connect(&mut conn, &clock, &org, &idp)?;
+    demo_idp::connect(&mut conn, &clock, &org, &idp)?;
     // Five seats, assigned at first sign-in, so the demo shows the product's promise.
     let learning: LicenseType = "Learning".parse()?;
     licensing::set_pool(&mut conn, &clock, &Actor::Cli, &org, &learning, 5)?;
@@ -98,6 +111,8 @@ pub(super) fn demo(global: &GlobalArgs, clock: Clock) -> anyhow::Result<()> {
         Err(invitations::Error::AlreadyActive(_)) => None,
         Err(other) => return Err(other.into()),
     };
+    // The learning platform behind Seatgate, as a tiny OpenID Connect client.
+    let demo_app = demo_idp::register_demo_app(&mut conn, &clock, &settings.base_url)?;
     drop(conn);
     println!();
     println!("Seatgate demo is starting.");
@@ -119,6 +134,10 @@ pub(super) fn demo(global: &GlobalArgs, clock: Clock) -> anyhow::Result<()> {
         "Administrator console: {} (set a password; valid 15 minutes)",
         issued.url
     );
+    println!(
+        "Demo application:      {} (signs in through Seatgate, shows the claims)",
+        settings.base_url.join(demo_idp::DEMO_APP_PATH)
+    );
     println!();
-    serve(settings, store, clock)
+    serve_with(settings, store, clock, Some(demo_app))
 }

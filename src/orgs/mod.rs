@@ -125,6 +125,9 @@ pub struct Organization {
     pub auto_assign_license_type: Option<crate::ids::LicenseType>,
     /// How long a learner stays signed in after single sign-on.
     pub learner_session: SessionLifetime,
+    /// Whether learners need a license to be handed to an application
+    /// (`oidc`); without one they get Seatgate's page saying why.
+    pub apps_require_license: bool,
 }
 
 /// How long a learner's session lasts: 15 minutes to 30 days.
@@ -231,6 +234,7 @@ pub fn create(
         auto_assign_license_type: None,
         learner_session: SessionLifetime::DEFAULT,
         learner_sign_in: LearnerSignIn::Sso,
+        apps_require_license: false,
     };
     store::write_transaction(conn, |conn| {
         queries::insert(conn, &org).map_err(|e| match e {
@@ -257,7 +261,6 @@ pub(crate) fn save_sign_in_settings(
     queries::set_sign_in_settings(conn, org, settings)
 }
 
-/// The organization with this slug.
 /// Stores the "Automatically assign licenses" switch. Licensing decides
 /// whether it may be switched on (a pool must exist) and audits the change.
 pub(crate) fn save_auto_assign(
@@ -269,6 +272,27 @@ pub(crate) fn save_auto_assign(
     queries::set_auto_assign(conn, org, on, license_type)
 }
 
+/// Sets whether learners need a license to reach an application, audited.
+pub fn set_apps_require_license(
+    conn: &mut DbConn,
+    clock: &Clock,
+    actor: &Actor,
+    org: &Organization,
+    required: bool,
+) -> Result<(), Error> {
+    store::write_transaction(conn, |conn| {
+        queries::set_apps_require_license(conn, org.id, required)?;
+        audit::record(
+            conn,
+            clock,
+            audit::NewEvent::new(Some(org.id), actor, Action::OrgSettingsChanged)
+                .details(serde_json::json!({ "apps_require_license": required })),
+        )?;
+        Ok(())
+    })
+}
+
+/// The organization with this slug.
 pub fn find(conn: &mut DbConn, slug: &str) -> Result<Organization, Error> {
     queries::by_slug(conn, slug)?.ok_or_else(|| Error::NotFound(slug.to_owned()))
 }

@@ -21,6 +21,7 @@ struct OrgRow {
     auto_assign_license_type: Option<String>,
     learner_session_minutes: i32,
     learner_sign_in: String,
+    apps_require_license: bool,
 }
 
 impl TryFrom<OrgRow> for Organization {
@@ -50,6 +51,7 @@ impl TryFrom<OrgRow> for Organization {
                     what: "learner session lifetime",
                     value: row.learner_session_minutes.to_string(),
                 })?,
+            apps_require_license: row.apps_require_license,
         })
     }
 }
@@ -72,6 +74,7 @@ pub(super) fn insert(conn: &mut DbConn, org: &Organization) -> Result<(), Error>
             learner_session_minutes: i32::try_from(org.learner_session.minutes())
                 .unwrap_or(i32::MAX),
             learner_sign_in: org.learner_sign_in.as_str().to_owned(),
+            apps_require_license: org.apps_require_license,
         })
         .execute(conn)
         .map_err(unique)?;
@@ -120,6 +123,17 @@ pub(super) fn set_auto_assign(
             organizations::auto_assign_licenses.eq(on),
             organizations::auto_assign_license_type.eq(license_type.map(|t| t.as_str().to_owned())),
         ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub(super) fn set_apps_require_license(
+    conn: &mut DbConn,
+    org: OrgId,
+    required: bool,
+) -> Result<(), Error> {
+    diesel::update(organizations::table.find(org.to_string()))
+        .set(organizations::apps_require_license.eq(required))
         .execute(conn)?;
     Ok(())
 }

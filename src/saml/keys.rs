@@ -117,17 +117,7 @@ impl KeyPair {
             let path = path.clone();
             move |source| KeyError::Io { path, source }
         };
-        fs::create_dir_all(dir).map_err(io(&dir.to_path_buf()))?;
-        let mut key_file = fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&key_path)
-            .map_err(io(&key_path))?;
-        key_file
-            .write_all(&self.key.private_key_to_pem_pkcs8()?)
-            .map_err(io(&key_path))?;
+        write_private_key(&key_path, &self.key)?;
         fs::write(&cert_path, self.cert.to_pem()?).map_err(io(&cert_path))?;
         Ok(())
     }
@@ -179,6 +169,42 @@ impl KeyPair {
             .map(|now| self.cert.not_after() < now)
             .unwrap_or(false)
     }
+}
+
+/// Writes `key` as PKCS#8 PEM to `path` with mode 0600, creating its folder.
+pub(crate) fn write_private_key(path: &Path, key: &PKey<Private>) -> Result<(), KeyError> {
+    let io = |source| KeyError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir).map_err(io)?;
+    }
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(io)?;
+    file.write_all(&key.private_key_to_pem_pkcs8()?).map_err(io)
+}
+
+/// Reads a PEM private key from `path`, if the file exists.
+pub(crate) fn read_private_key(path: &Path) -> Result<Option<PKey<Private>>, KeyError> {
+    if !path.exists() {
+        return Ok(None);
+    }
+    let pem = fs::read(path).map_err(|source| KeyError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    PKey::private_key_from_pem(&pem)
+        .map(Some)
+        .map_err(|e| KeyError::Unreadable {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })
 }
 
 fn paths(dir: &Path, stem: &str) -> (PathBuf, PathBuf) {

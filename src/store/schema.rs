@@ -12,6 +12,7 @@ diesel::table! {
         auto_assign_license_type -> Nullable<Text>,
         learner_session_minutes -> Integer,
         learner_sign_in -> Text,
+        apps_require_license -> Bool,
     }
 }
 
@@ -434,5 +435,44 @@ diesel::table! {
         send_invitations -> Bool,
         failure -> Nullable<Text>,
         updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    applications (id) {
+        id -> Text,
+        name -> Text,
+        secret_hash -> Nullable<Text>,
+        redirect_uris -> Text,
+        post_logout_redirect_uris -> Text,
+        launch_url -> Text,
+        id_token_alg -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    oauth_codes (code_hash) {
+        code_hash -> Text,
+        application_id -> Text,
+        user_id -> Text,
+        redirect_uri -> Text,
+        scope -> Text,
+        nonce -> Nullable<Text>,
+        code_challenge -> Nullable<Text>,
+        auth_time -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    oauth_access_tokens (token_hash) {
+        token_hash -> Text,
+        code_hash -> Text,
+        application_id -> Text,
+        user_id -> Text,
+        scope -> Text,
+        expires_at -> Timestamp,
     }
 }

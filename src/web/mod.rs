@@ -4,10 +4,12 @@
 mod admin;
 mod console;
 mod csrf;
+mod demo_app;
 mod demo_idp;
 mod error;
 mod invitations;
 mod learner;
+mod oidc;
 mod pages;
 pub mod path;
 mod rate_limit;
@@ -40,8 +42,12 @@ pub struct AppState {
     pub clock: Clock,
     pub settings: Arc<Settings>,
     pub sp_keys: Arc<SpKeys>,
+    /// The keys ID tokens for applications are signed with.
+    pub oidc_keys: Arc<crate::oidc::keys::OidcKeys>,
     /// The development IdP, when enabled (`demo_idp`).
     pub demo_idp: Option<Arc<crate::demo_idp::DemoIdp>>,
+    /// The demo application at `/demo-app`, when `seatgate demo` registered it.
+    pub demo_app: Option<Arc<crate::demo_idp::DemoApp>>,
     /// The LinkedIn OpenID Connect client, when a client ID is configured.
     pub linkedin: Option<Arc<crate::binding::linkedin::LinkedIn>>,
     /// The per-address limit on posts to the ACS, when configured.
@@ -69,6 +75,7 @@ impl AppState {
         clock: Clock,
         settings: Settings,
         sp_keys: SpKeys,
+        oidc_keys: crate::oidc::keys::OidcKeys,
         demo_idp: Option<crate::demo_idp::DemoIdp>,
     ) -> Result<Self, String> {
         let linkedin = match &settings.linkedin {
@@ -97,7 +104,9 @@ impl AppState {
             mailer,
             settings: Arc::new(settings),
             sp_keys: Arc::new(sp_keys),
+            oidc_keys: Arc::new(oidc_keys),
             demo_idp: demo_idp.map(Arc::new),
+            demo_app: None,
             linkedin,
         })
     }
@@ -165,7 +174,9 @@ fn routes(cfg: &mut web::ServiceConfig) {
     sso::routes(cfg);
     scim::routes(cfg);
     learner::routes(cfg);
+    oidc::routes(cfg);
     demo_idp::routes(cfg);
+    demo_app::routes(cfg);
 }
 
 /// Periodic work every ten minutes: purge expired sessions, SSO requests and
@@ -184,7 +195,8 @@ pub fn spawn_housekeeping(state: AppState) {
                     Ok::<_, crate::store::Error>(
                         sessions
                             + crate::signin::purge_expired(conn, now)?
-                            + crate::binding::purge_expired_pending(conn, now)?,
+                            + crate::binding::purge_expired_pending(conn, now)?
+                            + crate::oidc::purge_expired(conn, now)?,
                     )
                 })
                 .await

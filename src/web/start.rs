@@ -13,6 +13,7 @@ use super::pages::{render, render_with};
 use super::session::MaybeSession;
 use super::session::linkedin_attempt_cookie;
 use super::{AppState, Error};
+use crate::signin::LocalPath;
 use crate::signin::linkedin::{self, Purpose};
 use crate::signin::start::{self, Route, RouteError};
 
@@ -26,6 +27,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 #[template(path = "home.html")]
 struct StartPage {
     email: String,
+    /// Where to go after signing in (an application's authorization request).
+    return_to: Option<String>,
     problem: Option<String>,
     /// Whether this server signs learners in with LinkedIn.
     linkedin: bool,
@@ -41,14 +44,35 @@ impl StartPage {
     }
 }
 
-/// The learner home for a signed-in learner, else the start page.
+#[derive(Deserialize)]
+struct Next {
+    return_to: Option<String>,
+}
+
+impl Next {
+    /// `return_to` when it is a path on this site; anything else is dropped.
+    fn path(self) -> Option<LocalPath> {
+        self.return_to.and_then(|text| text.parse().ok())
+    }
+}
+
+/// The learner home for a signed-in learner (or on to `return_to`), else
+/// the start page.
 async fn start_page(
     state: web::Data<AppState>,
     session: MaybeSession,
+    next: web::Query<Next>,
 ) -> Result<HttpResponse, Error> {
+    let return_to = next.into_inner().path();
     match super::learner::learner_home(&state, session).await? {
+        Some(_) if let Some(path) = &return_to => Ok(HttpResponse::SeeOther()
+            .insert_header((LOCATION, path.as_str().to_owned()))
+            .finish()),
         Some(home) => Ok(home),
-        None => render(&StartPage::on(&state)),
+        None => render(&StartPage {
+            return_to: return_to.map(|p| p.as_str().to_owned()),
+            ..StartPage::on(&state)
+        }),
     }
 }
 
@@ -56,6 +80,7 @@ async fn start_page(
 struct Lookup {
     #[serde(default)]
     email: String,
+    return_to: Option<String>,
 }
 
 /// Sends the learner to the sign-in of the organization their email's
@@ -64,8 +89,13 @@ async fn find_sign_in(
     state: web::Data<AppState>,
     lookup: web::Query<Lookup>,
 ) -> Result<HttpResponse, Error> {
+    let lookup = lookup.into_inner();
+    let return_to = Next {
+        return_to: lookup.return_to,
+    }
+    .path();
     // Bounded before anything else: an address is at most 254 characters.
-    let email: String = lookup.into_inner().email.chars().take(320).collect();
+    let email: String = lookup.email.chars().take(320).collect();
     let typed = email.clone();
     let route = state
         .store
@@ -73,8 +103,11 @@ async fn find_sign_in(
         .await;
     let problem = match route {
         Ok(Route::Sso(slug)) => {
+            let next = return_to.as_ref().map_or(String::new(), |path| {
+                format!("?return_to={}", super::pages::encode(path.as_str()))
+            });
             return Ok(HttpResponse::SeeOther()
-                .insert_header((LOCATION, format!("/sso/{slug}/login")))
+                .insert_header((LOCATION, format!("/sso/{slug}/login{next}")))
                 .finish());
         }
         Ok(Route::LinkedIn) => {
@@ -100,6 +133,7 @@ async fn find_sign_in(
         StatusCode::OK,
         &StartPage {
             email,
+            return_to: return_to.map(|p| p.as_str().to_owned()),
             problem: Some(problem.to_owned()),
             ..StartPage::on(&state)
         },

@@ -358,3 +358,91 @@ fn version_and_help_are_printed() {
         assert!(stdout(&help).contains("Usage: seatgate"), "{command:?}");
     }
 }
+
+async fn app_commands_register_list_rotate_and_remove(backend: Backend) {
+    let db = TestDb::fresh(backend);
+    let created = with_db(
+        &db,
+        &[
+            "app",
+            "create",
+            "--name",
+            "Academy",
+            "--redirect-uri",
+            "https://academy.example/cb",
+            "--redirect-uri",
+            "https://academy.example/cb2",
+        ],
+    );
+    assert!(created.status.success(), "{}", stderr(&created));
+    let out = stdout(&created);
+    assert!(
+        out.starts_with("created confidential application \"Academy\"\n"),
+        "{out}"
+    );
+    let client_id = out
+        .lines()
+        .find_map(|l| l.strip_prefix("client id: "))
+        .expect("client id")
+        .to_owned();
+    let secret = out.lines().last().expect("secret last").to_owned();
+    assert_eq!(secret.len(), 43, "{out}");
+
+    let public = with_db(
+        &db,
+        &[
+            "app",
+            "create",
+            "--name",
+            "Mobile",
+            "--redirect-uri",
+            "https://m.example/cb",
+            "--public",
+            "--id-token-alg",
+            "es256",
+        ],
+    );
+    assert!(
+        stdout(&public)
+            .lines()
+            .last()
+            .is_some_and(|l| l.starts_with("client id: "))
+    );
+
+    let list = stdout(&with_db(&db, &["app", "list"]));
+    assert!(list.contains(&format!("{client_id}\tAcademy\tconfidential\tRS256\thttps://academy.example/cb https://academy.example/cb2\n")), "{list}");
+    assert!(list.contains("\tMobile\tpublic\tES256\t"));
+
+    let rotated = with_db(&db, &["app", "rotate-secret", &client_id]);
+    let new_secret = stdout(&rotated).lines().last().expect("secret").to_owned();
+    assert_ne!(new_secret, secret);
+
+    let refused = with_db(
+        &db,
+        &[
+            "app",
+            "create",
+            "--name",
+            "Bad",
+            "--redirect-uri",
+            "http://bad.example/cb",
+        ],
+    );
+    assert_eq!(refused.status.code(), Some(1));
+    assert_eq!(
+        stderr(&refused),
+        "error: the redirect URI \"http://bad.example/cb\" must use https (http only on localhost)\n"
+    );
+    let removed = with_db(&db, &["app", "remove", &client_id]);
+    assert_eq!(
+        stdout(&removed),
+        "removed application \"Academy\"; its tokens no longer work\n"
+    );
+    let unknown = with_db(&db, &["app", "remove", &client_id]);
+    assert_eq!(
+        stderr(&unknown),
+        format!("error: no application {client_id:?}\n")
+    );
+}
+
+on_both_databases!(app_commands_register_list_rotate_and_remove);

@@ -20,6 +20,8 @@ mod licensing_props;
 mod linkedin_sign_in;
 mod metadata_corpus;
 mod metadata_url;
+mod oidc_browser;
+mod oidc_provider;
 mod profile;
 mod profile_browser;
 mod scim;

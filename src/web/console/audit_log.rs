@@ -155,6 +155,10 @@ fn said(action: Action) -> &'static str {
         Action::SetupLinkCreated => "created a setup link",
         Action::SetupLinkOpened => "opened a setup link",
         Action::SetupLinkRevoked => "revoked a setup link",
+        Action::ApplicationCreated => "registered an application",
+        Action::ApplicationSecretRotated => "gave an application a new secret",
+        Action::ApplicationRemoved => "removed an application",
+        Action::ApplicationSignIn => "was handed to an application",
     }
 }
 

@@ -7,6 +7,7 @@
 //! CSRF-protected POST that records an audit event and answers with a
 //! redirect and a one-time flash message.
 
+mod applications;
 mod audit_log;
 mod imports;
 mod invitations;
@@ -38,6 +39,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/admin", web::get().to(start))
         .route("/admin/orgs", web::get().to(organizations))
         .route("/admin/orgs/{org}", web::get().to(overview));
+    applications::routes(cfg);
     settings::routes(cfg);
     sso::routes(cfg);
     users::routes(cfg);

@@ -25,6 +25,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/admin/orgs/{org}/settings/sign-in",
             web::post().to(save_sign_in),
+        )
+        .route(
+            "/admin/orgs/{org}/settings/applications",
+            web::post().to(save_applications),
         );
 }
 
@@ -75,6 +79,7 @@ struct SettingsPage {
     linkedin_available: bool,
     email_domains: Vec<String>,
     start_url: String,
+    apps_require_license: bool,
 }
 
 impl SettingsPage {
@@ -143,6 +148,7 @@ async fn page(state: &AppState, console: &Console) -> Result<SettingsPage, Error
         linkedin_available: state.linkedin.is_some(),
         email_domains: domains.iter().map(ToString::to_string).collect(),
         start_url: state.settings.base_url.join("/"),
+        apps_require_license: org.apps_require_license,
     })
 }
 
@@ -265,6 +271,37 @@ async fn save_sign_in(
         &posted.session,
         console.link("/settings"),
         "Sign-in settings saved.".to_owned(),
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+struct ApplicationsForm {
+    /// A checkbox: present when ticked.
+    require_license: Option<String>,
+}
+
+async fn save_applications(
+    state: web::Data<AppState>,
+    console: Console,
+    posted: Protected<ApplicationsForm>,
+) -> Result<HttpResponse, Error> {
+    let required = posted.form.require_license.is_some();
+    console
+        .apply(&state, move |conn, clock, actor, org| {
+            orgs::set_apps_require_license(conn, clock, actor, org, required)
+        })
+        .await?;
+    let message = if required {
+        "Learners now need a license to open the learning applications."
+    } else {
+        "Every learner can open the learning applications."
+    };
+    redirect_with_flash(
+        &state,
+        &posted.session,
+        console.link("/settings"),
+        message.to_owned(),
     )
     .await
 }

@@ -4,6 +4,7 @@ use actix_web::HttpResponse;
 use askama::Template;
 
 use super::{LearnerSession, learner_session, profile};
+use crate::applications;
 use crate::binding::Gate;
 use crate::licensing::{self, Standing};
 use crate::web::pages::render;
@@ -21,6 +22,8 @@ struct LearnerHome<'a> {
     /// An SSO admin gets a link to the console.
     is_admin: bool,
     flash: Option<String>,
+    /// The applications to go on to: (name, launch URL).
+    applications: Vec<(String, String)>,
 }
 
 /// The learner home, for a signed-in learner; `None` for anyone else. While
@@ -40,9 +43,14 @@ pub async fn learner_home(
         return profile::required_instead_of_home(state, who).map(Some);
     }
     let (org, learner) = (who.org.clone(), who.learner.clone());
-    let license = state
+    let (license, applications) = state
         .store
-        .run(move |conn| licensing::standing(conn, &org, &learner))
+        .run(move |conn| {
+            Ok::<_, Error>((
+                licensing::standing(conn, &org, &learner)?,
+                applications::list(conn)?,
+            ))
+        })
         .await?;
     let LearnerSession {
         session,
@@ -71,6 +79,10 @@ pub async fn learner_home(
         license_line: &license_line,
         is_admin: learner.is_admin,
         flash,
+        applications: applications
+            .into_iter()
+            .map(|app| (app.name, app.launch_url.to_string()))
+            .collect(),
     })
     .map(Some)
 }

@@ -108,6 +108,20 @@ impl TestApp {
         })
     }
 
+    /// Gives organization `slug` an email domain, so the start page finds it.
+    pub fn set_email_domain(&self, slug: &str, domain: &str) {
+        let org = self.org(slug);
+        let mut conn = self.store.connection().expect("connection");
+        orgs::set_email_domains(
+            &mut conn,
+            &self.clock.clock(),
+            &Actor::Cli,
+            &org,
+            &[domain.parse().expect("domain")],
+        )
+        .expect("email domains");
+    }
+
     /// Sets organization "acme"'s LinkedIn profile binding policy.
     pub fn set_binding_policy(&self, policy: seatgate::orgs::ProfileBindingPolicy) {
         let org = self.org("acme");

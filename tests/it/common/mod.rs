@@ -3,6 +3,7 @@
 pub mod browser;
 pub mod idp;
 pub mod oidc;
+pub mod rp;
 pub mod scim;
 pub mod smtp;
 pub mod visitor;
@@ -200,9 +201,16 @@ pub struct TestAppBuilder<'a> {
     acs_rate_limit: Option<std::num::NonZeroU32>,
     scim_rate_limit: Option<std::num::NonZeroU32>,
     smtp_url: Option<String>,
+    demo_app: bool,
 }
 
 impl<'a> TestAppBuilder<'a> {
+    /// Serves the demo application at `/demo-app`, as `seatgate demo` does.
+    pub fn demo_app(mut self) -> Self {
+        self.demo_app = true;
+        self
+    }
+
     /// Email goes out through the SMTP server at `url`.
     pub fn smtp(mut self, url: &str) -> Self {
         self.smtp_url = Some(url.to_owned());
@@ -263,8 +271,17 @@ impl<'a> TestAppBuilder<'a> {
             imports_poll: std::time::Duration::from_secs(10),
         };
         let clock = ManualClock::starting_at(Clock::system().now());
-        let app = Application::build(settings, store.clone(), clock.clock(), listener)
+        let mut app = Application::build(settings, store.clone(), clock.clock(), listener)
             .expect("the application starts");
+        if self.demo_app {
+            let registered = seatgate::demo_idp::register_demo_app(
+                &mut store.connection().expect("connection"),
+                &clock.clock(),
+                &app.state.settings.base_url,
+            )
+            .expect("register the demo application");
+            app = app.with_demo_app(registered);
+        }
         let (settings, sp_keys) = (
             Arc::clone(&app.state.settings),
             Arc::clone(&app.state.sp_keys),
@@ -303,6 +320,7 @@ impl TestApp {
             acs_rate_limit: None,
             scim_rate_limit: None,
             smtp_url: None,
+            demo_app: false,
         }
     }
 

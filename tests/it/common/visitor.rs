@@ -62,9 +62,17 @@ impl Visitor {
     }
 
     pub async fn get(&mut self, path: &str) -> Page {
+        self.get_with(path, &[]).await
+    }
+
+    /// A GET with extra headers (`Authorization`, say).
+    pub async fn get_with(&mut self, path: &str, headers: &[(&str, &str)]) -> Page {
         let mut request = self.client.get(format!("{}{path}", self.base));
         if let Some(cookie) = self.cookie_header() {
             request = request.insert_header(("Cookie", cookie));
+        }
+        for (name, value) in headers {
+            request = request.insert_header((*name, *value));
         }
         self.finish(request.send().await.expect("GET")).await
     }

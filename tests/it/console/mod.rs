@@ -1,6 +1,7 @@
 //! The admin console over HTTP: who may see what and CSRF here; every change
 //! it makes in one file per console page, as in `src/web/console/`.
 
+mod applications;
 mod audit_log;
 mod imports;
 mod invitations;
