@@ -22,7 +22,7 @@ pub enum StartError {
     LinkedIn(String),
 }
 
-/// Who runs the housekeeping (purges, metadata refresh).
+/// Who runs the housekeeping (purges, metadata refresh, webhook deliveries).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Housekeeping {
     /// Periodically, beside the server.
@@ -77,6 +77,7 @@ impl Application {
     pub fn run(self, housekeeping: Housekeeping) -> std::io::Result<Server> {
         if housekeeping == Housekeeping::Periodic {
             web::spawn_housekeeping(self.state.clone());
+            crate::webhooks::delivery::spawn(self.state.store.clone(), self.state.clock.clone());
             if let Some(dir) = &self.state.settings.imports_dir {
                 crate::imports::drop_folder::watch(
                     self.state.store.clone(),

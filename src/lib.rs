@@ -25,3 +25,4 @@ pub mod sessions; // server-side sessions
 pub mod signin; // the SSO sign-in use case: validate, match, audit, session
 pub mod store; // the database (SQLite and PostgreSQL through one diesel code base)
 pub mod web; // the actix-web application
+pub mod webhooks; // license and learner events for applications: the outbox and its delivery

@@ -34,6 +34,12 @@ impl SecretToken {
         (decoded.len() == TOKEN_BYTES).then(|| Self(text.to_owned()))
     }
 
+    /// A secret kept in clear because it must be used, not only compared
+    /// (a webhook's HMAC key).
+    pub fn from_stored(text: String) -> Self {
+        Self(text)
+    }
+
     /// The token text, for a cookie, a link or a form field: never for a log.
     pub fn expose(&self) -> &str {
         &self.0

@@ -110,9 +110,11 @@ pub enum Action {
     ApplicationSecretRotated,
     ApplicationRemoved,
     ApplicationSignIn,
+    WebhookSet,
+    WebhookRemoved,
 }
 
-pub const ACTIONS: [Action; 47] = [
+pub const ACTIONS: [Action; 49] = [
     Action::OrgCreated,
     Action::AdminCreated,
     Action::AdminSignInLinkIssued,
@@ -160,6 +162,8 @@ pub const ACTIONS: [Action; 47] = [
     Action::ApplicationSecretRotated,
     Action::ApplicationRemoved,
     Action::ApplicationSignIn,
+    Action::WebhookSet,
+    Action::WebhookRemoved,
 ];
 
 impl Action {
@@ -212,6 +216,8 @@ impl Action {
             Action::ApplicationSecretRotated => "application_secret_rotated",
             Action::ApplicationRemoved => "application_removed",
             Action::ApplicationSignIn => "application_sign_in",
+            Action::WebhookSet => "webhook_set",
+            Action::WebhookRemoved => "webhook_removed",
         }
     }
 }

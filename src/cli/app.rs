@@ -10,6 +10,7 @@ use crate::audit::Actor;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::store::Store;
+use crate::webhooks;
 
 #[derive(Subcommand)]
 pub(super) enum AppCommand {
@@ -40,6 +41,26 @@ pub(super) enum AppCommand {
     RotateSecret { client_id: String },
     /// Remove an application; its tokens stop working
     Remove { client_id: String },
+    /// Send license and learner events to the application's endpoint;
+    /// prints the signing secret as the last line (shown once)
+    Webhook {
+        client_id: String,
+        /// https, or http on localhost
+        #[arg(long, value_name = "URL")]
+        url: String,
+        /// Comma-separated: license.assigned, license.revoked,
+        /// learner.deactivated, learner.updated [default: all]
+        #[arg(long, value_name = "EVENT,...", default_value = "")]
+        events: String,
+    },
+    /// Stop sending events to the application; pending deliveries are dropped
+    WebhookRemove { client_id: String },
+    /// The application's latest webhook deliveries, one per line
+    Deliveries {
+        client_id: String,
+        #[arg(long, default_value_t = 20)]
+        limit: i64,
+    },
 }
 
 fn uris(texts: Vec<String>) -> anyhow::Result<Vec<RedirectUri>> {
@@ -120,6 +141,47 @@ pub(super) fn run(
                 app.name
             )?;
             writeln!(out, "{}", secret.expose())?;
+        }
+        AppCommand::Webhook {
+            client_id,
+            url,
+            events,
+        } => {
+            let events = webhooks::parse_events(&events)?;
+            let (webhook, secret) =
+                webhooks::set(&mut conn, clock, &Actor::Cli, &client_id, &url, events)?;
+            let names: Vec<&str> = webhook.events.iter().map(|e| e.as_str()).collect();
+            writeln!(out, "webhook {} for {}", webhook.url, names.join(", "))?;
+            writeln!(out, "signing secret (shown once):")?;
+            writeln!(out, "{}", secret.expose())?;
+        }
+        AppCommand::WebhookRemove { client_id } => {
+            webhooks::remove(&mut conn, clock, &Actor::Cli, &client_id)?;
+            writeln!(out, "webhook removed; pending deliveries are dropped")?;
+        }
+        AppCommand::Deliveries { client_id, limit } => {
+            let app = applications::find(&mut conn, &client_id)?
+                .ok_or_else(|| applications::Error::NotFound(client_id.clone()))?;
+            for delivery in webhooks::recent_deliveries(&mut conn, app.id, limit)? {
+                let status = match (delivery.delivered_at, delivery.failed_at) {
+                    (Some(at), _) => format!("delivered {}", at.and_utc().to_rfc3339()),
+                    (None, Some(at)) => format!("given up {}", at.and_utc().to_rfc3339()),
+                    (None, None) if delivery.attempts == 0 => "pending".to_owned(),
+                    (None, None) => format!(
+                        "retrying at {}",
+                        delivery.next_attempt_at.and_utc().to_rfc3339()
+                    ),
+                };
+                writeln!(
+                    out,
+                    "{}\t{}\t{}\tattempts {}\t{}",
+                    delivery.id,
+                    delivery.event_type,
+                    status,
+                    delivery.attempts,
+                    delivery.last_error.as_deref().unwrap_or("-")
+                )?;
+            }
         }
         AppCommand::Remove { client_id } => {
             let app = applications::remove(&mut conn, clock, &Actor::Cli, &client_id)?;

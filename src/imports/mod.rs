@@ -35,6 +35,7 @@ use crate::licensing::{self, LicenseCause, Seat};
 use crate::mail::Mailer;
 use crate::orgs::Organization;
 use crate::store::{self, DbConn};
+use crate::webhooks;
 pub use format::{Action as RowAction, FileError, Row, RowError};
 
 /// Where an import came from.
@@ -516,13 +517,15 @@ impl Rows<'_> {
         let mut outcome = (plan.outcome, plan.reason);
         let mut learner = plan.learner;
         let audited = |conn: &mut DbConn, action, learner: &Learner| {
+            let cause = json!({ "cause": LicenseCause::Csv.as_str() });
             audit::record(
                 conn,
                 clock,
                 audit::NewEvent::new(Some(org.id), actor, action)
                     .target(learner.email.as_str())
-                    .details(json!({ "cause": LicenseCause::Csv.as_str() })),
-            )
+                    .details(cause.clone()),
+            )?;
+            webhooks::on_learner_change(conn, clock, action, org, learner, cause)
         };
         for step in plan.steps {
             match step {

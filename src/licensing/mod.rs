@@ -19,6 +19,7 @@ pub use crate::ids::LicenseType;
 use crate::ids::{InvalidLicenseType, OrgId, PoolId};
 use crate::orgs::Organization;
 use crate::store::{self, DbConn};
+use crate::webhooks;
 
 /// Why a license was assigned or revoked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -229,7 +230,8 @@ fn take_seat(
     Ok(())
 }
 
-/// Records a seat taken or given back, with its license type and cause.
+/// Records a seat taken or given back, with its license type and cause,
+/// and tells the applications that listen.
 #[allow(clippy::too_many_arguments)] // each is one fact of the event
 fn audited(
     conn: &mut DbConn,
@@ -249,6 +251,14 @@ fn audited(
             .details(
                 json!({ "license_type": pool.license_type.as_str(), "cause": cause.as_str() }),
             ),
+    )?;
+    webhooks::on_learner_change(
+        conn,
+        clock,
+        action,
+        org,
+        learner,
+        json!({ "license": pool.license_type.as_str(), "cause": cause.as_str() }),
     )
 }
 

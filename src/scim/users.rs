@@ -19,6 +19,7 @@ use crate::licensing::{self, LicenseCause};
 use crate::orgs::Organization;
 use crate::sessions;
 use crate::store::{self, DbConn};
+use crate::webhooks;
 
 /// Longest text attribute we keep; longer is refused, not cut.
 const MAX_TEXT: usize = 256;
@@ -431,6 +432,14 @@ pub fn delete(conn: &mut DbConn, scope: &Scope, id: &str) -> Result<(), Error> {
                 .target(learner.email.as_str())
                 .details(json!({ "cause": "scim", "configuration": config.name })),
         )?;
+        webhooks::on_learner_change(
+            conn,
+            clock,
+            Action::LearnerDeleted,
+            org,
+            &removed,
+            json!({ "cause": "scim", "deleted": true }),
+        )?;
         Ok(())
     })
 }
@@ -529,6 +538,14 @@ fn save(
         audit::NewEvent::new(Some(org.id), &config.actor(), action)
             .target(learner.email.as_str())
             .details(json!({ "cause": "scim", "configuration": config.name })),
+    )?;
+    webhooks::on_learner_change(
+        conn,
+        clock,
+        action,
+        org,
+        &learner,
+        json!({ "cause": "scim" }),
     )?;
     // The version the database now holds: it counts each update itself.
     let version = if created {

@@ -179,8 +179,9 @@ fn routes(cfg: &mut web::ServiceConfig) {
     demo_app::routes(cfg);
 }
 
-/// Periodic work every ten minutes: purge expired sessions, SSO requests and
-/// replay-cache entries; refresh IdP metadata fetched from URLs more than a day ago.
+/// Periodic work every ten minutes: purge expired sessions, SSO requests,
+/// replay-cache entries, OAuth codes and tokens, and finished webhook
+/// deliveries; refresh IdP metadata fetched from URLs more than a day ago.
 pub fn spawn_housekeeping(state: AppState) {
     actix_web::rt::spawn(async move {
         let mut interval = actix_web::rt::time::interval(std::time::Duration::from_secs(600));
@@ -196,7 +197,8 @@ pub fn spawn_housekeeping(state: AppState) {
                         sessions
                             + crate::signin::purge_expired(conn, now)?
                             + crate::binding::purge_expired_pending(conn, now)?
-                            + crate::oidc::purge_expired(conn, now)?,
+                            + crate::oidc::purge_expired(conn, now)?
+                            + crate::webhooks::purge_finished(conn, now)?,
                     )
                 })
                 .await

@@ -34,3 +34,4 @@ mod sso_attacks;
 mod sso_console_browser;
 mod start;
 mod storage;
+mod webhooks;

@@ -15,12 +15,19 @@ use crate::web::pages::{render_with, sentence};
 use crate::web::path::PathId;
 use crate::web::session::redirect_with_flash;
 use crate::web::{AppState, Error};
+use crate::webhooks::{self, EventType};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/admin/apps", web::get().to(show))
         .route("/admin/apps", web::post().to(create))
         .route("/admin/apps/{id}/secret", web::post().to(rotate))
-        .route("/admin/apps/{id}/remove", web::post().to(remove));
+        .route("/admin/apps/{id}/remove", web::post().to(remove))
+        .route("/admin/apps/{id}/webhook", web::get().to(webhook_page))
+        .route("/admin/apps/{id}/webhook", web::post().to(set_webhook))
+        .route(
+            "/admin/apps/{id}/webhook/remove",
+            web::post().to(remove_webhook),
+        );
 }
 
 #[derive(Template, Default)]
@@ -229,6 +236,180 @@ impl From<applications::Error> for Error {
         match e {
             applications::Error::NotFound(_) => Error::NotFound,
             applications::Error::Store(e) => Error::Store(e),
+            other => Error::BadRequest(sentence(&other.to_string())),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "console/webhook.html")]
+struct WebhookPage {
+    csrf_token: String,
+    email: String,
+    flash: Option<String>,
+    application: Application,
+    webhook: Option<webhooks::Webhook>,
+    deliveries: Vec<webhooks::Delivery>,
+    /// The signing secret just made: shown on this answer only.
+    new_secret: Option<String>,
+    problem: Option<String>,
+    /// What the form shows: the URL and the events ticked.
+    form_url: String,
+    form_events: Vec<EventType>,
+}
+
+impl WebhookPage {
+    fn all_events(&self) -> [EventType; 4] {
+        EventType::ALL
+    }
+
+    fn ticked(&self, event: &EventType) -> bool {
+        self.form_events.contains(event)
+    }
+
+    fn when(&self, at: &chrono::NaiveDateTime) -> String {
+        super::when(*at)
+    }
+
+    fn outcome(&self, delivery: &webhooks::Delivery) -> String {
+        match (delivery.delivered_at, delivery.failed_at) {
+            (Some(at), _) => format!("Delivered {}", super::when(at)),
+            (None, Some(at)) => format!("Given up {}", super::when(at)),
+            (None, None) if delivery.attempts == 0 => "Waiting to be sent".to_owned(),
+            (None, None) => format!("Trying again {}", super::when(delivery.next_attempt_at)),
+        }
+    }
+}
+
+/// Deliveries the page lists.
+const RECENT: i64 = 50;
+
+async fn webhook_page_for(
+    state: &AppState,
+    user: &ConsoleUser,
+    id: ApplicationId,
+) -> Result<WebhookPage, Error> {
+    let (application, webhook, deliveries) = state
+        .store
+        .run(move |conn| {
+            let application = applications::find(conn, &id.to_string())?.ok_or(Error::NotFound)?;
+            let webhook = webhooks::of_application(conn, id)?;
+            let deliveries = webhooks::recent_deliveries(conn, id, RECENT)?;
+            Ok::<_, Error>((application, webhook, deliveries))
+        })
+        .await?;
+    Ok(WebhookPage {
+        csrf_token: user.session.csrf.expose().to_owned(),
+        email: user.email.clone(),
+        flash: None,
+        form_url: webhook
+            .as_ref()
+            .map(|w| w.url.to_string())
+            .unwrap_or_default(),
+        form_events: webhook
+            .as_ref()
+            .map_or(EventType::ALL.to_vec(), |w| w.events.clone()),
+        application,
+        webhook,
+        deliveries,
+        new_secret: None,
+        problem: None,
+    })
+}
+
+async fn webhook_page(
+    state: web::Data<AppState>,
+    user: ConsoleUser,
+    PathId(id): PathId<ApplicationId>,
+) -> Result<HttpResponse, Error> {
+    operator(&user)?;
+    let session = user.session.clone();
+    let flash = state
+        .store
+        .run(move |conn| crate::sessions::take_flash(conn, &session))
+        .await?;
+    let mut page = webhook_page_for(&state, &user, id).await?;
+    page.flash = flash;
+    render_with(StatusCode::OK, &page)
+}
+
+async fn set_webhook(
+    state: web::Data<AppState>,
+    user: ConsoleUser,
+    PathId(id): PathId<ApplicationId>,
+    posted: Protected<Vec<(String, String)>>,
+) -> Result<HttpResponse, Error> {
+    operator(&user)?;
+    // Repeated `events` checkboxes: the form is read as its list of pairs.
+    let field = |name: &'static str| -> Vec<String> {
+        posted
+            .form
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.trim().to_owned())
+            .collect()
+    };
+    let form_url = field("url").into_iter().next().unwrap_or_default();
+    let ticked = field("events");
+    let events: Result<Vec<EventType>, webhooks::Error> =
+        ticked.iter().map(|e| e.parse()).collect();
+    let (clock, actor, url) = (state.clock.clone(), user.actor.clone(), form_url.clone());
+    let outcome = match events {
+        Ok(events) => {
+            state
+                .store
+                .run(move |conn| {
+                    match webhooks::set(conn, &clock, &actor, &id.to_string(), &url, events) {
+                        Err(webhooks::Error::Store(e)) => Err(e),
+                        other => Ok(other),
+                    }
+                })
+                .await?
+        }
+        Err(e) => Err(e),
+    };
+    let mut page = webhook_page_for(&state, &user, id).await?;
+    match outcome {
+        Ok((_, secret)) => {
+            page.new_secret = Some(secret.expose().to_owned());
+            render_with(StatusCode::OK, &page)
+        }
+        Err(refused) => {
+            tracing::info!(reason = %refused, "webhook refused");
+            page.problem = Some(sentence(&refused.to_string()));
+            page.form_url = form_url;
+            page.form_events = ticked.iter().filter_map(|e| e.parse().ok()).collect();
+            render_with(StatusCode::BAD_REQUEST, &page)
+        }
+    }
+}
+
+async fn remove_webhook(
+    state: web::Data<AppState>,
+    user: ConsoleUser,
+    PathId(id): PathId<ApplicationId>,
+    posted: Protected<NoFields>,
+) -> Result<HttpResponse, Error> {
+    operator(&user)?;
+    let (clock, actor) = (state.clock.clone(), user.actor.clone());
+    state
+        .store
+        .run(move |conn| webhooks::remove(conn, &clock, &actor, &id.to_string()))
+        .await?;
+    redirect_with_flash(
+        &state,
+        &posted.session,
+        format!("/admin/apps/{id}/webhook"),
+        "The webhook is removed; its pending deliveries are dropped.".to_owned(),
+    )
+    .await
+}
+
+impl From<webhooks::Error> for Error {
+    fn from(e: webhooks::Error) -> Self {
+        match e {
+            webhooks::Error::Application(e) => e.into(),
+            webhooks::Error::Store(e) => Error::Store(e),
             other => Error::BadRequest(sentence(&other.to_string())),
         }
     }

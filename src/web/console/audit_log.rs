@@ -159,6 +159,8 @@ fn said(action: Action) -> &'static str {
         Action::ApplicationSecretRotated => "gave an application a new secret",
         Action::ApplicationRemoved => "removed an application",
         Action::ApplicationSignIn => "was handed to an application",
+        Action::WebhookSet => "set an application's webhook",
+        Action::WebhookRemoved => "removed an application's webhook",
     }
 }
 

@@ -3,6 +3,7 @@
 pub mod browser;
 pub mod idp;
 pub mod oidc;
+pub mod receiver;
 pub mod rp;
 pub mod scim;
 pub mod smtp;
