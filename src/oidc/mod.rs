@@ -77,6 +77,9 @@ pub struct AuthorizeRequest {
     pub code_challenge: Option<String>,
     pub code_challenge_method: Option<String>,
     pub prompt: Option<String>,
+    /// The learner's email, when the application knows it: the start page
+    /// is skipped (OpenID Connect Core, 3.1.2.1).
+    pub login_hint: Option<String>,
 }
 
 /// A request whose client and redirect URI cannot be trusted: shown to the
@@ -117,6 +120,7 @@ pub struct ValidRequest {
     code_challenge: Option<String>,
     /// `prompt=none`: the application asks not to show any page.
     pub no_prompt: bool,
+    pub login_hint: Option<String>,
 }
 
 /// Checks the client and redirect URI (errors shown to the person), then
@@ -143,6 +147,11 @@ pub fn check_request(
         nonce: None,
         code_challenge: None,
         no_prompt: false,
+        // Bounded like the start page's field: an address is at most 254 characters.
+        login_hint: request
+            .login_hint
+            .clone()
+            .filter(|hint| !hint.is_empty() && hint.len() <= 320),
     };
     match check_parameters(&request, &valid.application) {
         Ok((scope, nonce, code_challenge, no_prompt)) => {

@@ -22,6 +22,7 @@ use crate::invitations;
 use crate::orgs::{self, Organization};
 use crate::secret::SecretToken;
 use crate::sessions::{self, Principal, Started};
+use crate::signin::LocalPath;
 use crate::store::{self, DbConn, Store};
 
 /// How long a browser may take at LinkedIn.
@@ -31,8 +32,8 @@ const ATTEMPT_LIFETIME: TimeDelta = TimeDelta::minutes(10);
 pub enum Purpose<'a> {
     /// The invitation link's token: bind the member to the invited learner.
     Activate(&'a str),
-    /// Find the learner the member is bound to.
-    SignIn,
+    /// Find the learner the member is bound to, then go on to this path.
+    SignIn(LocalPath),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -97,8 +98,8 @@ pub async fn begin(
     purpose: Purpose<'_>,
 ) -> Result<Begun, Error> {
     let linkedin = linkedin.ok_or(Error::NotSetUp)?;
-    let invitation = match purpose {
-        Purpose::SignIn => None,
+    let (invitation, return_to) = match purpose {
+        Purpose::SignIn(return_to) => (None, return_to),
         Purpose::Activate(token) => {
             let (token, clock) = (token.to_owned(), clock.clone());
             let invitation = store
@@ -111,7 +112,7 @@ pub async fn begin(
                     Ok(invitation)
                 })
                 .await?;
-            Some(invitation.id)
+            (Some(invitation.id), LocalPath::home())
         }
     };
     let authorization = linkedin.authorization().await?;
@@ -123,6 +124,7 @@ pub async fn begin(
         nonce: authorization.nonce,
         pkce_verifier: authorization.pkce_verifier,
         expires_at: clock.now_naive() + ATTEMPT_LIFETIME,
+        return_to: return_to.as_str().to_owned(),
     };
     store
         .run(move |conn| queries::insert_linkedin_attempt(conn, &attempt))
@@ -146,6 +148,8 @@ pub struct SignedIn {
     pub started: Started,
     /// Whether this sign-in activated an invitation.
     pub activated: bool,
+    /// Where the learner goes next.
+    pub return_to: LocalPath,
 }
 
 /// Finishes a LinkedIn sign-in, or answers `None` when the callback's
@@ -190,6 +194,11 @@ pub async fn finish(
     let member = linkedin
         .member(&code, attempt.pkce_verifier, &attempt.nonce)
         .await?;
+    // Checked when the attempt began; a stored value that no longer parses goes home.
+    let return_to = attempt
+        .return_to
+        .parse()
+        .unwrap_or_else(|()| LocalPath::home());
     let clock = clock.clone();
     store
         .run(move |conn| {
@@ -199,7 +208,12 @@ pub async fn finish(
             })
         })
         .await
-        .map(Some)
+        .map(|signed_in| {
+            Some(SignedIn {
+                return_to,
+                ..signed_in
+            })
+        })
 }
 
 /// Binds the member to the invited learner and signs them in.
@@ -278,5 +292,6 @@ fn started(
         org,
         started,
         activated,
+        return_to: LocalPath::home(),
     })
 }

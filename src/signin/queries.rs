@@ -208,6 +208,8 @@ pub(super) struct LinkedInAttempt {
     pub nonce: String,
     pub pkce_verifier: Option<String>,
     pub expires_at: NaiveDateTime,
+    /// A path on this site: checked when the attempt began.
+    pub return_to: String,
 }
 
 pub(super) fn insert_linkedin_attempt(
@@ -222,6 +224,7 @@ pub(super) fn insert_linkedin_attempt(
             linkedin_sign_ins::nonce.eq(&attempt.nonce),
             linkedin_sign_ins::pkce_verifier.eq(&attempt.pkce_verifier),
             linkedin_sign_ins::expires_at.eq(attempt.expires_at),
+            linkedin_sign_ins::return_to.eq(&attempt.return_to),
         ))
         .execute(conn)?;
     Ok(())
@@ -241,11 +244,21 @@ pub(super) fn take_linkedin_attempt(
         String,
         Option<String>,
         NaiveDateTime,
+        String,
     );
-    let Some((state_hash, browser, invitation, nonce, pkce_verifier, expires_at)) =
+    let Some((state_hash, browser, invitation, nonce, pkce_verifier, expires_at, return_to)) =
         linkedin_sign_ins::table
             .find(state.as_str())
             .filter(linkedin_sign_ins::expires_at.gt(now))
+            .select((
+                linkedin_sign_ins::state_hash,
+                linkedin_sign_ins::browser_hash,
+                linkedin_sign_ins::invitation_id,
+                linkedin_sign_ins::nonce,
+                linkedin_sign_ins::pkce_verifier,
+                linkedin_sign_ins::expires_at,
+                linkedin_sign_ins::return_to,
+            ))
             .first::<Row>(conn)
             .optional()?
     else {
@@ -261,6 +274,7 @@ pub(super) fn take_linkedin_attempt(
         nonce,
         pkce_verifier,
         expires_at,
+        return_to,
     }))
 }
 

@@ -24,6 +24,7 @@ diesel::table! {
         nonce -> Text,
         pkce_verifier -> Nullable<Text>,
         expires_at -> Timestamp,
+        return_to -> Text,
     }
 }
 

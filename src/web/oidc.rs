@@ -2,8 +2,9 @@
 //! token, userinfo, logout. Browser-facing refusals are pages; the token and
 //! userinfo endpoints answer JSON (RFC 6749, 5.2; RFC 6750, 3).
 
-use actix_web::http::StatusCode;
 use actix_web::http::header::{self, LOCATION};
+use actix_web::http::{Method, StatusCode};
+use actix_web::middleware::DefaultHeaders;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use base64::Engine;
@@ -27,21 +28,55 @@ use crate::signin::LocalPath;
 const TOKEN_FORM_LIMIT: usize = 8 * 1024;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route(
-        "/.well-known/openid-configuration",
-        web::get().to(discovery),
+    cfg.service(
+        web::resource("/.well-known/openid-configuration")
+            .wrap(cors())
+            .route(web::get().to(discovery))
+            .route(web::method(Method::OPTIONS).to(preflight)),
     )
-    .route("/oauth/jwks", web::get().to(jwks))
+    .service(
+        web::resource("/oauth/jwks")
+            .wrap(cors())
+            .route(web::get().to(jwks))
+            .route(web::method(Method::OPTIONS).to(preflight)),
+    )
     .route("/oauth/authorize", web::get().to(authorize))
     .service(
         web::resource("/oauth/token")
             .app_data(web::PayloadConfig::new(TOKEN_FORM_LIMIT))
-            .route(web::post().to(token)),
+            .wrap(cors())
+            .route(web::post().to(token))
+            .route(web::method(Method::OPTIONS).to(preflight)),
     )
-    .route("/oauth/userinfo", web::get().to(userinfo))
-    .route("/oauth/userinfo", web::post().to(userinfo))
+    .service(
+        web::resource("/oauth/userinfo")
+            .wrap(cors())
+            .route(web::get().to(userinfo))
+            .route(web::post().to(userinfo))
+            .route(web::method(Method::OPTIONS).to(preflight)),
+    )
     .route("/oauth/logout", web::get().to(logout_page))
     .route("/oauth/logout", web::post().to(logout));
+}
+
+/// Single-page applications (public clients) call discovery, the keys, the
+/// token endpoint and userinfo from the browser. None of them reads a
+/// cookie, so any origin may: what they answer depends only on what the
+/// request carries (a code with its verifier, a bearer token).
+fn cors() -> DefaultHeaders {
+    DefaultHeaders::new().add(("Access-Control-Allow-Origin", "*"))
+}
+
+/// The CORS preflight of those endpoints.
+async fn preflight() -> HttpResponse {
+    HttpResponse::NoContent()
+        .insert_header(("Access-Control-Allow-Methods", "GET, POST"))
+        .insert_header((
+            "Access-Control-Allow-Headers",
+            "Authorization, Content-Type",
+        ))
+        .insert_header(("Access-Control-Max-Age", "600"))
+        .finish()
 }
 
 fn issuer(state: &AppState) -> String {
@@ -133,10 +168,11 @@ async fn authorize(
         let return_to: LocalPath = here.parse().map_err(|()| {
             Error::BadRequest("The sign-in request from the application is too long.".into())
         })?;
-        return Ok(see_other(&format!(
-            "/?return_to={}",
-            encode(return_to.as_str())
-        )));
+        let next = encode(return_to.as_str());
+        return Ok(see_other(&match &valid.login_hint {
+            Some(email) => format!("/sign-in?email={}&return_to={next}", encode(email)),
+            None => format!("/?return_to={next}"),
+        }));
     };
     if profile::gate(&state, &who).await? == Gate::MustConnect {
         if valid.no_prompt {

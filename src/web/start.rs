@@ -35,6 +35,14 @@ struct StartPage {
 }
 
 impl StartPage {
+    /// "Sign in with LinkedIn", keeping where to return.
+    fn linkedin_href(&self) -> String {
+        match &self.return_to {
+            Some(path) => format!("/sign-in/linkedin?return_to={}", super::pages::encode(path)),
+            None => "/sign-in/linkedin".to_owned(),
+        }
+    }
+
     /// The empty start page of this server.
     fn on(state: &AppState) -> Self {
         Self {
@@ -111,8 +119,11 @@ async fn find_sign_in(
                 .finish());
         }
         Ok(Route::LinkedIn) => {
+            let next = return_to.as_ref().map_or(String::new(), |path| {
+                format!("?return_to={}", super::pages::encode(path.as_str()))
+            });
             return Ok(HttpResponse::SeeOther()
-                .insert_header((LOCATION, "/sign-in/linkedin"))
+                .insert_header((LOCATION, format!("/sign-in/linkedin{next}")))
                 .finish());
         }
         Ok(Route::NotSetUp) => {
@@ -140,13 +151,18 @@ async fn find_sign_in(
     )
 }
 
-/// "Sign in with LinkedIn": to LinkedIn, with this browser's attempt cookie.
-async fn linkedin_sign_in(state: web::Data<AppState>) -> Result<HttpResponse, Error> {
+/// "Sign in with LinkedIn": to LinkedIn, with this browser's attempt cookie;
+/// back to `return_to` afterwards.
+async fn linkedin_sign_in(
+    state: web::Data<AppState>,
+    next: web::Query<Next>,
+) -> Result<HttpResponse, Error> {
+    let return_to = next.into_inner().path().unwrap_or_else(LocalPath::home);
     let begun = linkedin::begin(
         &state.store,
         &state.clock,
         state.linkedin.as_deref(),
-        Purpose::SignIn,
+        Purpose::SignIn(return_to),
     )
     .await?;
     Ok(to_linkedin(&state, begun))

@@ -298,7 +298,72 @@ async fn an_invited_learner_signs_in_with_linkedin_in_chromium(backend: Backend)
     );
 }
 
+/// An application's authorization request survives the LinkedIn sign-in of
+/// an organization without SSO: start page, LinkedIn, back to the request.
+async fn a_linkedin_learner_comes_back_to_the_application_that_sent_them(backend: Backend) {
+    use crate::common::rp::{REDIRECT, authorize_path, query_value};
+    use seatgate::applications::IdTokenAlg;
+
+    let (app, provider) = TestApp::spawn_with_linkedin(backend).await;
+    app.org("solo");
+    let set = with_db(
+        &app.db,
+        &[
+            "org",
+            "set",
+            "solo",
+            "--learner-sign-in",
+            "linkedin",
+            "--email-domains",
+            "solo.example",
+        ],
+    );
+    assert!(set.status.success(), "{}", stderr(&set));
+    let ann = app.invite("solo", "ann@solo.example");
+    let mut first = app.visitor();
+    let activate = format!("{}/linkedin", app.local_path(&ann.link));
+    let activated = through_linkedin(&app, &provider, &mut first, &activate, "ann-member").await;
+    assert_eq!(activated.location.as_deref(), Some("/"));
+
+    let client = app.register_app(false, IdTokenAlg::Rs256);
+    let authorize = authorize_path(&client.client_id, &[]);
+    let mut browser = app.visitor();
+    let start = browser
+        .get(&authorize)
+        .await
+        .location
+        .expect("to the start page");
+    let found = browser
+        .get(&format!(
+            "/sign-in?email=ann%40solo.example&{}",
+            start.trim_start_matches("/?")
+        ))
+        .await;
+    let to_linkedin = found.location.expect("to LinkedIn sign-in");
+    assert!(
+        to_linkedin.starts_with("/sign-in/linkedin?return_to="),
+        "{to_linkedin}"
+    );
+    let back = through_linkedin(&app, &provider, &mut browser, &to_linkedin, "ann-member").await;
+    assert_eq!(
+        back.location.as_deref(),
+        Some(authorize.as_str()),
+        "{}",
+        back.body
+    );
+    let code = browser
+        .get(&authorize)
+        .await
+        .location
+        .expect("to the application");
+    assert!(
+        code.starts_with(REDIRECT) && query_value(&code, "code").is_some(),
+        "{code}"
+    );
+}
+
 on_both_databases!(
+    a_linkedin_learner_comes_back_to_the_application_that_sent_them,
     an_invited_learner_signs_in_with_linkedin_in_chromium,
     invited_learners_activate_with_linkedin_then_sign_in_with_it,
     an_answer_counts_only_in_the_browser_that_asked,

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::common::idp::{TestIdp, authn_request_in};
 use crate::common::rp::{REDIRECT, authorize_path, code_for, pkce, query_value, token_request};
-use crate::common::{Backend, TestApp, Visitor};
+use crate::common::{Backend, TestApp, TestDb, Visitor};
 use crate::on_both_databases;
 
 const IDP: &str = "https://idp.acme.example/saml";
@@ -324,6 +324,13 @@ async fn a_learner_without_a_session_signs_in_through_their_idp_and_comes_back(b
         "/sign-in?email=ann%40acme.example&return_to={}",
         url::form_urlencoded::byte_serialize(authorize.as_bytes()).collect::<String>()
     );
+    // An application that knows the address skips the start page.
+    let hinted = authorize_path(&client.client_id, &[("login_hint", "ann@acme.example")]);
+    let skipped = app.visitor().get(&hinted).await.location.expect("redirect");
+    assert!(
+        skipped.starts_with("/sign-in?email=ann%40acme.example&return_to="),
+        "{skipped}"
+    );
     let to_sso = browser.get(&lookup).await;
     let login = to_sso.location.expect("to the organization's sign-in");
     assert!(login.starts_with("/sso/acme/login?return_to="), "{login}");
@@ -411,6 +418,25 @@ async fn a_required_license_keeps_an_unlicensed_learner_on_seatgates_page(backen
 
 async fn userinfo_refuses_a_missing_or_unknown_token(backend: Backend) {
     let app = TestApp::spawn(backend).await;
+    // Browsers' preflight for single-page applications.
+    let preflight = awc::Client::new()
+        .request(
+            awc::http::Method::OPTIONS,
+            format!("{}/oauth/token", app.address),
+        )
+        .insert_header(("Origin", "https://spa.example"))
+        .insert_header(("Access-Control-Request-Method", "POST"))
+        .send()
+        .await
+        .expect("preflight");
+    assert_eq!(preflight.status().as_u16(), 204);
+    assert_eq!(
+        preflight
+            .headers()
+            .get("access-control-allow-origin")
+            .map(|v| v.as_bytes()),
+        Some(&b"*"[..])
+    );
     let mut api = app.visitor();
     let none = api.get("/oauth/userinfo").await;
     assert_eq!(none.status.as_u16(), 401);
@@ -468,7 +494,60 @@ async fn logout_asks_then_returns_to_the_registered_uri_only(backend: Backend) {
     );
 }
 
+/// After `certs rotate-oidc` and a restart, an application that cached the
+/// key set meets a new key id, fetches the set again, and verifies; the set
+/// still has the previous keys for tokens issued before.
+async fn applications_follow_a_key_rotation(backend: Backend) {
+    let certs = tempfile::tempdir().expect("certs folder");
+    let cache = certs.path().join("jwks-cache.json");
+    let cache_arg = cache.to_str().expect("UTF-8 path");
+    let before = TestApp::on(TestDb::fresh(backend))
+        .certs_dir(certs.path().to_path_buf())
+        .spawn()
+        .await;
+    let idp = acme(&before);
+    let visitor = signed_in(&before, &idp, "ann@acme.example").await;
+    let client = before.register_app(false, IdTokenAlg::Rs256);
+    let first = before.relying_party(&client, &visitor, &["--jwks-cache", cache_arg]);
+    let old_kid = first["header"]["kid"].clone();
+    drop(before);
+
+    seatgate::oidc::keys::OidcKeys::rotate(certs.path()).expect("rotate");
+    let after = TestApp::on(TestDb::fresh(backend))
+        .certs_dir(certs.path().to_path_buf())
+        .spawn()
+        .await;
+    let idp = acme(&after);
+    let visitor = signed_in(&after, &idp, "ann@acme.example").await;
+    let client = after.register_app(false, IdTokenAlg::Rs256);
+    let second = after.relying_party(&client, &visitor, &["--jwks-cache", cache_arg]);
+    assert_ne!(second["header"]["kid"], old_kid, "signed with the new key");
+    assert_eq!(
+        second["jwks_refetched"], true,
+        "a new key id: the set is fetched again"
+    );
+    let published: Vec<Value> =
+        serde_json::from_str::<Value>(&std::fs::read_to_string(&cache).expect("cache"))
+            .expect("JSON")["keys"]
+            .as_array()
+            .expect("keys")
+            .iter()
+            .map(|k| k["kid"].clone())
+            .collect();
+    assert!(
+        published.contains(&old_kid),
+        "the previous key is still published"
+    );
+    assert_eq!(published.len(), 4);
+    let third = after.relying_party(&client, &visitor, &["--jwks-cache", cache_arg]);
+    assert_eq!(
+        third["jwks_refetched"], false,
+        "a known key id: the cache serves"
+    );
+}
+
 on_both_databases!(
+    applications_follow_a_key_rotation,
     authlib_signs_a_learner_in_with_client_secret_basic_and_rs256,
     authlib_uses_client_secret_post_and_es256,
     authlib_as_a_public_client_with_pkce_and_the_openid_scope_alone,

@@ -1,7 +1,8 @@
 """An independent OpenID Connect relying party, as an application would use
 Seatgate: Authlib (PyPI) builds the authorization request with PKCE, state
-and nonce, exchanges the code, and validates the ID token (signature against
-the provider's JWKS, iss, aud, exp, nonce, at_hash), then calls userinfo.
+and nonce and exchanges the code; joserfc (Authlib's JOSE library) validates
+the ID token (signature against the provider's JWKS, iss, aud, exp, nonce),
+and at_hash is checked as OpenID Connect Core 3.1.3.6 says; then userinfo.
 
 The learner's browser is a requests session carrying Seatgate's session
 cookie. Prints one JSON object: the validated ID token claims, its header,
@@ -13,6 +14,7 @@ and the userinfo answer. Exits non-zero with a reason on any failure.
 
 import argparse
 import base64
+import hashlib
 import json
 import sys
 from urllib.parse import parse_qs, urlsplit
@@ -20,8 +22,8 @@ from urllib.parse import parse_qs, urlsplit
 import requests
 from authlib.common.security import generate_token
 from authlib.integrations.requests_client import OAuth2Session
-from authlib.jose import JsonWebKey, jwt
-from authlib.oidc.core import CodeIDToken
+from joserfc import jwt
+from joserfc.jwk import KeySet
 
 
 def fail(why, **details):
@@ -102,18 +104,20 @@ def main():
     )
     header = header_of(token["id_token"])
     jwks, refetched = keys_for(config, header.get("kid"), args.jwks_cache)
-    claims = jwt.decode(
-        token["id_token"],
-        JsonWebKey.import_key_set(jwks),
-        claims_cls=CodeIDToken,
-        claims_options={"iss": {"essential": True, "value": args.issuer}},
-        claims_params={
-            "nonce": nonce,
-            "client_id": args.client_id,
-            "access_token": token["access_token"],
-        },
-    )
-    claims.validate()
+    decoded = jwt.decode(token["id_token"], KeySet.import_key_set(jwks), algorithms=["RS256", "ES256"])
+    jwt.JWTClaimsRegistry(
+        iss={"essential": True, "value": args.issuer},
+        aud={"essential": True, "value": args.client_id},
+        nonce={"essential": True, "value": nonce},
+        sub={"essential": True},
+        exp={"essential": True},
+        iat={"essential": True},
+    ).validate(decoded.claims)
+    claims = decoded.claims
+    digest = hashlib.sha256(token["access_token"].encode()).digest()
+    at_hash = base64.urlsafe_b64encode(digest[:16]).rstrip(b"=").decode()
+    if claims.get("at_hash") != at_hash:
+        fail("at_hash does not match the access token", at_hash=claims.get("at_hash"))
     userinfo = session.get(config["userinfo_endpoint"], timeout=10)
     if userinfo.status_code != 200:
         fail("userinfo refused the access token", status=userinfo.status_code, body=userinfo.text)

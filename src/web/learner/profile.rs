@@ -298,7 +298,7 @@ async fn callback(
         return Ok(HttpResponse::SeeOther()
             .cookie(cookie_for(&state.settings, &signed_in.started))
             .cookie(linkedin_attempt_removal(&state.settings))
-            .insert_header((LOCATION, "/"))
+            .insert_header((LOCATION, signed_in.return_to.as_str().to_owned()))
             .finish());
     }
     let who = LearnerSession::extract(&request).await?;

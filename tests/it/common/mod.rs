@@ -203,9 +203,17 @@ pub struct TestAppBuilder<'a> {
     scim_rate_limit: Option<std::num::NonZeroU32>,
     smtp_url: Option<String>,
     demo_app: bool,
+    certs_dir: Option<PathBuf>,
 }
 
 impl<'a> TestAppBuilder<'a> {
+    /// Keys and certificates from `dir` (shared with another app) instead of
+    /// a folder of the app's own.
+    pub fn certs_dir(mut self, dir: PathBuf) -> Self {
+        self.certs_dir = Some(dir);
+        self
+    }
+
     /// Serves the demo application at `/demo-app`, as `seatgate demo` does.
     pub fn demo_app(mut self) -> Self {
         self.demo_app = true;
@@ -259,7 +267,9 @@ impl<'a> TestAppBuilder<'a> {
             bind,
             database_url: self.db.url.clone(),
             base_url: BaseUrl::parse(public).expect("valid base URL"),
-            certs_dir: self.db.dir().join("certs"),
+            certs_dir: self
+                .certs_dir
+                .unwrap_or_else(|| self.db.dir().join("certs")),
             demo_idp: true,
             acs_rate_limit: self.acs_rate_limit,
             scim_rate_limit: self.scim_rate_limit,
@@ -322,6 +332,7 @@ impl TestApp {
             scim_rate_limit: None,
             smtp_url: None,
             demo_app: false,
+            certs_dir: None,
         }
     }
 

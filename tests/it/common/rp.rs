@@ -72,8 +72,10 @@ impl TestApp {
                 visitor.cookie.as_deref().expect("signed in")
             ))
             .args(extra);
+        // One argument: a secret may start with "-" (base64url), which
+        // argparse would take for an option.
         if let Some(secret) = &client.secret {
-            command.arg("--secret").arg(secret);
+            command.arg(format!("--secret={secret}"));
         }
         let output = command.output().unwrap_or_else(|e| {
             panic!("the relying party needs {python} (run scripts/setup --test): {e}")

@@ -1,0 +1,1 @@
+ALTER TABLE linkedin_sign_ins DROP COLUMN return_to;
