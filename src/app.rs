@@ -9,7 +9,7 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::demo_idp::DemoIdp;
 use crate::oidc::keys::OidcKeys;
-use crate::saml::keys::{KeyError, SpKeys};
+use crate::saml::keys::{KeyError, SpKeyRing};
 use crate::store::Store;
 use crate::web::{self, AppState};
 
@@ -48,7 +48,7 @@ impl Application {
         clock: Clock,
         listener: TcpListener,
     ) -> Result<Self, StartError> {
-        let sp_keys = SpKeys::load_or_generate(&settings.certs_dir, clock.now())?;
+        let sp_keys = SpKeyRing::load(&settings.certs_dir, clock.now())?;
         let oidc_keys = OidcKeys::load_or_generate(&settings.certs_dir)?;
         let demo_idp = if settings.demo_idp {
             tracing::warn!("the demo IdP is enabled at /demo-idp: for trying Seatgate only");
@@ -78,6 +78,7 @@ impl Application {
         if housekeeping == Housekeeping::Periodic {
             web::spawn_housekeeping(self.state.clone());
             crate::webhooks::delivery::spawn(self.state.store.clone(), self.state.clock.clone());
+            web::spawn_key_reload(self.state.clone());
             if let Some(dir) = &self.state.settings.imports_dir {
                 crate::imports::drop_folder::watch(
                     self.state.store.clone(),

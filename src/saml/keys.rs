@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use openssl::asn1::Asn1Time;
 use openssl::bn::{BigNum, MsbOption};
 use openssl::hash::MessageDigest;
@@ -32,6 +32,10 @@ pub enum KeyError {
     Unreadable { path: PathBuf, reason: String },
     #[error("cannot generate a key pair: {0}")]
     Generate(#[from] openssl::error::ErrorStack),
+    #[error(
+        "a new SP certificate is already announced and signs from {0}: rotate again after that"
+    )]
+    RotationPending(DateTime<Utc>),
 }
 
 /// A private key and its self-signed certificate.
@@ -216,39 +220,156 @@ fn paths(dir: &Path, stem: &str) -> (PathBuf, PathBuf) {
 
 const CURRENT: &str = "sp";
 const PREVIOUS: &str = "sp-previous";
+const NEXT: &str = "sp-next";
+/// When the announced pair starts signing: RFC 3339 text.
+const NEXT_ACTIVATES: &str = "sp-next-activates-at";
 
-/// The service provider's keys: the current pair, and after a rotation the
-/// previous one, still published and used for decryption until it expires.
+/// The service provider's keys at one moment: the pair that signs, the pair
+/// announced to sign next (published in the metadata from the rotation on,
+/// so IdPs that fetch metadata learn it before it is used), and the previous
+/// pair (still published and used for decryption until it expires).
 #[derive(Clone, Debug)]
 pub struct SpKeys {
     pub current: KeyPair,
     pub previous: Option<KeyPair>,
+    /// The announced pair, and when it takes over.
+    pub next: Option<(KeyPair, DateTime<Utc>)>,
 }
 
 impl SpKeys {
-    /// Loads the keys from `dir`, generating the current pair on first start.
+    /// The keys in `dir` as they stand at `now`, generating the current pair
+    /// on first start. An announced pair whose time has come signs; the pair
+    /// it replaces becomes the previous one.
     pub fn load_or_generate(dir: &Path, now: DateTime<Utc>) -> Result<Self, KeyError> {
         let current = KeyPair::load_or_generate(dir, CURRENT, "Seatgate service provider")?;
         let previous = KeyPair::load(dir, PREVIOUS)?.filter(|pair| !pair.expired_at(now));
-        Ok(Self { current, previous })
+        let keys = match (KeyPair::load(dir, NEXT)?, activation(dir)?) {
+            (Some(next), Some(at)) if at <= now => Self {
+                current: next,
+                previous: Some(current),
+                next: None,
+            },
+            (Some(next), Some(at)) => Self {
+                current,
+                previous,
+                next: Some((next, at)),
+            },
+            _ => Self {
+                current,
+                previous,
+                next: None,
+            },
+        };
+        Ok(keys)
     }
 
-    /// Makes a new current pair; the old one becomes the previous (replacing any older one).
-    pub fn rotate(dir: &Path, now: DateTime<Utc>) -> Result<Self, KeyError> {
-        let old = KeyPair::load_or_generate(dir, CURRENT, "Seatgate service provider")?;
-        KeyPair::remove(dir, PREVIOUS)?;
-        old.save(dir, PREVIOUS)?;
-        let current = KeyPair::generate("Seatgate service provider")?;
-        current.save(dir, CURRENT)?;
+    /// Makes a new pair that signs from `now + overlap`, published at once.
+    /// A pair announced earlier whose time has come is first made current on
+    /// disk; one still waiting is an error (IdPs may have fetched it).
+    /// With no overlap the new pair signs at once.
+    pub fn rotate(dir: &Path, now: DateTime<Utc>, overlap: TimeDelta) -> Result<Self, KeyError> {
+        let keys = Self::load_or_generate(dir, now)?;
+        if let Some((_, at)) = keys.next {
+            return Err(KeyError::RotationPending(at));
+        }
+        if keys.previous.is_some() || KeyPair::load(dir, NEXT)?.is_some() {
+            // Settle an activated announcement on disk: previous, current.
+            KeyPair::remove(dir, PREVIOUS)?;
+            if let Some(previous) = &keys.previous {
+                previous.save(dir, PREVIOUS)?;
+            }
+            keys.current.save(dir, CURRENT)?;
+            KeyPair::remove(dir, NEXT)?;
+            remove_file(&dir.join(NEXT_ACTIVATES))?;
+        }
+        let new = KeyPair::generate("Seatgate service provider")?;
+        if overlap <= TimeDelta::zero() {
+            KeyPair::remove(dir, PREVIOUS)?;
+            keys.current.save(dir, PREVIOUS)?;
+            new.save(dir, CURRENT)?;
+        } else {
+            new.save(dir, NEXT)?;
+            let at = now + overlap;
+            fs::write(dir.join(NEXT_ACTIVATES), at.to_rfc3339()).map_err(|source| {
+                KeyError::Io {
+                    path: dir.join(NEXT_ACTIVATES),
+                    source,
+                }
+            })?;
+        }
+        Self::load_or_generate(dir, now)
+    }
+
+    /// Every published pair, the signing one first.
+    pub fn published(&self) -> impl Iterator<Item = &KeyPair> {
+        std::iter::once(&self.current)
+            .chain(self.next.as_ref().map(|(pair, _)| pair))
+            .chain(self.previous.as_ref())
+    }
+}
+
+/// When the announced pair takes over, if one is announced.
+fn activation(dir: &Path) -> Result<Option<DateTime<Utc>>, KeyError> {
+    let path = dir.join(NEXT_ACTIVATES);
+    if !path.exists() {
+        return Ok(None);
+    }
+    let text = fs::read_to_string(&path).map_err(|source| KeyError::Io {
+        path: path.clone(),
+        source,
+    })?;
+    DateTime::parse_from_rfc3339(text.trim())
+        .map(|at| Some(at.with_timezone(&Utc)))
+        .map_err(|e| KeyError::Unreadable {
+            path,
+            reason: e.to_string(),
+        })
+}
+
+fn remove_file(path: &Path) -> Result<(), KeyError> {
+    match fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(KeyError::Io {
+            path: path.to_path_buf(),
+            source: e,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// The keys every request sees, read again from `certs_dir` every minute,
+/// so a rotation made by `seatgate certs rotate` (another process) is
+/// published, and later signs, without a restart.
+#[derive(Debug)]
+pub struct SpKeyRing {
+    dir: PathBuf,
+    keys: std::sync::RwLock<std::sync::Arc<SpKeys>>,
+}
+
+impl SpKeyRing {
+    pub fn load(dir: &Path, now: DateTime<Utc>) -> Result<Self, KeyError> {
         Ok(Self {
-            current,
-            previous: Some(old).filter(|pair| !pair.expired_at(now)),
+            dir: dir.to_path_buf(),
+            keys: std::sync::RwLock::new(std::sync::Arc::new(SpKeys::load_or_generate(dir, now)?)),
         })
     }
 
-    /// Every published pair, current first.
-    pub fn published(&self) -> impl Iterator<Item = &KeyPair> {
-        std::iter::once(&self.current).chain(self.previous.as_ref())
+    /// The keys as last read.
+    pub fn get(&self) -> std::sync::Arc<SpKeys> {
+        self.keys
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Reads the folder again as it stands at `now`; on failure the keys
+    /// in use stay.
+    pub fn reload(&self, now: DateTime<Utc>) -> Result<(), KeyError> {
+        let keys = SpKeys::load_or_generate(&self.dir, now)?;
+        *self
+            .keys
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = std::sync::Arc::new(keys);
+        Ok(())
     }
 }
 
@@ -281,10 +402,48 @@ mod tests {
     }
 
     #[test]
+    fn a_rotation_is_announced_before_the_new_pair_signs() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let first = SpKeys::load_or_generate(dir.path(), now()).expect("generate");
+        let week = TimeDelta::days(7);
+        let announced = SpKeys::rotate(dir.path(), now(), week).expect("rotate");
+        assert_eq!(
+            announced.current.cert_der(),
+            first.current.cert_der(),
+            "the old pair still signs"
+        );
+        let (next, at) = announced.next.clone().expect("announced");
+        assert_eq!(announced.published().count(), 2, "both published");
+        assert!(matches!(
+            SpKeys::rotate(dir.path(), now(), week),
+            Err(KeyError::RotationPending(_))
+        ));
+        let later = SpKeys::load_or_generate(dir.path(), at).expect("load");
+        assert_eq!(
+            later.current.cert_der(),
+            next.cert_der(),
+            "the new pair signs from its time"
+        );
+        assert_eq!(
+            later.previous.as_ref().unwrap().cert_der(),
+            first.current.cert_der()
+        );
+        assert!(later.next.is_none());
+        // The next rotation settles the files, then announces again.
+        let again = SpKeys::rotate(dir.path(), at, week).expect("rotate again");
+        assert_eq!(again.current.cert_der(), next.cert_der());
+        assert_eq!(
+            again.previous.as_ref().unwrap().cert_der(),
+            first.current.cert_der()
+        );
+        assert_eq!(again.published().count(), 3);
+    }
+
+    #[test]
     fn rotation_keeps_the_old_pair_published() {
         let dir = tempfile::tempdir().expect("temp dir");
         let first = SpKeys::load_or_generate(dir.path(), now()).expect("generate");
-        let rotated = SpKeys::rotate(dir.path(), now()).expect("rotate");
+        let rotated = SpKeys::rotate(dir.path(), now(), TimeDelta::zero()).expect("rotate");
         assert_ne!(rotated.current.cert_der(), first.current.cert_der());
         assert_eq!(
             rotated.previous.as_ref().unwrap().cert_der(),

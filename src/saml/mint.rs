@@ -396,6 +396,7 @@ impl Harness {
         let sp_keys = SpKeys {
             current: KeyPair::generate("Seatgate service provider")?,
             previous: None,
+            next: None,
         };
         Ok(Self::new(KeyPair::generate("harness IdP")?, sp_keys, now))
     }

@@ -78,7 +78,7 @@ impl fmt::Display for LocalPath {
 /// What the sign-in needs besides the database.
 pub struct SsoContext<'a> {
     pub base_url: &'a BaseUrl,
-    pub keys: &'a SpKeys,
+    pub keys: std::sync::Arc<SpKeys>,
     pub clock: &'a Clock,
     /// Whether this server can connect LinkedIn profiles (a client is configured).
     pub linkedin_available: bool,
@@ -325,7 +325,7 @@ pub fn check(
             },
             &Expected {
                 sp: &sp,
-                keys: ctx.keys,
+                keys: &ctx.keys,
                 now: ctx.clock.now(),
                 clock_skew: org.clock_skew.duration(),
             },

@@ -43,7 +43,7 @@ async fn start(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRespo
         });
     }
     let request = idp
-        .read_request(query, &state.sp_keys, &state.settings.base_url)
+        .read_request(query, &state.sp_keys.get(), &state.settings.base_url)
         .map_err(|reason| {
             Error::BadRequest(format!(
                 "The demo IdP refused the sign-in request: {reason}."

@@ -30,7 +30,7 @@ use actix_web::{App, HttpServer, web};
 
 use crate::clock::Clock;
 use crate::config::Settings;
-use crate::saml::keys::SpKeys;
+use crate::saml::keys::SpKeyRing;
 use crate::store::Store;
 
 pub use error::Error;
@@ -41,7 +41,8 @@ pub struct AppState {
     pub store: Store,
     pub clock: Clock,
     pub settings: Arc<Settings>,
-    pub sp_keys: Arc<SpKeys>,
+    /// The SP keys, read again from `certs_dir` every minute.
+    pub sp_keys: Arc<SpKeyRing>,
     /// The keys ID tokens for applications are signed with.
     pub oidc_keys: Arc<crate::oidc::keys::OidcKeys>,
     /// The development IdP, when enabled (`demo_idp`).
@@ -63,7 +64,7 @@ impl AppState {
     pub fn sso_context(&self) -> crate::signin::SsoContext<'_> {
         crate::signin::SsoContext {
             base_url: &self.settings.base_url,
-            keys: &self.sp_keys,
+            keys: self.sp_keys.get(),
             clock: &self.clock,
             linkedin_available: self.linkedin.is_some(),
         }
@@ -74,7 +75,7 @@ impl AppState {
         store: Store,
         clock: Clock,
         settings: Settings,
-        sp_keys: SpKeys,
+        sp_keys: SpKeyRing,
         oidc_keys: crate::oidc::keys::OidcKeys,
         demo_idp: Option<crate::demo_idp::DemoIdp>,
     ) -> Result<Self, String> {
@@ -211,6 +212,25 @@ pub fn spawn_housekeeping(state: AppState) {
             {
                 Ok(done) => tracing::debug!(?done, "IdP metadata refresh"),
                 Err(e) => tracing::warn!(reason = %e, "IdP metadata refresh failed"),
+            }
+        }
+    });
+}
+
+/// Reads the SP keys again every minute: a rotation made by `seatgate certs
+/// rotate` is published, and signs when its time comes, without a restart.
+pub fn spawn_key_reload(state: AppState) {
+    actix_web::rt::spawn(async move {
+        let mut interval = actix_web::rt::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            interval.tick().await;
+            let (ring, now) = (state.sp_keys.clone(), state.clock.now());
+            match web::block(move || ring.reload(now)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    tracing::warn!(reason = %e, "SP keys could not be read again; the keys in use stay")
+                }
+                Err(e) => tracing::warn!(reason = %e, "SP key reload did not run"),
             }
         }
     });

@@ -43,7 +43,7 @@ async fn sp_metadata(
     let endpoints = SpEndpoints::for_org(&state.settings.base_url, &org.slug);
     Ok(HttpResponse::Ok()
         .insert_header((CONTENT_TYPE, "application/samlmetadata+xml; charset=utf-8"))
-        .body(metadata::sp_metadata(&endpoints, &state.sp_keys)))
+        .body(metadata::sp_metadata(&endpoints, &state.sp_keys.get())))
 }
 
 /// Our signing and encryption certificate, for IdPs configured by hand.
@@ -59,7 +59,7 @@ async fn sp_certificate(
             CONTENT_DISPOSITION,
             format!("attachment; filename=\"seatgate-{}.pem\"", org.slug),
         ))
-        .body(state.sp_keys.current.cert_pem()))
+        .body(state.sp_keys.get().current.cert_pem()))
 }
 
 #[derive(Deserialize)]

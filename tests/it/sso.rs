@@ -85,13 +85,13 @@ async fn encrypted_assertion_is_decrypted_with_our_key(backend: Backend) {
     let idp = TestIdp::new(IDP);
     app.connect("acme", &idp, Preset::Generic);
     let mut spec = idp.spec(&app, "acme", "ann@acme.example");
-    spec.encrypt_for = Some(app.sp_keys.current.cert.clone());
+    spec.encrypt_for = Some(app.sp_keys.get().current.cert.clone());
     let xml = idp.mint(&spec);
     assert!(xml.contains("EncryptedAssertion") && !xml.contains("ann@acme.example"));
     expect_sign_in(&app, &idp, &spec).await;
 
     let mut unsigned_outside = idp.spec(&app, "acme", "ann@acme.example");
-    unsigned_outside.encrypt_for = Some(app.sp_keys.current.cert.clone());
+    unsigned_outside.encrypt_for = Some(app.sp_keys.get().current.cert.clone());
     unsigned_outside.sign_response = false;
     expect_sign_in(&app, &idp, &unsigned_outside).await;
 }
@@ -109,7 +109,7 @@ async fn every_encryption_shape_idps_use_signs_in(backend: Backend) {
             for transport in [KeyTransport::OaepMgf1p, KeyTransport::OaepSha256] {
                 for key_beside in [false, true] {
                     let mut spec = idp.spec(&app, "acme", "ann@acme.example");
-                    spec.encrypt_for = Some(app.sp_keys.current.cert.clone());
+                    spec.encrypt_for = Some(app.sp_keys.get().current.cert.clone());
                     spec.sign_response = key_beside;
                     spec.encryption = Encryption {
                         key_bytes,
@@ -222,7 +222,7 @@ async fn sp_initiated_sign_in_returns_to_the_requested_page(backend: Backend) {
         Some("http://www.w3.org/2001/04/xmldsig-more#rsa-sha256")
     );
     let verifier = samael::crypto::UrlVerifier::from_x509(&samael::crypto::CertificateDer::from(
-        app.sp_keys.current.cert_der(),
+        app.sp_keys.get().current.cert_der(),
     ))
     .expect("verifier");
     assert!(
@@ -379,7 +379,7 @@ async fn sp_metadata_describes_our_endpoints_and_certificate(backend: Backend) {
     );
     assert!(page.body.contains("AuthnRequestsSigned=\"true\""));
     assert!(page.body.contains("WantAssertionsSigned=\"true\""));
-    assert!(page.body.contains(&app.sp_keys.current.cert_base64()));
+    assert!(page.body.contains(&app.sp_keys.get().current.cert_base64()));
     assert!(page.body.contains("use=\"encryption\""));
     // What we decrypt, AES-256 first; RSA-1_5 is not offered (it is refused).
     let offered: Vec<&str> = page

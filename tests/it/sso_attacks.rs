@@ -619,7 +619,7 @@ async fn rsa_1_5_key_transport_is_refused(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let idp = setup(&app);
     let mut spec = idp.spec(&app, "acme", VICTIM);
-    spec.encrypt_for = Some(app.sp_keys.current.cert.clone());
+    spec.encrypt_for = Some(app.sp_keys.get().current.cert.clone());
     spec.encryption = Encryption {
         transport: KeyTransport::Rsa15,
         ..Encryption::default()
@@ -663,7 +663,7 @@ async fn hostile_plaintext_in_an_encrypted_assertion_is_refused(backend: Backend
     let app = TestApp::spawn(backend).await;
     let idp = setup(&app);
     let mut spec = idp.spec(&app, "acme", VICTIM);
-    spec.encrypt_for = Some(app.sp_keys.current.cert.clone());
+    spec.encrypt_for = Some(app.sp_keys.get().current.cert.clone());
     spec.sign_response = false;
     let honest = idp.mint(&spec);
     let ciphertext = element(
@@ -701,8 +701,12 @@ async fn hostile_plaintext_in_an_encrypted_assertion_is_refused(backend: Backend
         ),
     ];
     for (plaintext, reason, detail) in cases {
-        let encrypted = mint::encrypt(&plaintext, &app.sp_keys.current.cert, Encryption::default())
-            .expect("encrypts");
+        let encrypted = mint::encrypt(
+            &plaintext,
+            &app.sp_keys.get().current.cert,
+            Encryption::default(),
+        )
+        .expect("encrypts");
         let recorded =
             expect_refused(&app, &honest.replacen(ciphertext, &encrypted, 1), reason).await;
         assert!(

@@ -17,7 +17,7 @@ use diesel::{Connection, PgConnection, RunQueryDsl};
 use seatgate::app::{Application, Housekeeping};
 use seatgate::clock::{Clock, ManualClock};
 use seatgate::config::{BaseUrl, DatabaseUrl, LinkedIn, Settings};
-use seatgate::saml::keys::SpKeys;
+use seatgate::saml::keys::SpKeyRing;
 use seatgate::store::Store;
 
 pub use visitor::Visitor;
@@ -166,7 +166,7 @@ pub struct TestApp {
     pub store: Store,
     pub clock: ManualClock,
     pub settings: Arc<Settings>,
-    pub sp_keys: Arc<SpKeys>,
+    pub sp_keys: Arc<SpKeyRing>,
     /// The server's own thread, stopped and joined when the app is dropped.
     server: Option<(actix_web::dev::ServerHandle, std::thread::JoinHandle<()>)>,
     pub db: TestDb,

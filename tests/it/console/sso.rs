@@ -792,7 +792,7 @@ async fn saml_options_shape_the_request_and_the_checks(backend: Backend) {
     assert!(!app.signs_in("acme", &idp, "ada@acme.example").await);
     assert_eq!(app.sso_errors("acme")[0].reason, "assertion_not_encrypted");
     let mut spec = idp.spec(&app, "acme", "ada@acme.example");
-    spec.encrypt_for = Some(app.sp_keys.current.cert.clone());
+    spec.encrypt_for = Some(app.sp_keys.get().current.cert.clone());
     let (page, _) = app.post_response("acme", &idp.mint(&spec), None).await;
     assert_eq!(page.status.as_u16(), 303, "{:?}", app.sso_errors("acme"));
 }
@@ -866,7 +866,8 @@ async fn the_post_binding_sends_a_signed_request_in_a_self_posting_form(backend:
     );
     // Signed inside, with our key: verified as an IdP would.
     let doc = roxmltree::Document::parse(&xml).expect("XML");
-    let keys = seatgate::saml::dsig::public_keys(&[app.sp_keys.current.cert.to_der().unwrap()]);
+    let keys =
+        seatgate::saml::dsig::public_keys(&[app.sp_keys.get().current.cert.to_der().unwrap()]);
     let signed = seatgate::saml::dsig::verify(&doc, &keys, false).expect("a valid signature");
     assert!(signed.covers_root);
     let request: samael::schema::AuthnRequest = xml.parse().expect("an AuthnRequest");
