@@ -88,6 +88,43 @@ impl Application {
                 );
             }
         }
-        web::serve(self.listener, self.state)
+        let state = self.state.clone();
+        let server = web::serve(self.listener, self.state)?;
+        if housekeeping == Housekeeping::Periodic {
+            stop_on_signals(state, server.handle());
+        }
+        Ok(server)
     }
+}
+
+/// SIGTERM (a service manager, a load balancer's orchestrator): `/readyz`
+/// answers 503 for `shutdown_drain` while requests are still served, then
+/// the server stops accepting, lets the requests under way finish (at most
+/// `shutdown_timeout`) and `serve` exits 0. SIGINT (Ctrl-C) skips the drain.
+fn stop_on_signals(state: AppState, server: actix_web::dev::ServerHandle) {
+    use tokio::signal::unix::{SignalKind, signal};
+    actix_web::rt::spawn(async move {
+        let (Ok(mut terminate), Ok(mut interrupt)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
+            tracing::error!("cannot listen for SIGTERM and SIGINT: stop the server with SIGKILL");
+            return;
+        };
+        let drain = tokio::select! {
+            _ = terminate.recv() => state.settings.shutdown_drain,
+            _ = interrupt.recv() => std::time::Duration::ZERO,
+        };
+        state
+            .draining
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        tracing::info!(
+            drain_seconds = drain.as_secs(),
+            timeout_seconds = state.settings.shutdown_timeout.as_secs(),
+            "shutting down: not ready any more, finishing the requests under way"
+        );
+        actix_web::rt::time::sleep(drain).await;
+        server.stop(true).await;
+        tracing::info!("stopped");
+    });
 }

@@ -48,6 +48,11 @@ pub struct Settings {
     pub imports_dir: Option<PathBuf>,
     /// How often the drop folders are looked at.
     pub imports_poll: std::time::Duration,
+    /// After SIGTERM: how long `/readyz` says 503 while requests are still
+    /// served, so a load balancer stops sending new ones first.
+    pub shutdown_drain: std::time::Duration,
+    /// Then: how long requests under way may take to finish.
+    pub shutdown_timeout: std::time::Duration,
 }
 
 /// Where email goes out, and from whom.
@@ -117,6 +122,10 @@ pub struct Layer {
     pub imports_dir: Option<String>,
     #[serde(default, deserialize_with = "number_as_text")]
     pub imports_poll_seconds: Option<String>,
+    #[serde(default, deserialize_with = "number_as_text")]
+    pub shutdown_drain_seconds: Option<String>,
+    #[serde(default, deserialize_with = "number_as_text")]
+    pub shutdown_timeout_seconds: Option<String>,
 }
 
 /// TOML writes `acs_rate_limit = 600`; the other layers carry text.
@@ -364,6 +373,40 @@ impl Settings {
             }
         };
 
+        let seconds = |key: &'static str,
+                       get: fn(&Layer) -> &Option<String>,
+                       env_var: &'static str,
+                       default: &str,
+                       range: std::ops::RangeInclusive<u64>| {
+            let (text, origin) = pick(get, env_var, "", default);
+            match text.trim().parse::<u64>() {
+                Ok(n) if range.contains(&n) => Ok(std::time::Duration::from_secs(n)),
+                _ => Err(ConfigError::Invalid {
+                    key,
+                    origin,
+                    problem: format!(
+                        "{text:?} is not a number of seconds from {} to {}",
+                        range.start(),
+                        range.end()
+                    ),
+                }),
+            }
+        };
+        let shutdown_drain = seconds(
+            "shutdown_drain_seconds",
+            |l| &l.shutdown_drain_seconds,
+            "SEATGATE_SHUTDOWN_DRAIN_SECONDS",
+            "5",
+            0..=300,
+        )?;
+        let shutdown_timeout = seconds(
+            "shutdown_timeout_seconds",
+            |l| &l.shutdown_timeout_seconds,
+            "SEATGATE_SHUTDOWN_TIMEOUT_SECONDS",
+            "30",
+            1..=3600,
+        )?;
+
         Ok(Settings {
             bind,
             database_url,
@@ -376,6 +419,8 @@ impl Settings {
             mail,
             imports_dir,
             imports_poll,
+            shutdown_drain,
+            shutdown_timeout,
         })
     }
 }

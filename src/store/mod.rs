@@ -211,6 +211,24 @@ impl Store {
         migrate(&mut conn)
     }
 
+    /// How many migrations this binary has that the database has not applied
+    /// yet (another process may be applying them): not ready while any are.
+    pub async fn pending_migrations(&self) -> Result<usize, Error> {
+        let pool = self.pool.clone();
+        actix_web::web::block(move || {
+            let mut conn = pool.get()?;
+            let pending = match &mut *conn {
+                DbConn::Sqlite(conn) => conn.pending_migrations(SQLITE_MIGRATIONS).map(|p| p.len()),
+                DbConn::Postgres(conn) => conn
+                    .pending_migrations(POSTGRES_MIGRATIONS)
+                    .map(|p| p.len()),
+            };
+            pending.map_err(|e| Error::Migration(e.to_string()))
+        })
+        .await
+        .map_err(|_| Error::WorkerGone)?
+    }
+
     /// Whether the database answers a query right now (for `/healthz`).
     pub async fn ping(&self) -> Result<(), Error> {
         if let DatabaseUrl::Sqlite(path) = &self.url

@@ -57,6 +57,8 @@ pub struct AppState {
     pub scim_limit: Option<Arc<rate_limit::RateLimit<crate::ids::ScimConfigId>>>,
     /// The mail server, when `smtp_url` is configured.
     pub mailer: Option<Arc<crate::mail::Mailer>>,
+    /// Set on SIGTERM: `/readyz` answers 503 while the last requests finish.
+    pub draining: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl AppState {
@@ -108,6 +110,7 @@ impl AppState {
             oidc_keys: Arc::new(oidc_keys),
             demo_idp: demo_idp.map(Arc::new),
             demo_app: None,
+            draining: Arc::default(),
             linkedin,
         })
     }
@@ -134,6 +137,7 @@ pub(crate) fn csp_with_form_action(origin: &str) -> String {
 
 /// Starts the server on an already-bound listener (port 0 in tests).
 pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
+    let shutdown_timeout = state.settings.shutdown_timeout.as_secs();
     let server = HttpServer::new(move || {
         App::new()
             .app_data(web::Data::new(state.clone()))
@@ -160,6 +164,9 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
     // links and for bursts on a busy machine; 30 s still bounds idle
     // connections (a reverse proxy in front adds its own limits).
     .client_request_timeout(std::time::Duration::from_secs(30))
+    // Signals are ours (`app::Application::run`): readiness says 503 first.
+    .disable_signals()
+    .shutdown_timeout(shutdown_timeout)
     .listen(listener)?
     .run();
     Ok(server)

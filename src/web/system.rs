@@ -8,6 +8,7 @@ use super::{AppState, Error};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(healthz))
+        .route("/readyz", web::get().to(readyz))
         .route("/static/seatgate.css", web::get().to(stylesheet))
         .route("/static/autopost.js", web::get().to(autopost_script))
         .route("/static/console.js", web::get().to(console_script));
@@ -21,6 +22,32 @@ async fn healthz(state: web::Data<AppState>) -> HttpResponse {
             tracing::error!(reason = %e, "health check failed");
             HttpResponse::ServiceUnavailable()
                 .json(json!({ "status": "unavailable", "database": "down" }))
+        }
+    }
+}
+
+/// 200 when this process should get traffic: not shutting down, the
+/// database answers, and no migration of this version is pending (another
+/// process may be applying them during an upgrade). `/healthz` stays the
+/// liveness check.
+async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    let unready = |why: &str| HttpResponse::ServiceUnavailable().json(json!({ "status": why }));
+    if state.draining.load(std::sync::atomic::Ordering::SeqCst) {
+        return unready("shutting down");
+    }
+    if let Err(e) = state.store.ping().await {
+        tracing::error!(reason = %e, "readiness: the database does not answer");
+        return unready("database unavailable");
+    }
+    match state.store.pending_migrations().await {
+        Ok(0) => HttpResponse::Ok().json(json!({ "status": "ready" })),
+        Ok(pending) => {
+            tracing::warn!(pending, "readiness: migrations are pending");
+            unready("migrations pending")
+        }
+        Err(e) => {
+            tracing::error!(reason = %e, "readiness: migrations could not be read");
+            unready("database unavailable")
         }
     }
 }

@@ -375,6 +375,28 @@ pub(crate) struct Server {
     pub(crate) address: String,
 }
 
+impl Server {
+    /// Sends SIGTERM, as a service manager stopping the server does.
+    pub(crate) fn terminate(&self) {
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(sent.success(), "SIGTERM sent");
+    }
+
+    /// The exit status once the process has ended, waiting up to `seconds`.
+    pub(crate) async fn exited_within(&mut self, seconds: u64) -> Option<std::process::ExitStatus> {
+        for _ in 0..seconds * 10 {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return Some(status);
+            }
+            actix_rt::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        None
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();

@@ -29,6 +29,7 @@ mod scim_concurrency;
 mod scim_conformance;
 mod scim_filter_sql;
 mod scim_groups;
+mod shutdown;
 mod sp_key_rotation;
 mod sso;
 mod sso_attacks;

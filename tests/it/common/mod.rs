@@ -280,6 +280,8 @@ impl<'a> TestAppBuilder<'a> {
             }),
             imports_dir: None,
             imports_poll: std::time::Duration::from_secs(10),
+            shutdown_drain: std::time::Duration::ZERO,
+            shutdown_timeout: std::time::Duration::from_secs(30),
         };
         let clock = ManualClock::starting_at(Clock::system().now());
         let mut app = Application::build(settings, store.clone(), clock.clock(), listener)
