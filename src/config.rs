@@ -53,6 +53,8 @@ pub struct Settings {
     pub shutdown_drain: std::time::Duration,
     /// Then: how long requests under way may take to finish.
     pub shutdown_timeout: std::time::Duration,
+    /// How often the purges and the metadata refresh run (in one process).
+    pub housekeeping_interval: std::time::Duration,
 }
 
 /// Where email goes out, and from whom.
@@ -126,6 +128,8 @@ pub struct Layer {
     pub shutdown_drain_seconds: Option<String>,
     #[serde(default, deserialize_with = "number_as_text")]
     pub shutdown_timeout_seconds: Option<String>,
+    #[serde(default, deserialize_with = "number_as_text")]
+    pub housekeeping_interval_seconds: Option<String>,
 }
 
 /// TOML writes `acs_rate_limit = 600`; the other layers carry text.
@@ -406,6 +410,13 @@ impl Settings {
             "30",
             1..=3600,
         )?;
+        let housekeeping_interval = seconds(
+            "housekeeping_interval_seconds",
+            |l| &l.housekeeping_interval_seconds,
+            "SEATGATE_HOUSEKEEPING_INTERVAL_SECONDS",
+            "600",
+            1..=86_400,
+        )?;
 
         Ok(Settings {
             bind,
@@ -421,6 +432,7 @@ impl Settings {
             imports_poll,
             shutdown_drain,
             shutdown_timeout,
+            housekeeping_interval,
         })
     }
 }

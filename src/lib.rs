@@ -13,6 +13,7 @@ pub mod groups; // groups of learners, whatever their source, and their license 
 pub mod ids; // newtype identifiers
 pub mod imports; // bulk changes from CSV files: add, license, revoke, remove
 pub mod invitations; // learners invited by email, their single-use links
+pub mod jobs; // periodic jobs, run by one process at a time
 pub mod licensing; // license pools, seats and the seat invariant
 pub mod mail; // outgoing email over SMTP
 pub mod oidc; // Seatgate as an OpenID Connect provider: codes, tokens, claims, keys

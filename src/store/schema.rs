@@ -507,3 +507,22 @@ diesel::table! {
 
 diesel::joinable!(webhook_deliveries -> webhooks (application_id));
 diesel::allow_tables_to_appear_in_same_query!(webhooks, webhook_deliveries);
+
+diesel::table! {
+    job_leases (name) {
+        name -> Text,
+        holder -> Text,
+        until -> Timestamp,
+    }
+}
+
+diesel::table! {
+    job_runs (id) {
+        id -> Text,
+        name -> Text,
+        holder -> Text,
+        started_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+        failure -> Nullable<Text>,
+    }
+}

@@ -187,41 +187,47 @@ fn routes(cfg: &mut web::ServiceConfig) {
     demo_app::routes(cfg);
 }
 
-/// Periodic work every ten minutes: purge expired sessions, SSO requests,
-/// replay-cache entries, OAuth codes and tokens, and finished webhook
-/// deliveries; refresh IdP metadata fetched from URLs more than a day ago.
+/// Periodic work every `housekeeping_interval` (ten minutes by default), in
+/// one process at a time (`jobs`): purge expired sessions, SSO requests,
+/// replay-cache entries, OAuth codes and tokens, finished webhook deliveries
+/// and old job records; refresh IdP metadata fetched from URLs more than a
+/// day ago.
 pub fn spawn_housekeeping(state: AppState) {
-    actix_web::rt::spawn(async move {
-        let mut interval = actix_web::rt::time::interval(std::time::Duration::from_secs(600));
-        loop {
-            interval.tick().await;
-            let clock = state.clock.clone();
-            match state
-                .store
-                .run(move |conn| {
-                    let sessions = crate::sessions::purge_expired(conn, &clock)?;
-                    let now = clock.now_naive();
-                    Ok::<_, crate::store::Error>(
-                        sessions
-                            + crate::signin::purge_expired(conn, now)?
-                            + crate::binding::purge_expired_pending(conn, now)?
-                            + crate::oidc::purge_expired(conn, now)?
-                            + crate::webhooks::purge_finished(conn, now)?,
-                    )
-                })
-                .await
-            {
-                Ok(purged) => tracing::debug!(purged, "expired rows purged"),
-                Err(e) => tracing::warn!(reason = %e, "session purge failed"),
-            }
-            match crate::orgs::connections::metadata_source::refresh_due(&state.store, &state.clock)
-                .await
-            {
-                Ok(done) => tracing::debug!(?done, "IdP metadata refresh"),
-                Err(e) => tracing::warn!(reason = %e, "IdP metadata refresh failed"),
-            }
-        }
+    let (store, clock, interval) = (
+        state.store.clone(),
+        state.clock.clone(),
+        state.settings.housekeeping_interval,
+    );
+    crate::jobs::spawn(store, clock, "housekeeping", interval, move || {
+        housekeeping(state.clone())
     });
+}
+
+async fn housekeeping(state: AppState) -> Result<(), String> {
+    let clock = state.clock.clone();
+    let purged = state
+        .store
+        .run(move |conn| {
+            let sessions = crate::sessions::purge_expired(conn, &clock)?;
+            let now = clock.now_naive();
+            Ok::<_, crate::store::Error>(
+                sessions
+                    + crate::signin::purge_expired(conn, now)?
+                    + crate::binding::purge_expired_pending(conn, now)?
+                    + crate::oidc::purge_expired(conn, now)?
+                    + crate::webhooks::purge_finished(conn, now)?
+                    + crate::jobs::purge_runs(conn, now)?,
+            )
+        })
+        .await
+        .map_err(|e| format!("purge: {e}"))?;
+    tracing::debug!(purged, "expired rows purged");
+    let refreshed =
+        crate::orgs::connections::metadata_source::refresh_due(&state.store, &state.clock)
+            .await
+            .map_err(|e| format!("IdP metadata refresh: {e}"))?;
+    tracing::debug!(?refreshed, "IdP metadata refresh");
+    Ok(())
 }
 
 /// Reads the SP keys again every minute: a rotation made by `seatgate certs

@@ -15,6 +15,7 @@ mod idp_cli;
 mod imports;
 mod imports_browser;
 mod invitations;
+mod jobs;
 mod licensing;
 mod licensing_props;
 mod linkedin_sign_in;

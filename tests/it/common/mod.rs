@@ -282,6 +282,7 @@ impl<'a> TestAppBuilder<'a> {
             imports_poll: std::time::Duration::from_secs(10),
             shutdown_drain: std::time::Duration::ZERO,
             shutdown_timeout: std::time::Duration::from_secs(30),
+            housekeeping_interval: std::time::Duration::from_secs(600),
         };
         let clock = ManualClock::starting_at(Clock::system().now());
         let mut app = Application::build(settings, store.clone(), clock.clock(), listener)
