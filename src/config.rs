@@ -55,6 +55,9 @@ pub struct Settings {
     pub shutdown_timeout: std::time::Duration,
     /// How often the purges and the metadata refresh run (in one process).
     pub housekeeping_interval: std::time::Duration,
+    /// The bearer token Prometheus sends to `GET /metrics`; `None`: the
+    /// endpoint is off (it names organizations and their seat counts).
+    pub metrics_token: Option<ClientSecret>,
 }
 
 /// Where email goes out, and from whom.
@@ -130,6 +133,7 @@ pub struct Layer {
     pub shutdown_timeout_seconds: Option<String>,
     #[serde(default, deserialize_with = "number_as_text")]
     pub housekeeping_interval_seconds: Option<String>,
+    pub metrics_token: Option<String>,
 }
 
 /// TOML writes `acs_rate_limit = 600`; the other layers carry text.
@@ -418,6 +422,20 @@ impl Settings {
             1..=86_400,
         )?;
 
+        let (metrics_token, metrics_origin) =
+            pick(|l| &l.metrics_token, "SEATGATE_METRICS_TOKEN", "", "");
+        let metrics_token = match metrics_token.trim() {
+            "" => None,
+            token if token.len() >= 16 => Some(ClientSecret(token.to_owned())),
+            _ => {
+                return Err(ConfigError::Invalid {
+                    key: "metrics_token",
+                    origin: metrics_origin,
+                    problem: "is shorter than 16 characters".to_owned(),
+                });
+            }
+        };
+
         Ok(Settings {
             bind,
             database_url,
@@ -433,6 +451,7 @@ impl Settings {
             shutdown_drain,
             shutdown_timeout,
             housekeeping_interval,
+            metrics_token,
         })
     }
 }

@@ -16,6 +16,7 @@ pub mod invitations; // learners invited by email, their single-use links
 pub mod jobs; // periodic jobs, run by one process at a time
 pub mod licensing; // license pools, seats and the seat invariant
 pub mod mail; // outgoing email over SMTP
+pub mod metrics; // Prometheus metrics: counted where things happen, read at /metrics
 pub mod oidc; // Seatgate as an OpenID Connect provider: codes, tokens, claims, keys
 pub mod orgs; // organizations and their settings
 pub mod outbound; // outgoing HTTP: bounded in time and size, no redirects

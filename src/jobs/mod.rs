@@ -67,6 +67,7 @@ where
         return Ok(false);
     }
     let failure = work().await.err();
+    crate::metrics::get().job_run(name, failure.is_some());
     if let Some(reason) = &failure {
         tracing::warn!(job = name, reason = %reason, "periodic job failed");
     }

@@ -229,6 +229,15 @@ impl Store {
         .map_err(|_| Error::WorkerGone)?
     }
 
+    /// The pool's connections: (in use, idle).
+    pub fn pool_use(&self) -> (u32, u32) {
+        let state = self.pool.state();
+        (
+            state.connections - state.idle_connections,
+            state.idle_connections,
+        )
+    }
+
     /// Whether the database answers a query right now (for `/healthz`).
     pub async fn ping(&self) -> Result<(), Error> {
         if let DatabaseUrl::Sqlite(path) = &self.url

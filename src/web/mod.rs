@@ -152,6 +152,7 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
                     .add(("Referrer-Policy", "same-origin"))
                     .add(("Cache-Control", "no-store")),
             )
+            .wrap(actix_web::middleware::from_fn(telemetry::record_metrics))
             .wrap(actix_web::middleware::from_fn(telemetry::expose_request_id))
             .wrap(telemetry::request_logger())
     })

@@ -236,8 +236,15 @@ async fn acs(
             signin::complete(conn, &app.sso_context(), &org, checked, &posted)
                 .map_err(Error::SignInRefused)
         })
-        .await?;
-    let signed_in = match completed {
+        .await;
+    match &completed {
+        Ok(Completed::SignedIn(_)) => crate::metrics::get().sign_in(None),
+        Err(Error::SignInRefused(refused)) => {
+            crate::metrics::get().sign_in(Some(signin::Reason::from(&refused.failure).code()))
+        }
+        _ => {}
+    }
+    let signed_in = match completed? {
         Completed::SignedIn(signed_in) => signed_in,
         // The verdict, passed or refused, is shown in the console: the
         // admin who asked is signed in there (the cookie comes along on this

@@ -9,6 +9,7 @@ use super::{AppState, Error};
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(healthz))
         .route("/readyz", web::get().to(readyz))
+        .route("/metrics", web::get().to(metrics))
         .route("/static/seatgate.css", web::get().to(stylesheet))
         .route("/static/autopost.js", web::get().to(autopost_script))
         .route("/static/console.js", web::get().to(console_script));
@@ -50,6 +51,55 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
             unready("database unavailable")
         }
     }
+}
+
+/// The Prometheus exposition, for the bearer of `metrics_token`; without
+/// one configured the endpoint does not exist (it names organizations).
+async fn metrics(
+    state: web::Data<AppState>,
+    request: actix_web::HttpRequest,
+) -> Result<HttpResponse, Error> {
+    let Some(token) = &state.settings.metrics_token else {
+        return Err(Error::NotFound);
+    };
+    let presented = request
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    if !bool::from(subtle::ConstantTimeEq::ct_eq(
+        presented.as_bytes(),
+        token.expose().as_bytes(),
+    )) {
+        tracing::info!("metrics refused: wrong or missing bearer token");
+        return Ok(HttpResponse::Unauthorized()
+            .insert_header((
+                actix_web::http::header::WWW_AUTHENTICATE,
+                "Bearer realm=\"seatgate\"",
+            ))
+            .finish());
+    }
+    let seats = state
+        .store
+        .run(|conn| {
+            let mut seats = Vec::new();
+            for org in crate::orgs::list(conn)? {
+                for pool in crate::licensing::pools(conn, org.id)? {
+                    seats.push((
+                        org.slug.to_string(),
+                        pool.license_type.to_string(),
+                        i64::from(pool.assigned),
+                        i64::from(pool.seats),
+                    ));
+                }
+            }
+            Ok::<_, Error>(seats)
+        })
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8"))
+        .body(crate::metrics::get().encode(&seats, state.store.pool_use())))
 }
 
 async fn stylesheet() -> HttpResponse {

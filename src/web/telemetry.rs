@@ -49,6 +49,28 @@ pub async fn expose_request_id(
     Ok(response)
 }
 
+/// Middleware inside the router's reach: times each request and counts it
+/// under its route pattern (`/sso/{org}/acs`), never its path.
+pub async fn record_metrics(
+    request: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = std::time::Instant::now();
+    let method = request.method().to_string();
+    let response = next.call(request).await?;
+    let route = response
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_owned());
+    crate::metrics::get().request(
+        &method,
+        &route,
+        response.status().as_u16(),
+        started.elapsed(),
+    );
+    Ok(response)
+}
+
 pub struct SeatgateSpans;
 
 /// Path prefixes whose last segment is a bearer token.

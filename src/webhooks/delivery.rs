@@ -70,6 +70,7 @@ pub async fn deliver_due(store: &Store, clock: &Clock) -> Result<Round, store::E
     let mut round = Round::default();
     for delivery in claimed {
         let outcome = send(&delivery, clock.now().timestamp()).await;
+        crate::metrics::get().webhook_delivery(outcome.is_ok());
         let now = clock.now_naive();
         let id = delivery.id.clone();
         match outcome {

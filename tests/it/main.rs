@@ -21,6 +21,7 @@ mod licensing_props;
 mod linkedin_sign_in;
 mod metadata_corpus;
 mod metadata_url;
+mod metrics;
 mod oidc_browser;
 mod oidc_provider;
 mod profile;

@@ -46,6 +46,9 @@ pub enum Backend {
     Postgres,
 }
 
+/// The bearer token of every test app's `/metrics`.
+pub const METRICS_TOKEN: &str = "test-metrics-token-0123456789";
+
 const DEFAULT_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/test";
 
 /// The server tests create their databases on.
@@ -283,6 +286,9 @@ impl<'a> TestAppBuilder<'a> {
             shutdown_drain: std::time::Duration::ZERO,
             shutdown_timeout: std::time::Duration::from_secs(30),
             housekeeping_interval: std::time::Duration::from_secs(600),
+            metrics_token: Some(seatgate::config::ClientSecret::new(
+                METRICS_TOKEN.to_owned(),
+            )),
         };
         let clock = ManualClock::starting_at(Clock::system().now());
         let mut app = Application::build(settings, store.clone(), clock.clock(), listener)
