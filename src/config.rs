@@ -37,6 +37,16 @@ pub struct Settings {
     /// SCIM requests one configuration's token may make per minute; `None`
     /// for no limit.
     pub scim_rate_limit: Option<NonZeroU32>,
+    /// Sign-in responses one organization's learners may post per minute,
+    /// all addresses together; `None` (the default) for no limit.
+    pub acs_org_rate_limit: Option<NonZeroU32>,
+    /// Administrator sign-in attempts per client address and minute.
+    pub admin_login_rate_limit: Option<NonZeroU32>,
+    /// Invitation and setup-link requests per client address and minute.
+    pub link_rate_limit: Option<NonZeroU32>,
+    /// The reverse proxies whose `X-Forwarded-For` is believed: the client
+    /// address is the last one in it that is not one of these.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// "Sign In with LinkedIn using OpenID Connect"; `None` without a client ID:
     /// learners cannot connect a profile then, and pages say so.
     pub linkedin: Option<LinkedIn>,
@@ -122,6 +132,13 @@ pub struct Layer {
     pub acs_rate_limit: Option<String>,
     #[serde(default, deserialize_with = "number_as_text")]
     pub scim_rate_limit: Option<String>,
+    #[serde(default, deserialize_with = "number_as_text")]
+    pub acs_org_rate_limit: Option<String>,
+    #[serde(default, deserialize_with = "number_as_text")]
+    pub admin_login_rate_limit: Option<String>,
+    #[serde(default, deserialize_with = "number_as_text")]
+    pub link_rate_limit: Option<String>,
+    pub trusted_proxies: Option<String>,
     pub smtp_url: Option<String>,
     pub mail_from: Option<String>,
     pub imports_dir: Option<String>,
@@ -278,6 +295,35 @@ impl Settings {
             DEFAULT_SCIM_RATE_LIMIT,
         );
         let scim_rate_limit = per_minute("scim_rate_limit", origin, &limit)?;
+        let (limit, origin) = pick(
+            |l| &l.acs_org_rate_limit,
+            "SEATGATE_ACS_ORG_RATE_LIMIT",
+            "",
+            "0",
+        );
+        let acs_org_rate_limit = per_minute("acs_org_rate_limit", origin, &limit)?;
+        let (limit, origin) = pick(
+            |l| &l.admin_login_rate_limit,
+            "SEATGATE_ADMIN_LOGIN_RATE_LIMIT",
+            "",
+            "30",
+        );
+        let admin_login_rate_limit = per_minute("admin_login_rate_limit", origin, &limit)?;
+        let (limit, origin) = pick(|l| &l.link_rate_limit, "SEATGATE_LINK_RATE_LIMIT", "", "60");
+        let link_rate_limit = per_minute("link_rate_limit", origin, &limit)?;
+        let (proxies, origin) = pick(|l| &l.trusted_proxies, "SEATGATE_TRUSTED_PROXIES", "", "");
+        let trusted_proxies = proxies
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                p.parse().map_err(|_| ConfigError::Invalid {
+                    key: "trusted_proxies",
+                    origin: origin.clone(),
+                    problem: format!("{p:?} is not an IP address"),
+                })
+            })
+            .collect::<Result<Vec<std::net::IpAddr>, _>>()?;
 
         // No command-line flags for these: a secret on the command line is
         // visible to every user of the machine.
@@ -444,6 +490,10 @@ impl Settings {
             demo_idp,
             acs_rate_limit,
             scim_rate_limit,
+            acs_org_rate_limit,
+            admin_login_rate_limit,
+            link_rate_limit,
+            trusted_proxies,
             linkedin,
             mail,
             imports_dir,
@@ -628,6 +678,54 @@ mod tests {
         assert_eq!(settings.bind.to_string(), "127.0.0.1:1003");
         assert_eq!(settings.base_url.as_str(), "https://env.example");
         assert_eq!(settings.certs_dir, PathBuf::from("file-certs"));
+    }
+
+    #[test]
+    fn operations_settings_have_defaults_and_refuse_bad_values() {
+        let defaults = Settings::load(None, no_env, Layer::default()).expect("defaults");
+        assert_eq!(
+            defaults.admin_login_rate_limit.map(NonZeroU32::get),
+            Some(30)
+        );
+        assert_eq!(defaults.link_rate_limit.map(NonZeroU32::get), Some(60));
+        assert_eq!(defaults.acs_org_rate_limit, None);
+        assert!(defaults.trusted_proxies.is_empty());
+        assert!(defaults.metrics_token.is_none());
+        assert_eq!(defaults.shutdown_drain.as_secs(), 5);
+        assert_eq!(defaults.shutdown_timeout.as_secs(), 30);
+        assert_eq!(defaults.housekeeping_interval.as_secs(), 600);
+        let env = |var: &str| match var {
+            "SEATGATE_TRUSTED_PROXIES" => Some("10.0.0.5, ::1".to_owned()),
+            "SEATGATE_METRICS_TOKEN" => Some("0123456789abcdef".to_owned()),
+            _ => None,
+        };
+        let set = Settings::load(None, env, Layer::default()).expect("valid");
+        assert_eq!(set.trusted_proxies.len(), 2);
+        assert!(set.metrics_token.is_some());
+        for (var, value, key) in [
+            (
+                "SEATGATE_TRUSTED_PROXIES",
+                "proxy.internal",
+                "trusted_proxies",
+            ),
+            ("SEATGATE_METRICS_TOKEN", "short", "metrics_token"),
+            (
+                "SEATGATE_SHUTDOWN_TIMEOUT_SECONDS",
+                "0",
+                "shutdown_timeout_seconds",
+            ),
+            (
+                "SEATGATE_HOUSEKEEPING_INTERVAL_SECONDS",
+                "soon",
+                "housekeeping_interval_seconds",
+            ),
+        ] {
+            let bad = |asked: &str| (asked == var).then(|| value.to_owned());
+            let error = Settings::load(None, bad, Layer::default())
+                .unwrap_err()
+                .to_string();
+            assert!(error.starts_with(key) && error.contains(var), "{error}");
+        }
     }
 
     #[test]

@@ -82,11 +82,14 @@ async fn login(
     posted: Protected<LoginForm>,
 ) -> Result<HttpResponse, Error> {
     let Protected { session, form } = posted;
-    // The direct peer: behind a reverse proxy this is the proxy, which still
-    // bounds guessing through it; the per-email limit holds regardless.
-    let client = req
-        .peer_addr()
-        .map(|a| a.ip().to_string())
+    // Per address (read through trusted proxies), before the password hash;
+    // the per-email limit holds regardless.
+    state
+        .limits
+        .by_address(&state.limits.admin_login, &req)
+        .map_err(Error::RateLimited)?;
+    let client = super::rate_limit::client_address(&req, &state.settings.trusted_proxies)
+        .map(|a| a.to_string())
         .unwrap_or_default();
     let clock = state.clock.clone();
     let email = form.email.clone();

@@ -267,8 +267,9 @@ impl ResponseError for Error {
                 "Sign-in is paused for this account for 15 minutes. Try again later.".to_owned(),
             ),
             Error::RateLimited(_) => (
-                "Too many sign-in attempts",
-                "Too many sign-ins came from your network in the last minute. Wait a minute and sign in again."
+                "Too many attempts",
+                "Too many requests like this one came from your network in the last minute. Wait a \
+                 minute and try again."
                     .to_owned(),
             ),
             Error::BadRequest(reason) => ("The request could not be accepted", reason.clone()),

@@ -1,7 +1,7 @@
 //! The page an invitation link opens: who it is for, and the way to sign in.
 //! Opening it changes nothing; signing in accepts it.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
 use super::pages::render;
@@ -31,7 +31,16 @@ struct InvitationPage {
     until: String,
 }
 
-async fn open(state: web::Data<AppState>, token: web::Path<String>) -> Result<HttpResponse, Error> {
+async fn open(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    token: web::Path<String>,
+) -> Result<HttpResponse, Error> {
+    // Links are bearer tokens: bound how fast one address may try them.
+    state
+        .limits
+        .by_address(&state.limits.links, &request)
+        .map_err(Error::RateLimited)?;
     let clock = state.clock.clone();
     let link = token.clone();
     let (invitation, org, sso) = state
@@ -59,8 +68,13 @@ async fn open(state: web::Data<AppState>, token: web::Path<String>) -> Result<Ht
 /// learner's profile and sign them in (signin::linkedin).
 async fn with_linkedin(
     state: web::Data<AppState>,
+    request: HttpRequest,
     token: web::Path<String>,
 ) -> Result<HttpResponse, Error> {
+    state
+        .limits
+        .by_address(&state.limits.links, &request)
+        .map_err(Error::RateLimited)?;
     let begun = linkedin::begin(
         &state.store,
         &state.clock,

@@ -51,10 +51,8 @@ pub struct AppState {
     pub demo_app: Option<Arc<crate::demo_idp::DemoApp>>,
     /// The LinkedIn OpenID Connect client, when a client ID is configured.
     pub linkedin: Option<Arc<crate::binding::linkedin::LinkedIn>>,
-    /// The per-address limit on posts to the ACS, when configured.
-    pub acs_limit: Option<Arc<rate_limit::RateLimit<std::net::IpAddr>>>,
-    /// The per-token limit on SCIM requests, when configured.
-    pub scim_limit: Option<Arc<rate_limit::RateLimit<crate::ids::ScimConfigId>>>,
+    /// The request limits (ACS, administrator sign-in, links, SCIM).
+    pub limits: Arc<rate_limit::Limits>,
     /// The mail server, when `smtp_url` is configured.
     pub mailer: Option<Arc<crate::mail::Mailer>>,
     /// Set on SIGTERM: `/readyz` answers 503 while the last requests finish.
@@ -93,17 +91,11 @@ impl AppState {
             Some(mail) => Some(Arc::new(crate::mail::Mailer::new(mail)?)),
             None => None,
         };
-        let acs_limit = settings
-            .acs_rate_limit
-            .map(|limit| Arc::new(rate_limit::RateLimit::per_minute(limit)));
-        let scim_limit = settings
-            .scim_rate_limit
-            .map(|limit| Arc::new(rate_limit::RateLimit::per_minute(limit)));
+        let limits = Arc::new(rate_limit::Limits::new(&settings));
         Ok(Self {
             store,
             clock,
-            acs_limit,
-            scim_limit,
+            limits,
             mailer,
             settings: Arc::new(settings),
             sp_keys: Arc::new(sp_keys),

@@ -235,7 +235,7 @@ async fn authenticated(
         .ok_or(ScimError::Unauthorized)?;
     // For `record_refusals`: whose request this was.
     req.extensions_mut().insert(config.id);
-    if let Some(limit) = &state.scim_limit {
+    if let Some(limit) = &state.limits.scim {
         limit
             .check(config.id, std::time::Instant::now())
             .map_err(ScimError::RateLimited)?;

@@ -4,7 +4,7 @@
 //! the organization's Single sign-on pages.
 
 use actix_web::http::header::LOCATION;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
 use super::csrf::{NoFields, Protected};
@@ -28,9 +28,14 @@ struct OpenPage<'a> {
 
 async fn show(
     state: web::Data<AppState>,
+    request: HttpRequest,
     session: MaybeSession,
     token: web::Path<String>,
 ) -> Result<HttpResponse, Error> {
+    state
+        .limits
+        .by_address(&state.limits.links, &request)
+        .map_err(Error::RateLimited)?;
     let (session, cookie) = session.or_start_anonymous(&state).await?;
     let page = render(&OpenPage {
         csrf_token: session.csrf.expose(),
@@ -41,9 +46,15 @@ async fn show(
 
 async fn open(
     state: web::Data<AppState>,
+    request: HttpRequest,
     token: web::Path<String>,
     posted: Protected<NoFields>,
 ) -> Result<HttpResponse, Error> {
+    // Setup links are bearer tokens: bound how fast one address may try them.
+    state
+        .limits
+        .by_address(&state.limits.links, &request)
+        .map_err(Error::RateLimited)?;
     let clock = state.clock.clone();
     let previous = posted.session.clone();
     let opened = state

@@ -198,11 +198,10 @@ async fn acs(
     previous: MaybeSession,
     form: web::Form<AcsForm>,
 ) -> Result<HttpResponse, Error> {
-    if let (Some(limit), Some(peer)) = (&state.acs_limit, request.peer_addr()) {
-        limit
-            .check(peer.ip(), std::time::Instant::now())
-            .map_err(Error::RateLimited)?;
-    }
+    state
+        .limits
+        .by_address(&state.limits.acs, &request)
+        .map_err(Error::RateLimited)?;
     let form = form.into_inner();
     let slug = org.into_inner();
     let org_slug = slug.clone();
@@ -215,6 +214,11 @@ async fn acs(
             Ok::<_, Error>((org, connections))
         })
         .await?;
+    if let Some(limit) = &state.limits.acs_org {
+        limit
+            .check(org.id, std::time::Instant::now())
+            .map_err(Error::RateLimited)?;
+    }
     // Validation holds no database connection: it is bounded computation,
     // and a pool connection held meanwhile would be one fewer for everybody.
     let app = state.get_ref().clone();

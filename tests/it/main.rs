@@ -26,6 +26,7 @@ mod oidc_browser;
 mod oidc_provider;
 mod profile;
 mod profile_browser;
+mod rate_limits;
 mod scim;
 mod scim_concurrency;
 mod scim_conformance;

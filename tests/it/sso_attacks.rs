@@ -647,7 +647,7 @@ async fn posts_to_the_acs_are_limited_per_address(backend: Backend) {
         "{:?}",
         page.retry_after
     );
-    assert!(page.body.contains("Too many sign-in attempts"));
+    assert!(page.body.contains("Too many attempts"));
     assert_eq!(
         app.sso_errors("acme").len(),
         3,

@@ -205,11 +205,35 @@ pub struct TestAppBuilder<'a> {
     acs_rate_limit: Option<std::num::NonZeroU32>,
     scim_rate_limit: Option<std::num::NonZeroU32>,
     smtp_url: Option<String>,
+    acs_org_rate_limit: Option<std::num::NonZeroU32>,
+    admin_login_rate_limit: Option<std::num::NonZeroU32>,
+    trusted_proxies: Vec<std::net::IpAddr>,
     demo_app: bool,
     certs_dir: Option<PathBuf>,
 }
 
 impl<'a> TestAppBuilder<'a> {
+    /// At most `limit` posts to the ACS per minute and organization.
+    pub fn acs_org_rate_limit(mut self, limit: std::num::NonZeroU32) -> Self {
+        self.acs_org_rate_limit = Some(limit);
+        self
+    }
+
+    /// At most `limit` administrator sign-in attempts per minute and address,
+    /// the client address read through `trusted_proxies`.
+    pub fn admin_login_rate_limit(
+        mut self,
+        limit: std::num::NonZeroU32,
+        trusted_proxies: &[&str],
+    ) -> Self {
+        self.admin_login_rate_limit = Some(limit);
+        self.trusted_proxies = trusted_proxies
+            .iter()
+            .map(|p| p.parse().expect("an IP address"))
+            .collect();
+        self
+    }
+
     /// Keys and certificates from `dir` (shared with another app) instead of
     /// a folder of the app's own.
     pub fn certs_dir(mut self, dir: PathBuf) -> Self {
@@ -276,6 +300,11 @@ impl<'a> TestAppBuilder<'a> {
             demo_idp: true,
             acs_rate_limit: self.acs_rate_limit,
             scim_rate_limit: self.scim_rate_limit,
+            acs_org_rate_limit: self.acs_org_rate_limit,
+            // Tests sign administrators in and open links many times.
+            admin_login_rate_limit: self.admin_login_rate_limit,
+            link_rate_limit: None,
+            trusted_proxies: self.trusted_proxies.clone(),
             linkedin: self.linkedin.and_then(|linkedin| linkedin(&address)),
             mail: self.smtp_url.map(|url| seatgate::config::Mail {
                 smtp_url: seatgate::config::ClientSecret::new(url),
@@ -340,6 +369,9 @@ impl TestApp {
             acs_rate_limit: None,
             scim_rate_limit: None,
             smtp_url: None,
+            acs_org_rate_limit: None,
+            admin_login_rate_limit: None,
+            trusted_proxies: Vec::new(),
             demo_app: false,
             certs_dir: None,
         }
