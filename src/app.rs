@@ -98,9 +98,10 @@ impl Application {
 }
 
 /// SIGTERM (a service manager, a load balancer's orchestrator): `/readyz`
-/// answers 503 for `shutdown_drain` while requests are still served, then
-/// the server stops accepting, lets the requests under way finish (at most
-/// `shutdown_timeout`) and `serve` exits 0. SIGINT (Ctrl-C) skips the drain.
+/// answers 503 for `shutdown_drain` while requests are still served; then,
+/// once no request has been under way for 300 ms (at most
+/// `shutdown_timeout`), the server stops accepting and `serve` exits 0.
+/// SIGINT (Ctrl-C) skips the drain.
 fn stop_on_signals(state: AppState, server: actix_web::dev::ServerHandle) {
     use tokio::signal::unix::{SignalKind, signal};
     actix_web::rt::spawn(async move {
@@ -124,6 +125,22 @@ fn stop_on_signals(state: AppState, server: actix_web::dev::ServerHandle) {
             "shutting down: not ready any more, finishing the requests under way"
         );
         actix_web::rt::time::sleep(drain).await;
+        // actix drops connections it accepted but has not handed to a
+        // worker yet when it stops, even gracefully: those requests would
+        // get no answer. So stop only once nothing has been under way for
+        // a moment (or the timeout has passed); then the connections still
+        // open are idle ones.
+        let timeout = state.settings.shutdown_timeout;
+        let waited = std::time::Instant::now();
+        let mut quiet = 0;
+        while quiet < 3 && waited.elapsed() < timeout {
+            if state.in_flight.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+                quiet += 1;
+            } else {
+                quiet = 0;
+            }
+            actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
         server.stop(true).await;
         tracing::info!("stopped");
     });

@@ -123,22 +123,29 @@ pub struct ValidRequest {
     pub login_hint: Option<String>,
 }
 
+/// What an authorization request turned out to be.
+#[derive(Debug)]
+pub enum Checked {
+    Valid(ValidRequest),
+    /// Refused, and the refusal may go back to the application.
+    Refused(ValidRequest, Refused),
+    /// Refused, and shown to the person only.
+    Untrusted(UntrustedRequest),
+}
+
 /// Checks the client and redirect URI (errors shown to the person), then
 /// the rest (errors sent to the application).
 pub fn check_request(
     conn: &mut DbConn,
     request: AuthorizeRequest,
-) -> Result<Result<ValidRequest, (ValidRequest, Refused)>, UntrustedRequest> {
-    let application = applications::find(conn, &request.client_id)
-        .ok()
-        .flatten()
-        .ok_or_else(|| {
-            UntrustedRequest::UnknownClient(request.client_id.chars().take(100).collect())
-        })?;
-    let redirect_uri = application
-        .redirect_uri(&request.redirect_uri)
-        .cloned()
-        .ok_or(UntrustedRequest::UnregisteredRedirect)?;
+) -> Result<Checked, store::Error> {
+    let Some(application) = applications::find(conn, &request.client_id)? else {
+        let shown = request.client_id.chars().take(100).collect();
+        return Ok(Checked::Untrusted(UntrustedRequest::UnknownClient(shown)));
+    };
+    let Some(redirect_uri) = application.redirect_uri(&request.redirect_uri).cloned() else {
+        return Ok(Checked::Untrusted(UntrustedRequest::UnregisteredRedirect));
+    };
     let mut valid = ValidRequest {
         application,
         redirect_uri,
@@ -153,22 +160,22 @@ pub fn check_request(
             .clone()
             .filter(|hint| !hint.is_empty() && hint.len() <= 320),
     };
-    match check_parameters(&request, &valid.application) {
+    Ok(match check_parameters(&request, &valid.application) {
         Ok((scope, nonce, code_challenge, no_prompt)) => {
             valid.scope = scope;
             valid.nonce = nonce;
             valid.code_challenge = code_challenge;
             valid.no_prompt = no_prompt;
-            Ok(Ok(valid))
+            Checked::Valid(valid)
         }
         Err(refusal) => {
             // A state too long to echo is dropped, not echoed.
             if valid.state.as_ref().is_some_and(|s| s.len() > MAX_STATE) {
                 valid.state = None;
             }
-            Ok(Err((valid, refusal)))
+            Checked::Refused(valid, refusal)
         }
-    }
+    })
 }
 
 type Parameters = (String, Option<String>, Option<String>, bool);

@@ -198,7 +198,9 @@ async fn received(
     let claims = full
         .claims(&verifier, &Nonce::new(nonce.to_owned()))
         .map_err(|e| describe(&e))?;
-    let userinfo = awc::Client::default()
+    let userinfo = awc::Client::builder()
+        .timeout(std::time::Duration::from_secs(10))
+        .finish()
         .get(state.settings.base_url.join("/oauth/userinfo"))
         .bearer_auth(tokens.access_token().secret())
         .send()

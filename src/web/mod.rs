@@ -57,6 +57,8 @@ pub struct AppState {
     pub mailer: Option<Arc<crate::mail::Mailer>>,
     /// Set on SIGTERM: `/readyz` answers 503 while the last requests finish.
     pub draining: Arc<std::sync::atomic::AtomicBool>,
+    /// Requests being answered now (shutdown waits for none).
+    pub in_flight: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl AppState {
@@ -103,6 +105,7 @@ impl AppState {
             demo_idp: demo_idp.map(Arc::new),
             demo_app: None,
             draining: Arc::default(),
+            in_flight: Arc::default(),
             linkedin,
         })
     }

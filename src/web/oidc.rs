@@ -19,8 +19,8 @@ use super::session::{MaybeSession, end};
 use super::{AppState, Error};
 use crate::binding::Gate;
 use crate::oidc::{
-    self, Access, AuthorizeRequest, ClientCredentials, LogoutRequest, TokenError, TokenRequest,
-    UntrustedRequest, ValidRequest,
+    self, Access, AuthorizeRequest, Checked, ClientCredentials, LogoutRequest, TokenError,
+    TokenRequest, UntrustedRequest, ValidRequest,
 };
 use crate::signin::LocalPath;
 
@@ -126,11 +126,11 @@ async fn authorize(
         })?;
     let checked = state
         .store
-        .run(move |conn| Ok::<_, Error>(oidc::check_request(conn, parsed)))
+        .run(move |conn| oidc::check_request(conn, parsed))
         .await?;
     let valid = match checked {
-        Ok(Ok(valid)) => valid,
-        Ok(Err((valid, refusal))) => {
+        Checked::Valid(valid) => valid,
+        Checked::Refused(valid, refusal) => {
             tracing::info!(application = %valid.application.id, error = refusal.code, reason = %refusal.description, "authorization request refused");
             return Ok(see_other(&oidc::refusal_url(
                 &valid,
@@ -138,7 +138,7 @@ async fn authorize(
                 &issuer(&state),
             )));
         }
-        Err(untrusted) => {
+        Checked::Untrusted(untrusted) => {
             tracing::info!(reason = %untrusted, "authorization request from an unknown application or redirect URI");
             return Err(Error::BadRequest(match untrusted {
                 UntrustedRequest::UnknownClient(_) => "The application that sent you here is not registered with Seatgate. Go back to the application and tell its administrator.".to_owned(),

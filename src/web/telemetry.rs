@@ -49,14 +49,35 @@ pub async fn expose_request_id(
     Ok(response)
 }
 
+/// One request being answered, counted in `AppState::in_flight` until
+/// dropped (answered, failed, or cancelled by a closed connection).
+struct InFlight(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl InFlight {
+    fn count(counter: &std::sync::Arc<std::sync::atomic::AtomicUsize>) -> Self {
+        counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Self(counter.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
 /// Middleware inside the router's reach: times each request and counts it
-/// under its route pattern (`/sso/{org}/acs`), never its path.
+/// under its route pattern (`/sso/{org}/acs`), never its path, and keeps
+/// the count of requests under way that shutdown waits for.
 pub async fn record_metrics(
     request: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = std::time::Instant::now();
     let method = request.method().to_string();
+    let _counted = request
+        .app_data::<actix_web::web::Data<super::AppState>>()
+        .map(|state| InFlight::count(&state.in_flight));
     let response = next.call(request).await?;
     let route = response
         .request()

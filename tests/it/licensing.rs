@@ -370,6 +370,40 @@ on_both_databases!(
 );
 
 /// A `seatgate serve` process on its own port, killed when dropped.
+/// Organization "acme" as an operator sets it up with the command line:
+/// wired to `idp` from its metadata file, with `seats` "Learning" seats
+/// assigned at first sign-in.
+pub(crate) fn acme_from_the_command_line(db: &crate::common::TestDb, idp: &TestIdp, seats: u32) {
+    let metadata = db.dir().join("idp.xml");
+    std::fs::write(&metadata, idp.metadata()).expect("metadata file");
+    let seats = seats.to_string();
+    for args in [
+        &["org", "create", "acme", "--name", "Acme"][..],
+        &[
+            "idp",
+            "add",
+            "acme",
+            "--metadata",
+            metadata.to_str().expect("UTF-8 path"),
+        ],
+        &[
+            "license", "set", "acme", "--type", "Learning", "--seats", &seats,
+        ],
+        &[
+            "org",
+            "set",
+            "acme",
+            "--auto-assign",
+            "on",
+            "--license-type",
+            "Learning",
+        ],
+    ] {
+        let output = with_db(db, args);
+        assert!(output.status.success(), "{args:?}: {}", stderr(&output));
+    }
+}
+
 pub(crate) struct Server {
     child: std::process::Child,
     pub(crate) address: String,
@@ -461,33 +495,7 @@ pub(crate) async fn start_server_with(
 async fn two_processes_on_one_postgres_never_take_more_seats_than_the_pool_holds() {
     let db = crate::common::TestDb::fresh(Backend::Postgres);
     let idp = TestIdp::new(IDP);
-    let metadata = db.dir().join("idp.xml");
-    std::fs::write(&metadata, idp.metadata()).unwrap();
-    for args in [
-        &["org", "create", "acme", "--name", "Acme"][..],
-        &[
-            "idp",
-            "add",
-            "acme",
-            "--metadata",
-            metadata.to_str().unwrap(),
-        ],
-        &[
-            "license", "set", "acme", "--type", "Learning", "--seats", "50",
-        ],
-        &[
-            "org",
-            "set",
-            "acme",
-            "--auto-assign",
-            "on",
-            "--license-type",
-            "Learning",
-        ],
-    ] {
-        let output = with_db(&db, args);
-        assert!(output.status.success(), "{args:?}: {}", stderr(&output));
-    }
+    acme_from_the_command_line(&db, &idp, 50);
     // Two processes behind one public URL, as behind a load balancer.
     let public = "http://seatgate.test";
     let servers = [

@@ -5,7 +5,7 @@
 
 use serde_json::json;
 
-use crate::cli::{stderr, stdout, with_db};
+use crate::cli::{stdout, with_db};
 use crate::common::idp::TestIdp;
 use crate::common::{Backend, TestDb};
 use crate::licensing::start_server;
@@ -55,34 +55,11 @@ async fn sso_sign_in(server: &str, encoded: &str) {
 async fn scim_pushes_and_sso_sign_ins_on_two_processes_keep_the_seat_invariant() {
     let db = TestDb::fresh(Backend::Postgres);
     let idp = TestIdp::new(IDP);
-    let metadata = db.dir().join("idp.xml");
-    std::fs::write(&metadata, idp.metadata()).unwrap();
-    let seats = SEATS.to_string();
-    for args in [
-        &["org", "create", "acme", "--name", "Acme"][..],
-        &[
-            "idp",
-            "add",
-            "acme",
-            "--metadata",
-            metadata.to_str().unwrap(),
-        ],
-        &[
-            "license", "set", "acme", "--type", "Learning", "--seats", &seats,
-        ],
-        &[
-            "org",
-            "set",
-            "acme",
-            "--auto-assign",
-            "on",
-            "--license-type",
-            "Learning",
-        ],
-    ] {
-        let output = with_db(&db, args);
-        assert!(output.status.success(), "{args:?}: {}", stderr(&output));
-    }
+    crate::licensing::acme_from_the_command_line(
+        &db,
+        &idp,
+        u32::try_from(SEATS).expect("few seats"),
+    );
     let created = with_db(
         &db,
         &[
