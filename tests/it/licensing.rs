@@ -49,7 +49,7 @@ async fn sign_in_concurrently(servers: &[String], responses: Vec<String>) -> (us
 }
 
 /// Organization "acme" wired to a test IdP, with `seats` "Learning" seats assigned automatically.
-fn auto_assigned_pool(app: &TestApp, seats: u32) -> TestIdp {
+pub(crate) fn auto_assigned_pool(app: &TestApp, seats: u32) -> TestIdp {
     let idp = TestIdp::new(IDP);
     app.connect("acme", &idp, Preset::Generic);
     let seats = seats.to_string();

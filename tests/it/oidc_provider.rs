@@ -18,18 +18,12 @@ const IDP: &str = "https://idp.acme.example/saml";
 /// Acme with its IdP, five "Learning" seats assigned at first sign-in, and
 /// groups made from the `department` attribute.
 fn acme(app: &TestApp) -> TestIdp {
-    let idp = TestIdp::new(IDP);
-    app.connect("acme", &idp, Preset::Generic);
+    let idp = crate::licensing::auto_assigned_pool(app, 5);
     let org = app.org("acme");
     let mut conn = app.store.connection().expect("connection");
-    let clock = app.clock.clock();
-    let learning: LicenseType = "Learning".parse().expect("type");
-    licensing::set_pool(&mut conn, &clock, &Actor::Cli, &org, &learning, 5).expect("pool");
-    licensing::set_auto_assign(&mut conn, &clock, &Actor::Cli, &org, true, Some(learning))
-        .expect("auto-assign");
     seatgate::groups::set_attributes(
         &mut conn,
-        &clock,
+        &app.clock.clock(),
         &Actor::Cli,
         org.id,
         &["department".into()],

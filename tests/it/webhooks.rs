@@ -8,8 +8,7 @@ use openssl::pkey::PKey;
 use openssl::sign::Signer;
 use seatgate::applications::IdTokenAlg;
 use seatgate::audit::Actor;
-use seatgate::licensing::{self, LicenseCause, LicenseType};
-use seatgate::saml::attributes::Preset;
+use seatgate::licensing::{self, LicenseCause};
 use seatgate::webhooks::{self, EventType, delivery};
 use serde_json::{Value, json};
 
@@ -22,20 +21,9 @@ use crate::licensing::start_server;
 use crate::on_both_databases;
 use crate::scim::entra_user;
 
-const IDP: &str = "https://idp.acme.example/saml";
-
 /// Acme with two "Learning" seats given at first sign-in.
 fn acme_with_seats(app: &TestApp) -> TestIdp {
-    let idp = TestIdp::new(IDP);
-    app.connect("acme", &idp, Preset::Generic);
-    let org = app.org("acme");
-    let mut conn = app.store.connection().expect("connection");
-    let clock = app.clock.clock();
-    let learning: LicenseType = "Learning".parse().expect("type");
-    licensing::set_pool(&mut conn, &clock, &Actor::Cli, &org, &learning, 2).expect("pool");
-    licensing::set_auto_assign(&mut conn, &clock, &Actor::Cli, &org, true, Some(learning))
-        .expect("auto-assign");
-    idp
+    crate::licensing::auto_assigned_pool(app, 2)
 }
 
 /// Registers an application whose webhook posts `events` to `receiver`;
@@ -348,21 +336,26 @@ async fn the_command_line_sets_and_lists_webhooks(backend: Backend) {
     );
 }
 
-/// Events written by command-line processes (which never deliver) and sent
-/// by two `seatgate serve` processes: each delivery reaches the receiver once.
-async fn two_processes_deliver_each_event_once(backend: Backend) {
-    let db = TestDb::fresh(backend);
-    let receiver = Receiver::start();
-    let setup = |args: &[&str]| {
-        let output = with_db(&db, args);
+/// As an operator sets it up at the command line: organization "acme"
+/// with a "Learning" pool, an application whose webhook posts `events` (all
+/// when empty) to `receiver`, and learners imported from a CSV file with a
+/// seat each (by processes that never deliver). Returns the client id.
+fn hooked_from_the_command_line(
+    db: &TestDb,
+    receiver: &Receiver,
+    events: &str,
+    learners: usize,
+) -> String {
+    let run = |args: &[&str]| {
+        let output = with_db(db, args);
         assert!(output.status.success(), "{args:?}: {}", stderr(&output));
         stdout(&output)
     };
-    setup(&["org", "create", "acme", "--name", "Acme"]);
-    setup(&[
+    run(&["org", "create", "acme", "--name", "Acme"]);
+    run(&[
         "license", "set", "acme", "--type", "Learning", "--seats", "50",
     ]);
-    let created = setup(&[
+    let created = run(&[
         "app",
         "create",
         "--name",
@@ -375,24 +368,34 @@ async fn two_processes_deliver_each_event_once(backend: Backend) {
         .find_map(|l| l.strip_prefix("client id: "))
         .expect("id")
         .to_owned();
-    setup(&[
+    let mut webhook = vec![
         "app",
         "webhook",
-        &client_id,
+        client_id.as_str(),
         "--url",
-        &receiver.url,
-        "--events",
-        "license.assigned",
-    ]);
+        receiver.url.as_str(),
+    ];
+    if !events.is_empty() {
+        webhook.extend(["--events", events]);
+    }
+    run(&webhook);
     let csv = db.dir().join("people.csv");
-    let rows: String = (0..12)
+    let rows: String = (0..learners)
         .map(|i| format!("learner{i}@acme.example,Learning\n"))
         .collect();
     std::fs::write(&csv, format!("email,license_type\n{rows}")).expect("csv");
+    run(&["import", "acme", csv.to_str().expect("path")]);
+    client_id
+}
 
+/// Events written by command-line processes (which never deliver) and sent
+/// by two `seatgate serve` processes: each delivery reaches the receiver once.
+async fn two_processes_deliver_each_event_once(backend: Backend) {
+    let db = TestDb::fresh(backend);
+    let receiver = Receiver::start();
     let _first = start_server(&db, "http://seatgate.test").await;
     let _second = start_server(&db, "http://seatgate.test").await;
-    setup(&["import", "acme", csv.to_str().expect("path")]);
+    hooked_from_the_command_line(&db, &receiver, "license.assigned", 12);
     let received = receiver.accepted(12, 60).await;
     // A moment more, for a second copy of anything to arrive.
     actix_rt::time::sleep(std::time::Duration::from_secs(5)).await;
@@ -413,33 +416,7 @@ async fn two_processes_deliver_each_event_once(backend: Backend) {
 async fn a_delivery_outlives_the_process_killed_while_sending_it(backend: Backend) {
     let db = TestDb::fresh(backend);
     let receiver = Receiver::start();
-    let setup = |args: &[&str]| {
-        let output = with_db(&db, args);
-        assert!(output.status.success(), "{args:?}: {}", stderr(&output));
-        stdout(&output)
-    };
-    setup(&["org", "create", "acme", "--name", "Acme"]);
-    setup(&[
-        "license", "set", "acme", "--type", "Learning", "--seats", "5",
-    ]);
-    let created = setup(&[
-        "app",
-        "create",
-        "--name",
-        "LMS",
-        "--redirect-uri",
-        "https://lms.example/cb",
-    ]);
-    let client_id = created
-        .lines()
-        .find_map(|l| l.strip_prefix("client id: "))
-        .expect("id")
-        .to_owned();
-    setup(&["app", "webhook", &client_id, "--url", &receiver.url]);
-    let csv = db.dir().join("one.csv");
-    std::fs::write(&csv, "email,license_type\nann@acme.example,Learning\n").expect("csv");
-    setup(&["import", "acme", csv.to_str().expect("path")]);
-
+    let client_id = hooked_from_the_command_line(&db, &receiver, "", 1);
     receiver.hang(true);
     let sending = start_server(&db, "http://seatgate.test").await;
     for _ in 0..100 {
@@ -458,7 +435,7 @@ async fn a_delivery_outlives_the_process_killed_while_sending_it(backend: Backen
         accepted[0].delivery, all[0].delivery,
         "the same delivery, sent again"
     );
-    let deliveries = setup(&["app", "deliveries", &client_id]);
+    let deliveries = stdout(&with_db(&db, &["app", "deliveries", &client_id]));
     assert!(
         deliveries.contains("\tlicense.assigned\tdelivered "),
         "{deliveries}"
