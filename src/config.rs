@@ -309,7 +309,12 @@ impl Settings {
             "30",
         );
         let admin_login_rate_limit = per_minute("admin_login_rate_limit", origin, &limit)?;
-        let (limit, origin) = pick(|l| &l.link_rate_limit, "SEATGATE_LINK_RATE_LIMIT", "", "60");
+        let (limit, origin) = pick(
+            |l| &l.link_rate_limit,
+            "SEATGATE_LINK_RATE_LIMIT",
+            "",
+            "600",
+        );
         let link_rate_limit = per_minute("link_rate_limit", origin, &limit)?;
         let (proxies, origin) = pick(|l| &l.trusted_proxies, "SEATGATE_TRUSTED_PROXIES", "", "");
         let trusted_proxies = proxies
@@ -687,7 +692,7 @@ mod tests {
             defaults.admin_login_rate_limit.map(NonZeroU32::get),
             Some(30)
         );
-        assert_eq!(defaults.link_rate_limit.map(NonZeroU32::get), Some(60));
+        assert_eq!(defaults.link_rate_limit.map(NonZeroU32::get), Some(600));
         assert_eq!(defaults.acs_org_rate_limit, None);
         assert!(defaults.trusted_proxies.is_empty());
         assert!(defaults.metrics_token.is_none());
