@@ -9,7 +9,10 @@ use serde::Deserialize;
 
 use super::ConsoleUser;
 use crate::applications::{self, Application, IdTokenAlg, NewApplication, RedirectUri};
+use crate::audit::Actor;
+use crate::clock::Clock;
 use crate::ids::ApplicationId;
+use crate::store::DbConn;
 use crate::web::csrf::{NoFields, Protected};
 use crate::web::pages::{render_with, sentence};
 use crate::web::path::PathId;
@@ -62,6 +65,33 @@ fn operator(user: &ConsoleUser) -> Result<(), Error> {
     }
 }
 
+/// Runs an operator's change on the database, audited as `user` (as
+/// `Console::apply` does for an organization's pages).
+async fn apply<T, E>(
+    state: &AppState,
+    user: &ConsoleUser,
+    change: impl FnOnce(&mut DbConn, &Clock, &Actor) -> Result<T, E> + Send + 'static,
+) -> Result<T, E>
+where
+    T: Send + 'static,
+    E: From<crate::store::Error> + Send + 'static,
+{
+    let (clock, actor) = (state.clock.clone(), user.actor.clone());
+    state
+        .store
+        .run(move |conn| change(conn, &clock, &actor))
+        .await
+}
+
+/// The one-time message for this page, used up.
+async fn take_flash(state: &AppState, user: &ConsoleUser) -> Result<Option<String>, Error> {
+    let session = user.session.clone();
+    Ok(state
+        .store
+        .run(move |conn| crate::sessions::take_flash(conn, &session))
+        .await?)
+}
+
 async fn page(state: &AppState, user: &ConsoleUser) -> Result<ApplicationsPage, Error> {
     let applications = state.store.run(applications::list).await?;
     Ok(ApplicationsPage {
@@ -75,11 +105,7 @@ async fn page(state: &AppState, user: &ConsoleUser) -> Result<ApplicationsPage, 
 
 async fn show(state: web::Data<AppState>, user: ConsoleUser) -> Result<HttpResponse, Error> {
     operator(&user)?;
-    let session = user.session.clone();
-    let flash = state
-        .store
-        .run(move |conn| crate::sessions::take_flash(conn, &session))
-        .await?;
+    let flash = take_flash(&state, &user).await?;
     let mut page = page(&state, &user).await?;
     page.flash = flash;
     render_with(StatusCode::OK, &page)
@@ -136,18 +162,17 @@ async fn create(
 ) -> Result<HttpResponse, Error> {
     operator(&user)?;
     let form = posted.form;
-    let (clock, actor) = (state.clock.clone(), user.actor.clone());
     let made = match form.parse() {
         Ok(new) => {
-            state
-                .store
-                .run(
-                    move |conn| match applications::create(conn, &clock, &actor, new) {
-                        Err(applications::Error::Store(e)) => Err(e),
-                        other => Ok(other),
-                    },
-                )
-                .await?
+            apply(
+                &state,
+                &user,
+                move |conn, clock, actor| match applications::create(conn, clock, actor, new) {
+                    Err(applications::Error::Store(e)) => Err(e),
+                    other => Ok(other),
+                },
+            )
+            .await?
         }
         Err(refused) => Err(refused),
     };
@@ -178,11 +203,10 @@ async fn rotate(
     _posted: Protected<NoFields>,
 ) -> Result<HttpResponse, Error> {
     operator(&user)?;
-    let (clock, actor) = (state.clock.clone(), user.actor.clone());
-    let (application, secret) = state
-        .store
-        .run(move |conn| applications::rotate_secret(conn, &clock, &actor, &id.to_string()))
-        .await?;
+    let (application, secret) = apply(&state, &user, move |conn, clock, actor| {
+        applications::rotate_secret(conn, clock, actor, &id.to_string())
+    })
+    .await?;
     let mut page = page(&state, &user).await?;
     page.new_secret = Some((
         application.name,
@@ -214,11 +238,10 @@ async fn remove(
         );
         return render_with(StatusCode::BAD_REQUEST, &page);
     }
-    let (clock, actor) = (state.clock.clone(), user.actor.clone());
-    let application = state
-        .store
-        .run(move |conn| applications::remove(conn, &clock, &actor, &id.to_string()))
-        .await?;
+    let application = apply(&state, &user, move |conn, clock, actor| {
+        applications::remove(conn, clock, actor, &id.to_string())
+    })
+    .await?;
     redirect_with_flash(
         &state,
         &posted.session,
@@ -323,11 +346,7 @@ async fn webhook_page(
     PathId(id): PathId<ApplicationId>,
 ) -> Result<HttpResponse, Error> {
     operator(&user)?;
-    let session = user.session.clone();
-    let flash = state
-        .store
-        .run(move |conn| crate::sessions::take_flash(conn, &session))
-        .await?;
+    let flash = take_flash(&state, &user).await?;
     let mut page = webhook_page_for(&state, &user, id).await?;
     page.flash = flash;
     render_with(StatusCode::OK, &page)
@@ -353,18 +372,25 @@ async fn set_webhook(
     let ticked = field("events");
     let events: Result<Vec<EventType>, webhooks::Error> =
         ticked.iter().map(|e| e.parse()).collect();
-    let (clock, actor, url) = (state.clock.clone(), user.actor.clone(), form_url.clone());
+    let url = form_url.clone();
     let outcome = match events {
         Ok(events) => {
-            state
-                .store
-                .run(move |conn| {
-                    match webhooks::set(conn, &clock, &actor, &id.to_string(), &url, events) {
-                        Err(webhooks::Error::Store(e)) => Err(e),
-                        other => Ok(other),
-                    }
-                })
-                .await?
+            apply(
+                &state,
+                &user,
+                move |conn, clock, actor| match webhooks::set(
+                    conn,
+                    clock,
+                    actor,
+                    &id.to_string(),
+                    &url,
+                    events,
+                ) {
+                    Err(webhooks::Error::Store(e)) => Err(e),
+                    other => Ok(other),
+                },
+            )
+            .await?
         }
         Err(e) => Err(e),
     };
@@ -391,11 +417,10 @@ async fn remove_webhook(
     posted: Protected<NoFields>,
 ) -> Result<HttpResponse, Error> {
     operator(&user)?;
-    let (clock, actor) = (state.clock.clone(), user.actor.clone());
-    state
-        .store
-        .run(move |conn| webhooks::remove(conn, &clock, &actor, &id.to_string()))
-        .await?;
+    apply(&state, &user, move |conn, clock, actor| {
+        webhooks::remove(conn, clock, actor, &id.to_string())
+    })
+    .await?;
     redirect_with_flash(
         &state,
         &posted.session,
