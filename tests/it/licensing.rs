@@ -52,6 +52,13 @@ async fn sign_in_concurrently(servers: &[String], responses: Vec<String>) -> (us
 pub(crate) fn auto_assigned_pool(app: &TestApp, seats: u32) -> TestIdp {
     let idp = TestIdp::new(IDP);
     app.connect("acme", &idp, Preset::Generic);
+    auto_assigned_seats(&app.db, seats);
+    idp
+}
+
+/// A "Learning" pool of `seats` for "acme", assigned at first sign-in, set
+/// up at the command line.
+fn auto_assigned_seats(db: &crate::common::TestDb, seats: u32) {
     let seats = seats.to_string();
     for args in [
         &[
@@ -67,10 +74,9 @@ pub(crate) fn auto_assigned_pool(app: &TestApp, seats: u32) -> TestIdp {
             "Learning",
         ],
     ] {
-        let output = with_db(&app.db, args);
+        let output = with_db(db, args);
         assert!(output.status.success(), "{args:?}: {}", stderr(&output));
     }
-    idp
 }
 
 fn pool_line(app: &TestApp) -> String {
@@ -369,14 +375,12 @@ on_both_databases!(
     concurrent_first_sign_ins_never_take_more_seats_than_the_pool_holds,
 );
 
-/// A `seatgate serve` process on its own port, killed when dropped.
 /// Organization "acme" as an operator sets it up with the command line:
 /// wired to `idp` from its metadata file, with `seats` "Learning" seats
 /// assigned at first sign-in.
 pub(crate) fn acme_from_the_command_line(db: &crate::common::TestDb, idp: &TestIdp, seats: u32) {
     let metadata = db.dir().join("idp.xml");
     std::fs::write(&metadata, idp.metadata()).expect("metadata file");
-    let seats = seats.to_string();
     for args in [
         &["org", "create", "acme", "--name", "Acme"][..],
         &[
@@ -386,24 +390,14 @@ pub(crate) fn acme_from_the_command_line(db: &crate::common::TestDb, idp: &TestI
             "--metadata",
             metadata.to_str().expect("UTF-8 path"),
         ],
-        &[
-            "license", "set", "acme", "--type", "Learning", "--seats", &seats,
-        ],
-        &[
-            "org",
-            "set",
-            "acme",
-            "--auto-assign",
-            "on",
-            "--license-type",
-            "Learning",
-        ],
     ] {
         let output = with_db(db, args);
         assert!(output.status.success(), "{args:?}: {}", stderr(&output));
     }
+    auto_assigned_seats(db, seats);
 }
 
+/// A `seatgate serve` process on its own port, killed when dropped.
 pub(crate) struct Server {
     child: std::process::Child,
     pub(crate) address: String,

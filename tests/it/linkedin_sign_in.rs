@@ -29,7 +29,9 @@ async fn through_linkedin(
     visitor.get(&app.local_path(&callback)).await
 }
 
-async fn invited_learners_activate_with_linkedin_then_sign_in_with_it(backend: Backend) {
+/// An app with organization "solo", whose learners (at solo.example) sign
+/// in with LinkedIn, and the provider that stands in for LinkedIn.
+async fn solo_signing_in_with_linkedin(backend: Backend) -> (TestApp, OidcProvider) {
     let (app, provider) = TestApp::spawn_with_linkedin(backend).await;
     app.org("solo");
     let set = with_db(
@@ -45,6 +47,11 @@ async fn invited_learners_activate_with_linkedin_then_sign_in_with_it(backend: B
         ],
     );
     assert!(set.status.success(), "{}", stderr(&set));
+    (app, provider)
+}
+
+async fn invited_learners_activate_with_linkedin_then_sign_in_with_it(backend: Backend) {
+    let (app, provider) = solo_signing_in_with_linkedin(backend).await;
 
     // The invitation offers LinkedIn, not a company sign-in.
     let ann = app.invite("solo", "ann@solo.example");
@@ -304,21 +311,7 @@ async fn a_linkedin_learner_comes_back_to_the_application_that_sent_them(backend
     use crate::common::rp::{REDIRECT, authorize_path, query_value};
     use seatgate::applications::IdTokenAlg;
 
-    let (app, provider) = TestApp::spawn_with_linkedin(backend).await;
-    app.org("solo");
-    let set = with_db(
-        &app.db,
-        &[
-            "org",
-            "set",
-            "solo",
-            "--learner-sign-in",
-            "linkedin",
-            "--email-domains",
-            "solo.example",
-        ],
-    );
-    assert!(set.status.success(), "{}", stderr(&set));
+    let (app, provider) = solo_signing_in_with_linkedin(backend).await;
     let ann = app.invite("solo", "ann@solo.example");
     let mut first = app.visitor();
     let activate = format!("{}/linkedin", app.local_path(&ann.link));
